@@ -1,0 +1,86 @@
+/* codetracer — the command-line entry point: a table of verbs. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cmd_discover(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_formats(int argc, char **argv);
+
+static const ct_verb verbs[] = {
+    {"discover", "find every trajectory below a path (dirs, archives)", cmd_discover},
+    {"inspect", "show the steps of a trajectory", cmd_inspect},
+    {"formats", "list the supported formats and how each is detected", cmd_formats},
+};
+
+void cli_print_error(const ct_error *err)
+{
+    char buf[2048];
+    fprintf(stderr, "codetracer: %s\n", ct_error_format(err, buf, sizeof buf));
+}
+
+void cli_warn(void *ud, const ct_error *err)
+{
+    (void)ud;
+    char buf[2048];
+    fprintf(stderr, "codetracer: warning: %s\n", ct_error_format(err, buf, sizeof buf));
+}
+
+int cli_use_color(FILE *f)
+{
+    const char *nc = getenv("NO_COLOR");
+    if (nc && *nc) return 0;
+    return isatty(fileno(f));
+}
+
+int cli_exit_for(int code)
+{
+    switch (code) {
+    case CT_OK: return CT_EXIT_OK;
+    case CT_EINVAL: return CT_EXIT_USAGE;
+    case CT_EIO: case CT_EPARSE: case CT_EFORMAT: case CT_ELFS: case CT_ELIMIT: case CT_EEMPTY:
+    case CT_ENOTFOUND: return CT_EXIT_INPUT;
+    case CT_ESCHEMA: return CT_EXIT_OUTPUT;
+    default: return CT_EXIT_INTERNAL;
+    }
+}
+
+int cli_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: codetracer <command> [options]\n\n"
+               "Diagnose AI coding-agent trajectories step by step.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "\nRun 'codetracer <command> --help' for the options of a command.\n"
+               "  --version   print the version\n"
+               "exit status: 0 ok, 2 usage error, 3 input could not be loaded, 4 output could not\n"
+               "be written, 5 internal error, 6 some items failed (batch).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CT_EXIT_USAGE;
+    }
+    if (cli_is_help(argv[1])) {
+        usage(stdout);
+        return CT_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("codetracer %s\n", CT_VERSION);
+        return CT_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(argv[1], verbs[i].name) == 0) return verbs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "codetracer: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return CT_EXIT_USAGE;
+}

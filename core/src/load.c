@@ -1,0 +1,121 @@
+#include "ct/load.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* "PATH#K" → path and K (1-based) when PATH#K itself does not exist. */
+static char *split_selector(const char *path, long *k)
+{
+    *k = 0;
+    const char *h = strrchr(path, '#');
+    struct stat st;
+    if (!h || !h[1] || stat(path, &st) == 0) return ct_xstrdup(path);
+    for (const char *p = h + 1; *p; p++)
+        if (!isdigit((unsigned char)*p)) return ct_xstrdup(path);
+    *k = strtol(h + 1, NULL, 10);
+    return ct_xstrndup(path, (size_t)(h - path));
+}
+
+static void tried_list(ct_buf *b)
+{
+    size_t nl;
+    const ct_loader *const *ls = ct_loaders(&nl);
+    for (size_t i = 0; i < nl; i++) {
+        if (i) ct_buf_puts(b, ", ");
+        ct_buf_puts(b, ls[i]->name);
+    }
+}
+
+int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, ct_warn_fn warn,
+                 void *ud, ct_error *err)
+{
+    long k;
+    char *real = split_selector(path, &k);
+    ct_fs *fs = ct_fs_open(real, err);
+    if (!fs) {
+        free(real);
+        return err ? err->code : CT_EIO;
+    }
+    const char *start = ct_fs_start(fs);
+    ct_traj_list got = {0};
+    int rc = CT_OK;
+    ct_error first;
+    ct_error_clear(&first);
+
+    if (opts && opts->format && *opts->format) {
+        const ct_loader *l = ct_loader_by_name(opts->format);
+        if (!l) {
+            ct_buf b = CT_BUF_INIT;
+            tried_list(&b);
+            rc = ct_error_set(err, CT_EINVAL, "unknown format '%s' (known: %s)", opts->format, b.data);
+            ct_buf_free(&b);
+            goto done;
+        }
+        rc = l->load(fs, start, ct_fs_is_dir(fs, start), &got, err);
+        if (rc != CT_OK) goto done;
+    } else {
+        /* A lone LFS pointer is reported as such, not as an unknown format. */
+        if (ct_fs_is_file(fs, start)) {
+            ct_buf head = CT_BUF_INIT;
+            ct_fs_read_head(fs, start, &head, 1024, NULL);
+            int lfs = ct_is_lfs_pointer(head.data ? head.data : "", head.len);
+            ct_buf_free(&head);
+            if (lfs) {
+                rc = ct_error_setf(err, CT_ELFS, ct_fs_display(fs, start), -1, 0,
+                                   "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+                goto done;
+            }
+        }
+        ct_found *found;
+        size_t nf;
+        rc = ct_discover(fs, start, opts ? &opts->discover : NULL, &found, &nf, err);
+        if (rc != CT_OK) goto done;
+        if (nf == 0) {
+            ct_buf b = CT_BUF_INIT;
+            tried_list(&b);
+            rc = ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, start), -1, 0,
+                               "not a trajectory I recognise (tried: %s)", b.data);
+            ct_buf_free(&b);
+            goto done;
+        }
+        for (size_t i = 0; i < nf; i++) {
+            ct_error e;
+            ct_error_clear(&e);
+            int r = found[i].loader->load(fs, found[i].rel, found[i].is_dir, &got, &e);
+            if (r != CT_OK) {
+                if (first.code == CT_OK) first = e;
+                if (warn) warn(ud, &e);
+            }
+        }
+        ct_found_free(found, nf);
+        if (got.n == 0) {
+            if (err) *err = first;
+            rc = first.code != CT_OK ? first.code : CT_EFORMAT;
+            goto done;
+        }
+    }
+    if (k > 0) {
+        if ((size_t)k > got.n) {
+            rc = ct_error_setf(err, CT_ENOTFOUND, real, -1, 0, "#%ld selects nothing: %zu trajector%s here",
+                               k, got.n, got.n == 1 ? "y" : "ies");
+            goto done;
+        }
+        ct_traj_list_push(out, got.items[k - 1]);
+        got.items[k - 1] = NULL;
+        for (size_t i = 0; i < got.n; i++) ct_traj_free(got.items[i]);
+        free(got.items);
+        got = (ct_traj_list){0};
+    } else {
+        for (size_t i = 0; i < got.n; i++) ct_traj_list_push(out, got.items[i]);
+        free(got.items);
+        got = (ct_traj_list){0};
+    }
+    rc = CT_OK;
+done:
+    ct_traj_list_free(&got);
+    ct_fs_close(fs);
+    free(real);
+    return rc;
+}

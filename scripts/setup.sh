@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install what codetracer needs to build and test, idempotently.
+# As root: installs missing Debian packages with apt-get. Otherwise: names what is missing.
+set -eu
+PKGS="build-essential cmake pkg-config python3 git ca-certificates
+libjansson-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev libtree-sitter-dev
+libarchive-dev libyaml-dev libzstd-dev zstd bubblewrap valgrind clang"
+[ "${CT_SETUP_EXTRA:-}" ] && PKGS="$PKGS $CT_SETUP_EXTRA"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "codetracer setup: missing Debian packages:$missing" >&2
+    echo "install them with: sudo apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "codetracer setup: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
