@@ -30,6 +30,9 @@ struct ct_fs {
     aentry *ents;
     size_t n_ents;
     char *display; /* scratch for ct_fs_display */
+    char *mem;     /* ct_fs_open_memory: contents of `start` */
+    size_t mem_len;
+    int has_mem;
 };
 
 int ct_natcmp(const char *a, const char *b)
@@ -260,9 +263,35 @@ ct_fs *ct_fs_open(const char *path, ct_error *err)
     return fs;
 }
 
+ct_fs *ct_fs_open_memory(const char *path, const char *data, size_t len, ct_error *err)
+{
+    if (!path || !*path) {
+        ct_error_set(err, CT_EINVAL, "no path given");
+        return NULL;
+    }
+    ct_fs *fs = ct_xcalloc(1, sizeof *fs);
+    fs->origin = ct_xstrdup(path);
+    fs->base = ct_path_parent(fs->origin);
+    if (!*fs->base) {
+        free(fs->base);
+        fs->base = ct_xstrdup(fs->origin[0] == '/' ? "/" : ".");
+    }
+    fs->start = ct_path_base(fs->origin);
+    fs->mem = ct_xstrndup(data ? data : "", data ? len : 0);
+    fs->mem_len = data ? len : 0;
+    fs->has_mem = 1;
+    return fs;
+}
+
+static int is_mem(const ct_fs *fs, const char *rel)
+{
+    return fs->has_mem && rel && strcmp(rel, fs->start) == 0;
+}
+
 void ct_fs_close(ct_fs *fs)
 {
     if (!fs) return;
+    free(fs->mem);
     for (size_t i = 0; i < fs->n_ents; i++) {
         free(fs->ents[i].path);
         free(fs->ents[i].data);
@@ -312,6 +341,10 @@ static aentry *afind(ct_fs *fs, const char *rel)
 
 int ct_fs_stat(ct_fs *fs, const char *rel, long long *size)
 {
+    if (is_mem(fs, rel)) {
+        if (size) *size = (long long)fs->mem_len;
+        return 0;
+    }
     if (fs->archive) {
         if (!rel || !*rel) {
             if (size) *size = -1;
@@ -377,7 +410,7 @@ int ct_fs_list(ct_fs *fs, const char *rel, ct_dirent **out, size_t *n, ct_error 
     } else if (!*rel && *fs->start) {
         /* a single-file fs shows only that file at its root */
         long long sz = 0;
-        ct_fs_stat(fs, fs->start, &sz);
+        if (ct_fs_stat(fs, fs->start, &sz) < 0) return CT_OK; /* vanished: empty listing */
         arr = ct_xmalloc(sizeof *arr);
         arr[0] = (ct_dirent){ct_xstrdup(fs->start), 0, sz};
         *n = 1;
@@ -422,6 +455,13 @@ int ct_fs_read(ct_fs *fs, const char *rel, ct_buf *out, long long max, ct_error 
 {
     if (max <= 0) max = CT_FS_MAX_FILE;
     ct_buf_clear(out);
+    if (is_mem(fs, rel)) {
+        if ((long long)fs->mem_len > max)
+            return ct_error_setf(err, CT_ELIMIT, ct_fs_display(fs, rel), -1, 0,
+                                 "file is %zu bytes, over the %lld-byte limit", fs->mem_len, max);
+        ct_buf_append(out, fs->mem, fs->mem_len);
+        return CT_OK;
+    }
     if (fs->archive) {
         aentry *e = afind(fs, rel);
         if (!e || e->is_dir)
@@ -479,6 +519,10 @@ int ct_fs_read(ct_fs *fs, const char *rel, ct_buf *out, long long max, ct_error 
 int ct_fs_read_head(ct_fs *fs, const char *rel, ct_buf *out, size_t n, ct_error *err)
 {
     ct_buf_clear(out);
+    if (is_mem(fs, rel)) {
+        ct_buf_append(out, fs->mem, fs->mem_len < n ? fs->mem_len : n);
+        return CT_OK;
+    }
     if (fs->archive) {
         aentry *e = afind(fs, rel);
         if (!e || e->is_dir)

@@ -28,16 +28,9 @@ static void tried_list(ct_buf *b)
     }
 }
 
-int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, ct_warn_fn warn,
-                 void *ud, ct_error *err)
+static int load_fs(ct_fs *fs, const char *real, long k, const ct_load_opts *opts, ct_traj_list *out,
+                   ct_warn_fn warn, void *ud, ct_error *err)
 {
-    long k;
-    char *real = split_selector(path, &k);
-    ct_fs *fs = ct_fs_open(real, err);
-    if (!fs) {
-        free(real);
-        return err ? err->code : CT_EIO;
-    }
     const char *start = ct_fs_start(fs);
     ct_traj_list got = {0};
     int rc = CT_OK;
@@ -115,7 +108,26 @@ int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, 
     rc = CT_OK;
 done:
     ct_traj_list_free(&got);
+    return rc;
+}
+
+int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, ct_warn_fn warn,
+                 void *ud, ct_error *err)
+{
+    long k;
+    char *real = split_selector(path, &k);
+    ct_fs *fs = ct_fs_open(real, err);
+    int rc = fs ? load_fs(fs, real, k, opts, out, warn, ud, err) : (err ? err->code : CT_EIO);
     ct_fs_close(fs);
     free(real);
+    return rc;
+}
+
+int ct_load_buffer(const char *path, const char *data, size_t len, const ct_load_opts *opts,
+                   ct_traj_list *out, ct_error *err)
+{
+    ct_fs *fs = ct_fs_open_memory(path, data, len, err);
+    int rc = fs ? load_fs(fs, path, 0, opts, out, NULL, NULL, err) : (err ? err->code : CT_EINVAL);
+    ct_fs_close(fs);
     return rc;
 }

@@ -32,6 +32,9 @@ typedef struct ct_dirent {
 /* Open `path`: a directory, a regular file, or an archive (.tar, .tar.gz, .tgz, .tar.zst, .zip,
  * .tar.xz, .tar.bz2, detected by content). */
 ct_fs *ct_fs_open(const char *path, ct_error *err);
+/* A single-file fs whose file `path` has the given contents (an editor buffer) instead of what
+ * is on disk; its siblings are still read from disk. The data is copied. */
+ct_fs *ct_fs_open_memory(const char *path, const char *data, size_t len, ct_error *err);
 void ct_fs_close(ct_fs *fs);
 
 /* 1 when the fs is an archive. */

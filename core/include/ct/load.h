@@ -74,6 +74,11 @@ typedef void (*ct_warn_fn)(void *ud, const ct_error *err);
 int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, ct_warn_fn warn,
                  void *ud, ct_error *err);
 
+/* Same as ct_load_path for one file whose contents are given (an editor buffer); `path` names it
+ * (its siblings on disk may be read for context, e.g. a trial's results.json). */
+int ct_load_buffer(const char *path, const char *data, size_t len, const ct_load_opts *opts,
+                   ct_traj_list *out, ct_error *err);
+
 /* 1 when the bytes are a Git LFS pointer file. */
 int ct_is_lfs_pointer(const char *data, size_t n);
 
