@@ -1,17 +1,30 @@
 #!/bin/sh
-# The whole test suite: a -Werror build and an ASan+UBSan build, each running every test.
-# Installs what it needs first. Exit status is non-zero when any test fails.
+# The whole test suite (what CI runs, via .ci/run): a -Werror build with gcc (or the default cc)
+# and an ASan+UBSan build with clang that also builds the libFuzzer targets, each running every
+# test: unit, golden, integration, conformance (skipped when ../shared/corpus is absent) and a
+# short bounded run of every fuzz target. Installs what it needs first.
+# Exit status is non-zero when any test fails.
+# Environment: CT_FUZZ_SECONDS (default 10) = seconds per fuzz target.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 jobs=$(nproc)
 status=0
-for cfg in build:-DCT_WERROR=ON build-asan:-DCT_SANITIZE=ON; do
+fuzz_seconds=${CT_FUZZ_SECONDS:-10}
+for cfg in build:cc:-DCT_WERROR=ON build-asan:clang:-DCT_SANITIZE=ON:-DCT_FUZZ=ON:-DCT_FUZZ_SECONDS=$fuzz_seconds; do
     dir=${cfg%%:*}
-    opts=${cfg#*:}
-    echo "== $dir ($opts)"
+    rest=${cfg#*:}
+    cc=${rest%%:*}
+    opts=$(echo "${rest#*:}" | tr ':' ' ')
+    echo "== $dir (CC=$cc $opts)"
     mkdir -p "$dir"
-    sh scripts/build.sh "$dir" -DCT_WERROR=ON $opts
+    # A tree configured with another compiler must be configured afresh.
+    if [ -f "$dir/CMakeCache.txt" ] && [ "$cc" = clang ] &&
+        ! grep -q '^CMAKE_C_COMPILER:[A-Z]*=.*clang' "$dir/CMakeCache.txt"; then
+        rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+    fi
+    # shellcheck disable=SC2086
+    CC=$cc sh scripts/build.sh "$dir" -DCT_WERROR=ON $opts
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900 || status=1
 done

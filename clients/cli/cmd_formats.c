@@ -7,7 +7,11 @@ int cmd_formats(int argc, char **argv)
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
-            printf("usage: codetracer formats [--json]\n\nList the trajectory formats codetracer reads and how each is detected.\n");
+            printf("usage: codetracer formats [--json]\n\n"
+                   "List the trajectory formats codetracer reads (the loader names accepted by\n"
+                   "`inspect --format`), the agent each usually comes from, what it reads and how it is\n"
+                   "detected, in the order discovery tries them.\n"
+                   "  --json   one JSON object per format per line: name, agent, summary, detection\n");
             return CT_EXIT_OK;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;

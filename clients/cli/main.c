@@ -8,11 +8,25 @@
 int cmd_discover(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_formats(int argc, char **argv);
+int cmd_feedback(int argc, char **argv);
+int cmd_memory(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 static const ct_verb verbs[] = {
     {"discover", "find every trajectory below a path (dirs, archives)", cmd_discover},
     {"inspect", "show the steps of a trajectory", cmd_inspect},
     {"formats", "list the supported formats and how each is detected", cmd_formats},
+    {"feedback", "mark a step's label as correct, incorrect or unuseful", cmd_feedback},
+    {"memory", "see and curate the memory: insights, cache, feedback export", cmd_memory},
+    {"analyze", "label each step incorrect/unuseful/correct and write the profile files", cmd_analyze},
+    {"run", "normalize, tree, analyze and report in one go (Step 1/4..4/4)", cmd_run},
+    {"eval", "score predicted labels against a CodeTraceBench manifest (P/R/F1, kappa)", cmd_eval},
+    {"batch", "analyse every row of a manifest in parallel (also as codetracer-batch)", cmd_batch},
+    {"serve", "run the editor daemon (LSP over stdio; see docs/protocol.md)", cmd_serve},
 };
 
 void cli_print_error(const ct_error *err)
@@ -66,6 +80,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    const char *argv0_base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+    argv0_base = argv0_base ? argv0_base + 1 : argc > 0 && argv[0] ? argv[0] : "";
+    if (strcmp(argv0_base, "codetracer-batch") == 0) return cmd_batch(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return CT_EXIT_USAGE;

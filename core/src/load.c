@@ -14,7 +14,9 @@ static char *split_selector(const char *path, long *k)
     if (!h || !h[1] || stat(path, &st) == 0) return ct_xstrdup(path);
     for (const char *p = h + 1; *p; p++)
         if (!isdigit((unsigned char)*p)) return ct_xstrdup(path);
-    *k = strtol(h + 1, NULL, 10);
+    if (strlen(h + 1) > 9) *k = 1000000000L; /* selects nothing, reported as such */
+    else *k = strtol(h + 1, NULL, 10);
+    if (*k == 0) *k = -1; /* "#0": numbering is 1-based */
     return ct_xstrndup(path, (size_t)(h - path));
 }
 
@@ -28,10 +30,13 @@ static void tried_list(ct_buf *b)
     }
 }
 
-static int load_fs(ct_fs *fs, const char *real, long k, const ct_load_opts *opts, ct_traj_list *out,
-                   ct_warn_fn warn, void *ud, ct_error *err)
+static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const ct_load_opts *opts,
+                   ct_traj_list *out, ct_warn_fn warn, void *ud, ct_error *err)
 {
-    const char *start = ct_fs_start(fs);
+    const char *start = inner ? inner : ct_fs_start(fs);
+    if (inner && ct_fs_stat(fs, inner, NULL) < 0)
+        return ct_error_setf(err, CT_ENOTFOUND, ct_fs_display(fs, inner), -1, 0,
+                             "no such file or directory in the archive");
     ct_traj_list got = {0};
     int rc = CT_OK;
     ct_error first;
@@ -63,36 +68,60 @@ static int load_fs(ct_fs *fs, const char *real, long k, const ct_load_opts *opts
         }
         ct_found *found;
         size_t nf;
-        rc = ct_discover(fs, start, opts ? &opts->discover : NULL, &found, &nf, err);
-        if (rc != CT_OK) goto done;
-        if (nf == 0) {
-            ct_buf b = CT_BUF_INIT;
-            tried_list(&b);
-            rc = ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, start), -1, 0,
-                               "not a trajectory I recognise (tried: %s)", b.data);
-            ct_buf_free(&b);
+        ct_error derr;
+        ct_error_clear(&derr);
+        rc = ct_discover(fs, start, opts ? &opts->discover : NULL, &found, &nf, &derr);
+        if (rc != CT_OK) {
+            if (err) *err = derr;
             goto done;
         }
+        if (derr.code != CT_OK && warn) warn(ud, &derr); /* a limit stopped the walk early */
+        if (nf == 0) {
+            ct_dirent *ents = NULL;
+            size_t ne = 0;
+            if (ct_fs_is_dir(fs, start) && ct_fs_list(fs, start, &ents, &ne, NULL) == CT_OK &&
+                ne == 0) {
+                rc = ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, start), -1, 0,
+                                   "the directory is empty: no trajectory here");
+            } else {
+                ct_buf b = CT_BUF_INIT;
+                tried_list(&b);
+                rc = ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, start), -1, 0,
+                                   "not a trajectory I recognise (tried: %s)", b.data);
+                ct_buf_free(&b);
+            }
+            ct_fs_list_free(ents, ne);
+            goto done;
+        }
+        /* Per-root failures are warnings when something else loaded; when nothing did, the
+         * first is the error and the others are warnings. Said once each, never twice. */
+        ct_error *fails = NULL;
+        size_t n_fails = 0;
         for (size_t i = 0; i < nf; i++) {
             ct_error e;
             ct_error_clear(&e);
             int r = found[i].loader->load(fs, found[i].rel, found[i].is_dir, &got, &e);
             if (r != CT_OK) {
+                if (e.code == CT_OK) ct_error_set(&e, r, "%s", ct_strerror(r));
                 if (first.code == CT_OK) first = e;
-                if (warn) warn(ud, &e);
+                fails = ct_xrealloc(fails, (n_fails + 1) * sizeof *fails);
+                fails[n_fails++] = e;
             }
         }
         ct_found_free(found, nf);
+        for (size_t i = got.n == 0 ? 1 : 0; warn && i < n_fails; i++) warn(ud, &fails[i]);
+        free(fails);
         if (got.n == 0) {
             if (err) *err = first;
             rc = first.code != CT_OK ? first.code : CT_EFORMAT;
             goto done;
         }
     }
-    if (k > 0) {
-        if ((size_t)k > got.n) {
-            rc = ct_error_setf(err, CT_ENOTFOUND, real, -1, 0, "#%ld selects nothing: %zu trajector%s here",
-                               k, got.n, got.n == 1 ? "y" : "ies");
+    if (k != 0) {
+        if (k < 0 || (size_t)k > got.n) {
+            rc = ct_error_setf(err, CT_ENOTFOUND, real, -1, 0,
+                               "#%ld selects nothing: %zu trajector%s here, numbered from #1",
+                               k < 0 ? 0 : k, got.n, got.n == 1 ? "y" : "ies");
             goto done;
         }
         ct_traj_list_push(out, got.items[k - 1]);
@@ -116,9 +145,30 @@ int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, 
 {
     long k;
     char *real = split_selector(path, &k);
+    /* "ARCHIVE!/inner/path" (the display form of a path inside an archive) */
+    char *inner = NULL;
+    struct stat st;
+    char *bang = strstr(real, "!/");
+    if (bang && stat(real, &st) != 0) {
+        *bang = '\0';
+        if (stat(real, &st) == 0 && S_ISREG(st.st_mode)) {
+            inner = ct_xstrdup(bang + 2);
+            size_t il = strlen(inner);
+            while (il && inner[il - 1] == '/') inner[--il] = '\0';
+        } else {
+            *bang = '!';
+        }
+    }
     ct_fs *fs = ct_fs_open(real, err);
-    int rc = fs ? load_fs(fs, real, k, opts, out, warn, ud, err) : (err ? err->code : CT_EIO);
+    int rc;
+    if (fs && inner && !ct_fs_is_archive(fs))
+        rc = ct_error_setf(err, CT_ENOTFOUND, real, -1, 0,
+                           "'!/%s' addresses a member of an archive, but this is not an archive",
+                           inner);
+    else
+        rc = fs ? load_fs(fs, inner, real, k, opts, out, warn, ud, err) : (err ? err->code : CT_EIO);
     ct_fs_close(fs);
+    free(inner);
     free(real);
     return rc;
 }
@@ -127,7 +177,7 @@ int ct_load_buffer(const char *path, const char *data, size_t len, const ct_load
                    ct_traj_list *out, ct_error *err)
 {
     ct_fs *fs = ct_fs_open_memory(path, data, len, err);
-    int rc = fs ? load_fs(fs, path, 0, opts, out, NULL, NULL, err) : (err ? err->code : CT_EINVAL);
+    int rc = fs ? load_fs(fs, NULL, path, 0, opts, out, NULL, NULL, err) : (err ? err->code : CT_EINVAL);
     ct_fs_close(fs);
     return rc;
 }

@@ -52,11 +52,15 @@ typedef struct ct_found {
 typedef struct ct_discover_opts {
     int max_depth;    /* directory levels below the start to search; 0 → default 6 */
     size_t max_found; /* stop after this many roots; 0 → default 100000 */
+    size_t max_entries; /* directory entries examined in total; 0 → default 200000 */
 } ct_discover_opts;
 
-/* Find trajectory roots at or below `rel`. A directory a loader claims is not searched further
- * unless a child is claimed with a strictly better score (child preference). Skips VCS dirs,
- * node_modules, caches; guards against symlink loops; never follows more than max_depth. */
+/* Find trajectory roots at or below `rel`. A directory a loader claims (below CT_DETECT_SURE) is
+ * still searched, and is replaced by the claims below it only when one scores strictly better or
+ * claims are found below two or more of its entries (child preference). Skips VCS dirs, node_modules, caches; guards against symlink
+ * loops; never follows more than max_depth. When a limit (max_found, max_entries) stopped the
+ * walk early, returns CT_OK with the roots found so far and fills err with a CT_ELIMIT warning
+ * (callers that care check err->code after success). *out is NULL when nothing was found. */
 int ct_discover(ct_fs *fs, const char *rel, const ct_discover_opts *opts, ct_found **out,
                 size_t *n, ct_error *err);
 void ct_found_free(ct_found *f, size_t n);
@@ -66,7 +70,8 @@ typedef struct ct_load_opts {
     ct_discover_opts discover;
 } ct_load_opts;
 
-/* Load everything at `path` (file, dir, archive; "PATH#K" selects the K-th trajectory, 1-based).
+/* Load everything at `path` (file, dir, archive; "PATH#K" selects the K-th trajectory, 1-based;
+ * "ARCHIVE!/MEMBER" starts at a file or folder inside an archive, as ct_fs_display prints it).
  * Appends to out. Returns CT_OK when at least one trajectory loaded; otherwise the first error,
  * with a "not a trajectory I recognise" CT_EFORMAT message listing what was tried when nothing
  * matched. Per-root failures when others succeeded are reported through `warn` (may be NULL). */

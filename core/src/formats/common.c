@@ -147,3 +147,51 @@ ct_step_kind ct_fmt_kind_from_shell(const char *cmd)
     if (word_is(cmd, n, "edit")) return CT_KIND_EDIT;
     return CT_KIND_BASH;
 }
+
+enum { ANSI_TEXT = 0, ANSI_ESC, ANSI_ESC_INT, ANSI_CSI, ANSI_OSC, ANSI_OSC_ESC };
+
+void ct_fmt_ansi_feed(ct_ansi *a, ct_buf *out, const char *s, size_t n)
+{
+    size_t run = 0; /* start of the pending run of plain text */
+    ct_buf_reserve(out, n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (a->st == ANSI_TEXT) {
+            if (c == 0x1b || c == '\r' || c == 0x7f || (c < 0x20 && c != '\n' && c != '\t')) {
+                if (i > run) ct_buf_append(out, s + run, i - run);
+                run = i + 1;
+                if (c == 0x1b) {
+                    a->st = ANSI_ESC;
+                    a->len = 0;
+                }
+            }
+            continue;
+        }
+        run = i + 1;
+        if (++a->len > 4096) { /* never let a broken escape swallow the stream */
+            a->st = ANSI_TEXT;
+            continue;
+        }
+        switch (a->st) {
+        case ANSI_ESC:
+            a->st = c == '[' ? ANSI_CSI : c == ']' ? ANSI_OSC
+                  : (c >= 0x20 && c <= 0x2f) ? ANSI_ESC_INT : ANSI_TEXT;
+            break;
+        case ANSI_ESC_INT:
+            if (c >= 0x30 && c <= 0x7e) a->st = ANSI_TEXT;
+            break;
+        case ANSI_CSI:
+            if (c >= 0x40 && c <= 0x7e) a->st = ANSI_TEXT;
+            break;
+        case ANSI_OSC:
+            if (c == 0x07) a->st = ANSI_TEXT;
+            else if (c == 0x1b) a->st = ANSI_OSC_ESC;
+            break;
+        case ANSI_OSC_ESC:
+            a->st = c == '\\' ? ANSI_TEXT : ANSI_OSC;
+            break;
+        }
+    }
+    if (a->st == ANSI_TEXT && n > run) ct_buf_append(out, s + run, n - run);
+    out->data[out->len] = '\0'; /* reserved above: keep the buffer a C string even when empty */
+}

@@ -44,4 +44,28 @@ int ct_fmt_is_tb_trial(ct_fs *fs, const char *trial_rel);
 /* Guess a step kind from a shell command (cat/head → read, grep/find → search, ...). */
 ct_step_kind ct_fmt_kind_from_shell(const char *cmd);
 
+/* ANSI-escape stripper for terminal recordings. Feed chunks in order: escape sequences split
+ * across chunks are still removed. CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), and
+ * two-byte ESC sequences are dropped, and so are '\r' and other C0 controls except '\n' and
+ * '\t'. Zero-initialise the state. */
+typedef struct ct_ansi {
+    int st;
+    size_t len; /* bytes in the current escape (unterminated ones end after 4 KiB) */
+} ct_ansi;
+void ct_fmt_ansi_feed(ct_ansi *a, ct_buf *out, const char *s, size_t n);
+
+/* Claude Code tool call (name + input object) → the step's tool, kind, action text and file
+ * touches. Shared by the stream-json loader (claude_code.c) and the ATIF loader. */
+void ct_fmt_claude_tool(ct_trajectory *t, ct_step *s, const char *name, json_t *input);
+/* Exit code of a Claude Code tool result: "Exit code N" at the start of an error text, else 1
+ * for errors and 0 otherwise. */
+int ct_fmt_claude_exit_code(const char *text, int is_error);
+
+/* Harbor trial dir: fill agent/model (when unset), reward/solved, exit_status and warnings
+ * (exception_info / exception.txt) and metadata from <trial>/result.json, config.json and
+ * verifier/reward.txt. Implemented in atif.c. */
+void ct_fmt_harbor_trial_fill(ct_fs *fs, const char *trial_rel, ct_trajectory *t);
+/* 1 when rel is a Harbor trial dir (result.json or config.json, plus agent/). */
+int ct_fmt_is_harbor_trial(ct_fs *fs, const char *rel);
+
 #endif

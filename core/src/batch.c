@@ -1,0 +1,424 @@
+/* batch.c — one trajectory into an output folder, and the forked batch runner. */
+#include "ct/batch.h"
+
+#include "ct/buf.h"
+#include "ct/eval.h"
+#include "ct/heuristic.h"
+#include "ct/index.h"
+#include "ct/load.h"
+#include "ct/profiles.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Exit statuses of a batch child (the `codetracer` ones, so logs read the same). */
+enum { CHILD_OK = 0, CHILD_USAGE = 2, CHILD_INPUT = 3, CHILD_OUTPUT = 4, CHILD_INTERNAL = 5 };
+
+/* Largest number of workers (the machine decides the useful number; this only bounds memory). */
+#define BATCH_MAX_PARALLEL 256
+
+int ct_batch_analyze_one(const ct_trajectory *t, const char *analyzer, const json_t *config,
+                         const char *dir, unsigned profiles, int artifacts, ct_analysis **out,
+                         ct_error *err)
+{
+    if (out) *out = NULL;
+    if (analyzer && strcmp(analyzer, "heuristic") != 0)
+        return ct_error_set(err, CT_EINVAL,
+                            "the '%s' analyzer is not available yet (only 'heuristic' is)",
+                            analyzer);
+    ct_analysis *a = NULL;
+    int rc = ct_analyze_heuristic(t, config, &a, err);
+    if (rc != CT_OK) return rc;
+    rc = ct_profile_write(dir, profiles, a, err);
+    if (rc == CT_OK && artifacts) {
+        ct_buf tree = CT_BUF_INIT;
+        ct_tree_render(t, &tree);
+        rc = ct_profile_write_artifacts(dir, t, a->stages, a->n_stages,
+                                        tree.data ? tree.data : "root\n", err);
+        ct_buf_free(&tree);
+    }
+    if (rc == CT_OK && out)
+        *out = a;
+    else
+        ct_analysis_free(a);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int mkdir_p(const char *path, ct_error *err)
+{
+    char *p = ct_xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            int rc =
+                ct_error_setf(err, CT_EIO, p, -1, 0, "cannot create the folder: %s", strerror(e));
+            free(p);
+            return rc;
+        }
+        *s = '/';
+    }
+    int rc = CT_OK;
+    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+        rc = ct_error_setf(err, CT_EIO, p, -1, 0, "cannot create the folder: %s", strerror(errno));
+    free(p);
+    return rc;
+}
+
+typedef struct item {
+    const char *traj_id; /* borrowed from the manifest rows */
+    char *path;          /* resolved input: file, run dir or archive */
+    int record;          /* 1-based trajectory at path, 0 = the only / first one */
+    const char *problem; /* why the item cannot run, NULL when it can */
+} item;
+
+/* The input of a row, resolved; only path fields are read (never the labels). */
+static void resolve_item(item *it, json_t *row, const char *root)
+{
+    static const char *const keys[] = {"run_dir", "artifact_path", "path"};
+    const char *rel = NULL;
+    for (int k = 0; k < 3 && !rel; k++) {
+        const char *s = json_string_value(json_object_get(row, keys[k]));
+        if (s && *s) rel = s;
+    }
+    it->traj_id = json_string_value(json_object_get(row, "traj_id"));
+    if (!rel) {
+        it->problem = "the row has no run_dir, artifact_path or path";
+        return;
+    }
+    it->path = rel[0] == '/' ? ct_xstrdup(rel) : ct_xasprintf("%s/%s", root, rel);
+    struct stat st;
+    if (stat(it->path, &st) != 0) {
+        it->problem = "the input path does not exist";
+        return;
+    }
+    const char *sf = json_string_value(json_object_get(row, "source_file"));
+    if (S_ISDIR(st.st_mode) && sf && *sf && sf[0] != '/' && !strstr(sf, "..")) {
+        char *p = ct_xasprintf("%s/%s", it->path, sf);
+        if (stat(p, &st) == 0) {
+            free(it->path);
+            it->path = p;
+        } else {
+            free(p);
+        }
+    }
+    json_t *rec = json_object_get(row, "record");
+    if (json_is_integer(rec) && json_integer_value(rec) >= 1 && json_integer_value(rec) <= 1000000)
+        it->record = (int)json_integer_value(rec);
+}
+
+/* The work of one item, in the child. Messages go to stderr (the item's log). */
+static int run_item(const item *it, const ct_batch_opts *o)
+{
+    ct_error err;
+    ct_error_clear(&err);
+    char buf[2048];
+    char *dir = ct_xasprintf("%s/%s", o->output, it->traj_id);
+    fprintf(stderr, "item %s: input %s\n", it->traj_id, it->path);
+    int rc = mkdir_p(dir, &err);
+    ct_traj_list l = {0};
+    if (rc == CT_OK) rc = ct_load_path(it->path, NULL, &l, NULL, NULL, &err);
+    if (rc != CT_OK) {
+        fprintf(stderr, "error: %s\n", ct_error_format(&err, buf, sizeof buf));
+        ct_traj_list_free(&l);
+        free(dir);
+        return rc == CT_EIO && err.path[0] && strstr(err.path, o->output) ? CHILD_OUTPUT
+                                                                          : CHILD_INPUT;
+    }
+    size_t pick = it->record ? (size_t)it->record - 1 : 0;
+    if (pick >= l.n) {
+        fprintf(stderr, "error: %s holds %zu trajectories; record %d does not exist\n", it->path,
+                l.n, it->record);
+        ct_traj_list_free(&l);
+        free(dir);
+        return CHILD_INPUT;
+    }
+    if (!it->record && l.n > 1)
+        fprintf(stderr,
+                "warning: %s holds %zu trajectories; analysing the first (set \"record\")\n",
+                it->path, l.n);
+    const ct_trajectory *t = l.items[pick];
+    for (size_t w = 0; w < t->n_warnings; w++)
+        fprintf(stderr, "warning: %s\n", t->warnings[w]);
+    ct_analysis *a = NULL;
+    rc = ct_batch_analyze_one(t, "heuristic", o->config, dir, o->profiles, 1, &a, &err);
+    if (rc != CT_OK) {
+        fprintf(stderr, "error: %s\n", ct_error_format(&err, buf, sizeof buf));
+    } else {
+        size_t inc = 0, unu = 0;
+        for (size_t i = 0; i < a->n_labels; i++) {
+            inc += a->labels[i].label == CT_LABEL_INCORRECT;
+            unu += a->labels[i].label == CT_LABEL_UNUSEFUL;
+        }
+        fprintf(stderr, "ok: %zu steps, %zu incorrect, %zu unuseful; outputs in %s\n", t->n_steps,
+                inc, unu, dir);
+    }
+    ct_analysis_free(a);
+    ct_traj_list_free(&l);
+    free(dir);
+    if (rc == CT_OK) return CHILD_OK;
+    return rc == CT_EIO || rc == CT_ESCHEMA ? CHILD_OUTPUT
+           : rc == CT_EINVAL                ? CHILD_USAGE
+                                            : CHILD_INTERNAL;
+}
+
+static int outputs_valid(const ct_batch_opts *o, const char *traj_id)
+{
+    char *dir = ct_xasprintf("%s/%s", o->output, traj_id);
+    int ok = 1;
+    for (int p = 0; p < CT_PROFILE__COUNT && ok; p++)
+        if (o->profiles & CT_PROFILE_BIT(p))
+            ok = ct_profile_check_file(dir, (ct_profile)p, NULL) == CT_OK;
+    free(dir);
+    return ok;
+}
+
+/* The last non-empty line of the item's log, for the [FAIL] line. */
+static void last_log_line(const char *log, char *out, size_t size)
+{
+    out[0] = 0;
+    FILE *f = fopen(log, "rb");
+    if (!f) return;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
+        if (n) snprintf(out, size, "%s", line);
+    }
+    fclose(f);
+}
+
+typedef struct progress {
+    FILE *f;
+    int bar;
+    size_t total, done;
+    const ct_batch_summary *s;
+} progress;
+
+static void progress_draw(progress *p)
+{
+    if (!p->bar) return;
+    int width = 30;
+    int fill = p->total ? (int)((double)p->done / (double)p->total * width) : width;
+    fprintf(p->f, "\r[");
+    for (int i = 0; i < width; i++)
+        fputc(i < fill ? '#' : '.', p->f);
+    fprintf(p->f, "] %zu/%zu  ok %zu  skipped %zu  failed %zu", p->done, p->total, p->s->ok,
+            p->s->skipped, p->s->failed);
+    fflush(p->f);
+}
+
+static void progress_item(progress *p, const char *tag, const char *id, double secs,
+                          const char *detail)
+{
+    p->done++;
+    if (p->bar) {
+        /* Failures still get their own line above the bar: they need attention. */
+        if (strcmp(tag, "OK") != 0 && strcmp(tag, "SKIP") != 0)
+            fprintf(p->f, "\r\033[K[%s] %s%s%s\n", tag, id, detail && *detail ? ": " : "",
+                    detail ? detail : "");
+        progress_draw(p);
+        return;
+    }
+    if (secs >= 0)
+        fprintf(p->f, "[%s] %s (%.2fs)%s%s\n", tag, id, secs, detail && *detail ? ": " : "",
+                detail ? detail : "");
+    else
+        fprintf(p->f, "[%s] %s%s%s\n", tag, id, detail && *detail ? ": " : "",
+                detail ? detail : "");
+    fflush(p->f);
+}
+
+typedef struct worker {
+    pid_t pid;
+    size_t item;
+    double start;
+} worker;
+
+static pid_t spawn(const item *it, const ct_batch_opts *o, const char *logdir)
+{
+    char *log = ct_xasprintf("%s/%s.log", logdir, it->traj_id);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0) {
+        free(log);
+        return pid;
+    }
+    /* child */
+    FILE *lf = freopen(log, "w", stderr);
+    if (lf) dup2(fileno(stderr), STDOUT_FILENO);
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    int code = run_item(it, o);
+    fflush(NULL);
+    _exit(code);
+}
+
+int ct_batch_run(const ct_batch_opts *o, ct_batch_summary *s, ct_error *err)
+{
+    memset(s, 0, sizeof *s);
+    double t0 = now_s();
+    if (!o->manifest || !o->output)
+        return ct_error_set(err, CT_EINVAL, "batch needs a manifest and an output folder");
+    if (o->parallel < 1 || o->parallel > BATCH_MAX_PARALLEL)
+        return ct_error_set(err, CT_EINVAL, "--parallel must be between 1 and %d",
+                            BATCH_MAX_PARALLEL);
+    if (o->shard_n < 0 || (o->shard_n > 0 && (o->shard_k < 0 || o->shard_k >= o->shard_n)))
+        return ct_error_set(err, CT_EINVAL, "--shard K/N needs 0 <= K < N");
+    json_t *rows;
+    int rc = ct_eval_read_manifest(o->manifest, &rows, err);
+    if (rc != CT_OK) return rc;
+    char *root;
+    if (o->data_root) {
+        root = ct_xstrdup(o->data_root);
+    } else {
+        const char *slash = strrchr(o->manifest, '/');
+        root =
+            slash ? ct_xstrndup(o->manifest, (size_t)(slash - o->manifest + (slash == o->manifest)))
+                  : ct_xstrdup(".");
+    }
+    s->rows = json_array_size(rows);
+    item *items = ct_xcalloc(s->rows ? s->rows : 1, sizeof *items);
+    size_t n = 0;
+    for (size_t i = 0; i < s->rows; i++) {
+        if (o->shard_n > 0 && (int)(i % (size_t)o->shard_n) != o->shard_k) continue;
+        resolve_item(&items[n++], json_array_get(rows, i), root);
+    }
+    s->selected = n;
+    FILE *pf = o->progress ? o->progress : stdout;
+    progress pr = {pf, o->progress_bar && !o->dry_run, n, 0, s};
+
+    char *logdir = ct_xasprintf("%s/_logs", o->output);
+    if (!o->dry_run) {
+        rc = mkdir_p(o->output, err);
+        if (rc == CT_OK) rc = mkdir_p(logdir, err);
+    }
+    worker *ws = ct_xcalloc((size_t)o->parallel, sizeof *ws);
+    size_t running = 0, next = 0;
+    progress_draw(&pr);
+    while (rc == CT_OK && (next < n || running)) {
+        /* Start items while there are free workers. */
+        while (next < n && running < (size_t)o->parallel) {
+            item *it = &items[next++];
+            if (it->problem) {
+                s->failed++;
+                char d[700];
+                snprintf(d, sizeof d, "%s (%s)", it->problem, it->path ? it->path : "no path");
+                progress_item(&pr, "FAIL", it->traj_id, -1, d);
+                continue;
+            }
+            if (o->dry_run) {
+                s->ok++;
+                progress_item(&pr, "DRY", it->traj_id, -1, it->path);
+                continue;
+            }
+            if (o->resume && outputs_valid(o, it->traj_id)) {
+                s->skipped++;
+                progress_item(&pr, "SKIP", it->traj_id, -1, "outputs exist and validate");
+                continue;
+            }
+            pid_t pid = spawn(it, o, logdir);
+            if (pid < 0) {
+                s->failed++;
+                progress_item(&pr, "FAIL", it->traj_id, -1,
+                              "could not start a worker process (fork failed)");
+                continue;
+            }
+            for (int w = 0; w < o->parallel; w++)
+                if (ws[w].pid == 0) {
+                    ws[w] = (worker){pid, (size_t)(it - items), now_s()};
+                    break;
+                }
+            running++;
+        }
+        if (!running) break;
+        /* Reap finished children; kill the ones over time. */
+        int reaped = 0;
+        for (int w = 0; w < o->parallel; w++) {
+            if (ws[w].pid == 0) continue;
+            int status;
+            pid_t r = waitpid(ws[w].pid, &status, WNOHANG);
+            item *it = &items[ws[w].item];
+            double secs = now_s() - ws[w].start;
+            if (r == 0 && o->timeout_s > 0 && secs > o->timeout_s) {
+                kill(ws[w].pid, SIGKILL);
+                while (waitpid(ws[w].pid, &status, 0) < 0 && errno == EINTR) {
+                }
+                char *log = ct_xasprintf("%s/%s.log", logdir, it->traj_id);
+                FILE *lf = fopen(log, "a");
+                if (lf) {
+                    fprintf(lf, "error: killed after %.1f s (--timeout %.1f)\n", secs,
+                            o->timeout_s);
+                    fclose(lf);
+                }
+                free(log);
+                s->failed++;
+                s->timed_out++;
+                char d[128];
+                snprintf(d, sizeof d, "killed after the %.1f s timeout", o->timeout_s);
+                progress_item(&pr, "TIMEOUT", it->traj_id, secs, d);
+                ws[w].pid = 0;
+                running--;
+                reaped++;
+                continue;
+            }
+            if (r == 0 || (r < 0 && errno == EINTR)) continue;
+            ws[w].pid = 0;
+            running--;
+            reaped++;
+            if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                s->ok++;
+                progress_item(&pr, "OK", it->traj_id, secs, NULL);
+            } else {
+                char *log = ct_xasprintf("%s/%s.log", logdir, it->traj_id);
+                char last[900], d[1200];
+                last_log_line(log, last, sizeof last);
+                if (r > 0 && WIFSIGNALED(status))
+                    snprintf(d, sizeof d, "worker died of signal %d (see %s)", WTERMSIG(status),
+                             log);
+                else
+                    snprintf(d, sizeof d, "%s (see %s)", last[0] ? last : "failed", log);
+                free(log);
+                s->failed++;
+                progress_item(&pr, "FAIL", it->traj_id, secs, d);
+            }
+        }
+        if (!reaped && running) {
+            struct timespec ts = {0, 5 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (pr.bar) fputc('\n', pf);
+    /* On an early error (output folder), no child is left behind. */
+    for (int w = 0; w < o->parallel; w++)
+        if (ws[w].pid > 0) {
+            kill(ws[w].pid, SIGKILL);
+            waitpid(ws[w].pid, NULL, 0);
+        }
+    for (size_t i = 0; i < n; i++)
+        free(items[i].path);
+    free(items);
+    free(ws);
+    free(logdir);
+    free(root);
+    json_decref(rows);
+    s->elapsed_s = now_s() - t0;
+    return rc;
+}

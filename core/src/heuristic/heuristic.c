@@ -1,0 +1,802 @@
+/* heuristic.c — the offline analyzer. One pass computes, per step, its class, a hash of its
+ * normalised action, whether it failed and how, the file it wrote and a "state version" (bumped
+ * by every state change that went through); the rules then look at those facts with hash tables
+ * and running state, so the whole analysis is linear in the steps plus a bounded scan of each
+ * observation (its first and last few KiB).
+ *
+ * Precedence: a step keeps the first `incorrect` label it gets; `unuseful` never overrides
+ * `incorrect`. Every label cites the steps it rests on. */
+#include "ct/heuristic.h"
+#include "ct/buf.h"
+#include "ct/config.h"
+#include "ct/index.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OBS_SCAN 4096 /* bytes scanned at each end of an observation */
+
+static const char *const rule_ids[] = {
+    "failed-action",  "repeat-command", "retry-failure",  "reverted-edit", "regression",
+    "outside-patch",  "after-done",     "unused-explore", "install-loop",  "failed-submit",
+    "weakened-test",  "empty-action",   NULL,
+};
+
+const char *const *ct_heuristic_rule_ids(void)
+{
+    return rule_ids;
+}
+
+typedef enum { OUT_UNKNOWN = 0, OUT_PASS, OUT_FAIL } outcome;
+
+typedef struct info {
+    ct_step_class cls;
+    ct_fine_kind fine;
+    uint64_t key;      /* hash of the normalised action (and touched paths) */
+    int failed;        /* non-zero exit, or an error the tool reported */
+    int invoke_error;  /* the command/tool call itself was malformed: nothing ran */
+    int changed;       /* a state change that went through */
+    int version;       /* state version before this step */
+    outcome test;      /* for run/test steps: did the tests pass? */
+    const char *wpath; /* the file it wrote, NULL when none / unknown (malloc'd) */
+    int empty_out;     /* observation present and blank */
+} info;
+
+typedef struct ctx {
+    const ct_trajectory *t;
+    const json_t *cfg;
+    ct_analysis *a;
+    info *in;
+    size_t n;
+    double r_inc, r_unu;
+} ctx;
+
+/* ---- text helpers ---- */
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Hash of the action with runs of whitespace collapsed and ends trimmed. */
+static uint64_t action_key(const ct_step *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    const char *p = s->action ? s->action : "";
+    int space = 0, started = 0;
+    for (; *p; p++) {
+        if (isspace((unsigned char)*p)) {
+            space = started;
+            continue;
+        }
+        if (space) h = fnv(h, " ", 1);
+        space = 0;
+        started = 1;
+        h = fnv(h, p, 1);
+    }
+    for (size_t i = 0; i < s->n_files; i++) {
+        const ct_file_touch *f = &s->files[i];
+        const char *parts[] = {f->path, f->op, f->old_text, f->new_text, f->content, f->patch};
+        for (size_t k = 0; k < 6; k++) {
+            h = fnv(h, "\x1f", 1);
+            if (parts[k]) h = fnv(h, parts[k], strlen(parts[k]));
+        }
+        char rng[48];
+        int m = snprintf(rng, sizeof rng, "%ld:%ld", f->line_start, f->line_end);
+        h = fnv(h, rng, (size_t)m);
+    }
+    return h;
+}
+
+/* Does the head or tail of the observation contain needle? */
+static int obs_has(const char *obs, size_t len, const char *needle)
+{
+    if (!obs) return 0;
+    if (len <= 2 * OBS_SCAN) return ct_memstr(obs, len, needle) != NULL;
+    return ct_memstr(obs, OBS_SCAN, needle) || ct_memstr(obs + len - OBS_SCAN, OBS_SCAN, needle);
+}
+
+static int obs_any(const char *obs, size_t len, const char *const *needles)
+{
+    for (; *needles; needles++)
+        if (obs_has(obs, len, *needles)) return 1;
+    return 0;
+}
+
+/* Errors that mean the call itself was malformed or aimed at nothing: nothing ran. */
+static const char *const invoke_errors[] = {
+    "syntax error near unexpected token",
+    "unexpected EOF while looking for matching",
+    "syntax error: unexpected end of file",
+    ": command not found",
+    "unrecognized arguments:",
+    "<tool_use_error>",
+    "Your proposed edit has introduced new syntax error",
+    "DO NOT re-run the same failed edit command",
+    "No replacement was performed",
+    "did not appear verbatim",
+    "Invalid `view_range`",
+    "ENOTDIR",
+    "EISDIR",
+    "String to replace not found",
+    "File has not been read yet",
+    "Error: The path",
+    "is not a valid command",
+    NULL,
+};
+
+/* Errors of a missing target (a guessed path): only meaningful for looking/fs commands. */
+static const char *const missing_errors[] = {
+    "No such file or directory",
+    "does not exist",
+    "cannot access",
+    "can't open file",
+    "not found",
+    NULL,
+};
+
+static outcome test_outcome(const char *obs, size_t len, int has_exit, int exit_code)
+{
+    if (!obs) return OUT_UNKNOWN;
+    static const char *const fail[] = {" failed", "FAILED", "Error:", "Traceback (most recent",
+                                       "AssertionError", "FAIL:", "ERRORS", " error", NULL};
+    static const char *const pass[] = {" passed", "\nOK", "OK (", "All tests passed",
+                                       "tests passed", "PASSED", NULL};
+    int f = obs_any(obs, len, fail);
+    int p = obs_any(obs, len, pass);
+    if (has_exit) {
+        if (exit_code != 0) return OUT_FAIL;
+        if (p && !f) return OUT_PASS;
+        return p ? OUT_PASS : OUT_UNKNOWN;
+    }
+    if (f) return OUT_FAIL;
+    if (p) return OUT_PASS;
+    return OUT_UNKNOWN;
+}
+
+/* The file a shell command writes: `> F`, `>> F`, `tee F`, `sed -i ... F`, `touch F`. Returns a
+ * malloc'd path or NULL. Only the first line is looked at. */
+static char *shell_target(const char *cmd)
+{
+    if (!cmd) return NULL;
+    size_t n = strcspn(cmd, "\n");
+    if (n > 4096) n = 4096;
+    char *line = ct_xstrndup(cmd, n);
+    char *res = NULL;
+    /* redirect: the last '>' not part of 2>&1 / >& */
+    for (char *p = line; *p; p++) {
+        if (*p != '>' || p[1] == '&' || (p > line && p[-1] == '&')) continue;
+        char *q = p + 1;
+        if (*q == '>') q++;
+        while (*q == ' ') q++;
+        if (*q == '\'' || *q == '"') q++;
+        size_t m = strcspn(q, " \t;&|'\"<>)");
+        if (m && strncmp(q, "/dev/", 5) != 0) {
+            free(res);
+            res = ct_xstrndup(q, m);
+        }
+    }
+    if (!res) {
+        const char *ops[] = {"sed -i", "touch ", "tee ", "perl -pi", NULL};
+        for (int k = 0; ops[k] && !res; k++) {
+            char *hit = strstr(line, ops[k]);
+            if (!hit) continue;
+            /* the last word of this simple command */
+            size_t m = strcspn(hit, ";&|");
+            char *end = hit + m;
+            while (end > hit && isspace((unsigned char)end[-1])) end--;
+            char *st = end;
+            while (st > hit && !isspace((unsigned char)st[-1])) st--;
+            if (end > st && *st != '-' && *st != '\'' && *st != '"')
+                res = ct_xstrndup(st, (size_t)(end - st));
+        }
+    }
+    free(line);
+    return res;
+}
+
+static char *written_path(const ct_step *s, const info *in)
+{
+    if (in->cls != CT_CLASS_CHANGE) return NULL;
+    for (size_t i = 0; i < s->n_files; i++) {
+        const char *op = s->files[i].op ? s->files[i].op : "";
+        if (s->files[i].path && strcmp(op, "view") != 0 && strcmp(op, "read") != 0)
+            return ct_xstrdup(s->files[i].path);
+    }
+    if (in->fine == CT_FINE_EDIT || in->fine == CT_FINE_CREATE) return shell_target(s->action);
+    return NULL;
+}
+
+static int is_blank(const char *s)
+{
+    if (!s) return 0;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s)) return 0;
+    return 1;
+}
+
+/* path a/b/c.py matches x/a/b/c.py at a '/' boundary (patch paths are repo-relative). */
+static int path_in_patch(const char *patch, const char *path)
+{
+    const char *p = path;
+    while (*p == '/' || *p == '.') p++;
+    /* try every suffix starting after a '/' */
+    for (const char *q = p; q; q = strchr(q, '/')) {
+        if (*q == '/') q++;
+        if (!*q) break;
+        char needle[600];
+        snprintf(needle, sizeof needle, "a/%s", q);
+        if (strstr(patch, needle)) return 1;
+        snprintf(needle, sizeof needle, "b/%s", q);
+        if (strstr(patch, needle)) return 1;
+        if (!strchr(q, '/')) break;
+    }
+    return 0;
+}
+
+static int testish_path(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    b = b ? b + 1 : p;
+    return strstr(p, "/tests/") || strstr(p, "/test/") || ct_str_starts(p, "tests/") ||
+           ct_str_starts(b, "test_") || strstr(b, "_test.") || strstr(b, ".test.") ||
+           strstr(b, ".spec.");
+}
+
+static int scratch_path(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    b = b ? b + 1 : p;
+    return ct_str_starts(p, "/tmp/") || strstr(b, "reproduce") || strstr(b, "repro") ||
+           ct_str_starts(b, "test_") || strstr(b, "debug") || strstr(b, "scratch") ||
+           ct_str_starts(b, "check_") || ct_str_starts(b, "verify");
+}
+
+/* ---- labelling ---- */
+
+static void set(ctx *c, size_t i, ct_label_kind kind, const char *rule, const char *dev,
+                const char *sev, const char *alt, const int *ev, size_t n_ev, const char *fmt,
+                ...) __attribute__((format(printf, 10, 11)));
+
+static void set(ctx *c, size_t i, ct_label_kind kind, const char *rule, const char *dev,
+                const char *sev, const char *alt, const int *ev, size_t n_ev, const char *fmt,
+                ...)
+{
+    ct_step_label *l = &c->a->labels[i];
+    if (l->label == CT_LABEL_INCORRECT) return;
+    if (l->label == CT_LABEL_UNUSEFUL && kind != CT_LABEL_INCORRECT) return;
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ct_analysis_set_label(c->a, (int)i + 1, kind, rule, msg, ev, n_ev);
+    l->deviation_type = dev;
+    l->impact_severity = sev;
+    l->correct_alternative = ct_analysis_strdup(c->a, alt);
+    l->reward = kind == CT_LABEL_INCORRECT ? c->r_inc : c->r_unu;
+}
+
+static int on(const ctx *c, const char *rule)
+{
+    char path[96];
+    snprintf(path, sizeof path, "heuristic.%s.enabled", rule);
+    return ct_config_bool(c->cfg, path, 1);
+}
+
+static long long num(const ctx *c, const char *rule, const char *key, long long def)
+{
+    char path[128];
+    snprintf(path, sizeof path, "heuristic.%s.%s", rule, key);
+    return ct_config_int(c->cfg, path, def);
+}
+
+/* A small open-addressing map from action key to the last step index with it. */
+typedef struct kmap {
+    uint64_t *keys;
+    int *vals;
+    size_t cap;
+} kmap;
+
+static void kmap_init(kmap *m, size_t n)
+{
+    m->cap = 16;
+    while (m->cap < 2 * n + 2) m->cap *= 2;
+    m->keys = ct_xcalloc(m->cap, sizeof *m->keys);
+    m->vals = ct_xcalloc(m->cap, sizeof *m->vals);
+}
+
+static int *kmap_slot(kmap *m, uint64_t k)
+{
+    if (!k) k = 1;
+    size_t i = (size_t)(k * 0x9E3779B97F4A7C15ull) & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != k) i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) {
+        m->keys[i] = k;
+        m->vals[i] = -1;
+    }
+    return &m->vals[i];
+}
+
+static void kmap_free(kmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* ---- rules ---- */
+
+static void rule_empty_action(ctx *c)
+{
+    if (!on(c, "empty_action")) return;
+    for (size_t i = 0; i < c->n; i++) {
+        const ct_step *s = &c->t->steps[i];
+        if (s->kind == CT_KIND_THINK || s->n_files) continue;
+        if (s->action && !is_blank(s->action)) continue;
+        int ev = (int)i + 1;
+        set(c, i, CT_LABEL_UNUSEFUL, "empty-action", "wrong_tool", "minor",
+            "Issue one well-formed command per turn.", &ev, 1,
+            "Step %d issued no command or tool call, so it did nothing.", (int)i + 1);
+    }
+}
+
+static void rule_failed_action(ctx *c)
+{
+    if (!on(c, "failed_action")) return;
+    for (size_t i = 0; i < c->n; i++) {
+        const info *in = &c->in[i];
+        if (!in->invoke_error) continue;
+        int ev = (int)i + 1;
+        set(c, i, CT_LABEL_UNUSEFUL, "failed-action", "wrong_tool", "minor",
+            "Check the command or path before issuing it, and read the tool's error.", &ev, 1,
+            "Step %d failed before doing anything (the tool or shell rejected the call), so it "
+            "changed nothing and brought no evidence.",
+            (int)i + 1);
+    }
+}
+
+static void rule_repeat(ctx *c)
+{
+    if (!on(c, "repeat")) return;
+    kmap m;
+    kmap_init(&m, c->n);
+    long long window = num(c, "repeat", "window", 0);
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        const ct_step *s = &c->t->steps[i];
+        int looks = in->cls == CT_CLASS_EXPLORE &&
+                    (in->fine == CT_FINE_EXPLORE || in->fine == CT_FINE_TEST ||
+                     in->fine == CT_FINE_RUN);
+        if (!looks || !s->action || (is_blank(s->action) && !s->n_files)) continue;
+        int *slot = kmap_slot(&m, in->key);
+        int prev = *slot;
+        *slot = (int)i;
+        if (prev < 0) continue;
+        if (c->in[prev].version != in->version) continue; /* something changed in between */
+        if (window > 0 && (long long)(i - (size_t)prev) > window) continue;
+        int ev[2] = {prev + 1, (int)i + 1};
+        set(c, i, CT_LABEL_UNUSEFUL, "repeat-command", "redundant", "minor",
+            "Reuse the output already obtained instead of running the same thing again.", ev, 2,
+            "Step %d repeats step %d exactly, with no state change in between, so it could only "
+            "show the same output again.",
+            (int)i + 1, prev + 1);
+    }
+    kmap_free(&m);
+}
+
+static void rule_retry_failure(ctx *c)
+{
+    if (!on(c, "retry_failure")) return;
+    kmap m;
+    kmap_init(&m, c->n);
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        const ct_step *s = &c->t->steps[i];
+        if (!s->action || (is_blank(s->action) && !s->n_files)) continue;
+        int *slot = kmap_slot(&m, in->key);
+        int prev = *slot;
+        *slot = (int)i;
+        if (prev < 0 || !c->in[prev].failed) continue;
+        if (c->in[prev].version != in->version && in->cls == CT_CLASS_EXPLORE) continue;
+        int ev[2] = {prev + 1, (int)i + 1};
+        if (in->cls == CT_CLASS_CHANGE && !in->failed && in->changed) {
+            set(c, i, CT_LABEL_INCORRECT, "retry-failure", "wrong_tool", "moderate",
+                "Find out why the command failed and fix the cause before running it again.",
+                ev, 2,
+                "Step %d reruns the command that failed at step %d unchanged, without "
+                "addressing why it failed, and this time changes the environment blindly.",
+                (int)i + 1, prev + 1);
+        } else {
+            set(c, i, CT_LABEL_UNUSEFUL, "retry-failure", "redundant", "minor",
+                "Read the error of the failed attempt and change the command accordingly.", ev,
+                2,
+                "Step %d retries the command that failed at step %d without changing it%s.",
+                (int)i + 1, prev + 1, in->failed ? ", and it fails again" : "");
+        }
+    }
+    kmap_free(&m);
+}
+
+static void rule_install_loop(ctx *c)
+{
+    if (!on(c, "install_loop")) return;
+    long long min = num(c, "install_loop", "min_attempts", 2);
+    int fails = 0, first = -1;
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        if (in->fine != CT_FINE_INSTALL) continue;
+        if (!in->failed) {
+            fails = 0;
+            first = -1;
+            continue;
+        }
+        if (first < 0) first = (int)i;
+        fails++;
+        if (fails >= min) {
+            int ev[2] = {first + 1, (int)i + 1};
+            set(c, i, CT_LABEL_UNUSEFUL, "install-loop", "redundant", "minor",
+                "Stop retrying installs: check what the environment provides (interpreter, "
+                "package manager, network) first.",
+                ev, 2,
+                "Step %d is failed installation attempt number %d since step %d; the "
+                "environment problem was not diagnosed in between.",
+                (int)i + 1, fails, first + 1);
+        }
+    }
+}
+
+static void rule_reverted_edit(ctx *c)
+{
+    if (!on(c, "reverted_edit")) return;
+    int overwrite = ct_config_bool(c->cfg, "heuristic.reverted_edit.overwrite_counts", 1);
+    for (size_t j = 0; j < c->n; j++) {
+        const ct_step *s = &c->t->steps[j];
+        info *in = &c->in[j];
+        if (!in->changed) continue;
+        /* explicit reverts: undo_edit, git checkout/restore of a path */
+        const char *revert_path = NULL;
+        for (size_t k = 0; k < s->n_files; k++)
+            if (s->files[k].op && !strcmp(s->files[k].op, "undo_edit"))
+                revert_path = s->files[k].path;
+        char *git_path = NULL;
+        if (!revert_path && in->fine == CT_FINE_VCS && s->action &&
+            (strstr(s->action, "git checkout") || strstr(s->action, "git restore"))) {
+            const char *dd = strstr(s->action, " -- ");
+            if (dd) {
+                size_t m = strcspn(dd + 4, " \n;&|");
+                if (m) git_path = ct_xstrndup(dd + 4, m);
+            }
+            revert_path = git_path;
+        }
+        int is_rewrite = overwrite && in->fine == CT_FINE_CREATE && in->wpath;
+        const char *target = revert_path ? revert_path : is_rewrite ? in->wpath : NULL;
+        if (!target) {
+            free(git_path);
+            continue;
+        }
+        /* the latest earlier change to the same file */
+        for (size_t i = j; i-- > 0;) {
+            info *pi = &c->in[i];
+            if (!pi->changed || !pi->wpath) continue;
+            const char *a = pi->wpath, *b = target;
+            size_t la = strlen(a), lb = strlen(b);
+            int same = !strcmp(a, b) || (la > lb && a[la - lb - 1] == '/' && !strcmp(a + la - lb, b)) ||
+                       (lb > la && b[lb - la - 1] == '/' && !strcmp(b + lb - la, a));
+            if (!same) continue;
+            if (revert_path) {
+                int ev[2] = {(int)i + 1, (int)j + 1};
+                set(c, i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
+                    "Understand the failure before editing; make the change that survives.", ev,
+                    2, "The change to %s at step %d was reverted at step %d, so it was wrong.",
+                    target, (int)i + 1, (int)j + 1);
+            } else {
+                /* rewritten wholesale: wrong only when a run in between showed it failing */
+                int failed_run = -1;
+                for (size_t k = i + 1; k < j; k++)
+                    if ((c->in[k].fine == CT_FINE_RUN || c->in[k].fine == CT_FINE_TEST) &&
+                        (c->in[k].failed || c->in[k].test == OUT_FAIL))
+                        failed_run = (int)k;
+                if (failed_run >= 0 && !scratch_path(target)) {
+                    int ev[3] = {(int)i + 1, failed_run + 1, (int)j + 1};
+                    set(c, i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
+                        "Test the approach on a small case before writing the whole file.", ev,
+                        3,
+                        "The version of %s written at step %d failed when run at step %d and "
+                        "was rewritten at step %d.",
+                        target, (int)i + 1, failed_run + 1, (int)j + 1);
+                }
+            }
+            break;
+        }
+        free(git_path);
+    }
+}
+
+static void rule_regression(ctx *c)
+{
+    if (!on(c, "regression")) return;
+    kmap m;
+    kmap_init(&m, c->n);
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        if (in->fine != CT_FINE_TEST || in->test == OUT_UNKNOWN) continue;
+        int *slot = kmap_slot(&m, in->key);
+        int prev = *slot;
+        *slot = (int)i;
+        if (prev < 0 || c->in[prev].test != OUT_PASS || in->test != OUT_FAIL) continue;
+        /* the edits between the passing and the failing run broke it */
+        for (size_t k = (size_t)prev + 1; k < i; k++) {
+            info *ki = &c->in[k];
+            if (!ki->changed || (ki->fine != CT_FINE_EDIT && ki->fine != CT_FINE_CREATE)) continue;
+            if (ki->wpath && scratch_path(ki->wpath)) continue;
+            int ev[3] = {prev + 1, (int)k + 1, (int)i + 1};
+            set(c, k, CT_LABEL_INCORRECT, "regression", "wrong_target", "critical",
+                "Keep the edit minimal and rerun the tests that passed before it.", ev, 3,
+                "The tests passed at step %d, step %d changed %s, and the same tests fail at "
+                "step %d: the change broke them.",
+                prev + 1, (int)k + 1, ki->wpath ? ki->wpath : "the code", (int)i + 1);
+        }
+    }
+    kmap_free(&m);
+}
+
+static void rule_weakened_test(ctx *c)
+{
+    if (!on(c, "weakened_test")) return;
+    for (size_t i = 0; i < c->n; i++) {
+        const ct_step *s = &c->t->steps[i];
+        if (!c->in[i].changed || c->in[i].fine != CT_FINE_EDIT) continue;
+        for (size_t k = 0; k < s->n_files; k++) {
+            const ct_file_touch *f = &s->files[k];
+            if (!f->path || !testish_path(f->path) || !f->old_text) continue;
+            if (!strstr(f->old_text, "assert") && !strstr(f->old_text, "raises") &&
+                !strstr(f->old_text, "expect("))
+                continue;
+            int ev = (int)i + 1;
+            set(c, i, CT_LABEL_INCORRECT, "weakened-test", "wrong_target", "critical",
+                "Fix the code so the existing tests pass instead of changing their assertions.",
+                &ev, 1,
+                "Step %d rewrites existing assertions in %s, changing what the tests expect "
+                "instead of fixing the code.",
+                (int)i + 1, f->path);
+            break;
+        }
+    }
+}
+
+static void rule_outside_patch(ctx *c)
+{
+    if (!on(c, "outside_patch")) return;
+    const char *patch = c->t->final_patch;
+    if (!patch || is_blank(patch) || !strstr(patch, "diff")) return;
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        if (!in->changed || in->fine != CT_FINE_EDIT || !in->wpath) continue;
+        if (scratch_path(in->wpath) || path_in_patch(patch, in->wpath)) continue;
+        /* an edit to a file that the agent created itself is scratch work too */
+        int created = 0;
+        for (size_t k = 0; k < i && !created; k++)
+            if (c->in[k].fine == CT_FINE_CREATE && c->in[k].wpath &&
+                !strcmp(c->in[k].wpath, in->wpath))
+                created = 1;
+        if (created) continue;
+        int ev = (int)i + 1;
+        set(c, i, CT_LABEL_INCORRECT, "outside-patch", "wrong_target", "moderate",
+            "Edit the file the fix belongs in.", &ev, 1,
+            "Step %d edits %s, which the submitted patch does not contain: the edit was undone "
+            "or aimed at the wrong file.",
+            (int)i + 1, in->wpath);
+    }
+}
+
+static int submit_index(const ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->in[i].fine == CT_FINE_SUBMIT && !c->in[i].invoke_error) return (int)i;
+    return -1;
+}
+
+static void rule_after_done(ctx *c)
+{
+    if (!on(c, "after_done")) return;
+    int sub = submit_index(c);
+    if (sub < 0) return;
+    long long min = num(c, "after_done", "min_trailing_steps", 1);
+    size_t trailing = 0;
+    for (size_t i = (size_t)sub + 1; i < c->n; i++)
+        if (c->in[i].fine != CT_FINE_SUBMIT) trailing++;
+    if ((long long)trailing < min) return;
+    for (size_t i = (size_t)sub + 1; i < c->n; i++) {
+        if (c->in[i].fine == CT_FINE_SUBMIT) continue;
+        int ev[2] = {sub + 1, (int)i + 1};
+        set(c, i, CT_LABEL_UNUSEFUL, "after-done", "redundant", "minor",
+            "Stop once the work is submitted.", ev, 2,
+            "Step %d comes after the agent had already submitted at step %d, so it cannot "
+            "change the outcome.",
+            (int)i + 1, sub + 1);
+    }
+}
+
+static void rule_unused_explore(ctx *c)
+{
+    if (!on(c, "unused_explore")) return;
+    for (size_t i = 0; i + 1 < c->n; i++) {
+        info *in = &c->in[i];
+        const ct_step *s = &c->t->steps[i];
+        if (in->fine != CT_FINE_EXPLORE || !in->empty_out || !in->failed) continue;
+        /* the same program is run again right after: this attempt missed */
+        const char *a = s->action ? s->action : "";
+        size_t w = strcspn(a, " \t\n");
+        if (!w) continue;
+        for (size_t k = i + 1; k < c->n && k <= i + 2; k++) {
+            const char *b = c->t->steps[k].action ? c->t->steps[k].action : "";
+            if (strncmp(a, b, w) == 0 && (b[w] == ' ' || b[w] == '\t' || !b[w]) &&
+                c->in[k].key != in->key) {
+                int ev[2] = {(int)i + 1, (int)k + 1};
+                set(c, i, CT_LABEL_UNUSEFUL, "unused-explore", "redundant", "minor",
+                    "Aim the search where the previous output points.", ev, 2,
+                    "Step %d returned nothing and step %d had to redo the lookup differently, "
+                    "so its output was never used.",
+                    (int)i + 1, (int)k + 1);
+                break;
+            }
+        }
+    }
+}
+
+static void rule_failed_submit(ctx *c)
+{
+    if (!on(c, "failed_submit")) return;
+    int failed = c->t->solved == CT_FALSE || (c->t->solved == CT_UNKNOWN && c->t->has_reward &&
+                                              c->t->reward <= 0.0);
+    if (!failed) return;
+    int sub = submit_index(c);
+    if (sub < 0) return;
+    int ev = sub + 1;
+    set(c, (size_t)sub, CT_LABEL_INCORRECT, "failed-submit", "premature_conclusion", "critical",
+        "Verify the result against the task's requirements before submitting.", &ev, 1,
+        "Step %d declares the task done, but the run was judged unsolved.", sub + 1);
+}
+
+/* ---- derived fields ---- */
+
+static void derive(ctx *c)
+{
+    ct_analysis *a = c->a;
+    int first_inc = -1, n_inc = 0, n_unu = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (a->labels[i].label == CT_LABEL_INCORRECT) {
+            n_inc++;
+            if (first_inc < 0) first_inc = (int)i;
+        } else if (a->labels[i].label == CT_LABEL_UNUSEFUL)
+            n_unu++;
+    }
+    char buf[1024];
+    if (first_inc >= 0) {
+        for (size_t i = (size_t)first_inc; i < c->n; i++) {
+            const ct_step_label *l = &a->labels[i];
+            if (l->label != CT_LABEL_INCORRECT) continue;
+            snprintf(buf, sizeof buf, "Step %d (%s): %s", (int)i + 1, l->rule ? l->rule : "",
+                     l->reasoning ? l->reasoning : "");
+            ct_analysis_add_root_cause(a, buf);
+            char dec[256];
+            char step_summary[80];
+            ct_step_summary(&c->t->steps[i], step_summary, sizeof step_summary);
+            snprintf(dec, sizeof dec, "%s", step_summary);
+            ct_analysis_add_decision(a, (int)i + 1, dec,
+                                     l->correct_alternative ? l->correct_alternative : "");
+        }
+        const char *verdict = c->t->solved == CT_FALSE  ? "The run ended unsolved."
+                              : c->t->solved == CT_TRUE ? "The run was still judged solved."
+                                                        : "The outcome of the run is unknown.";
+        ct_analysis_add_root_cause(a, verdict);
+    }
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_printf(&b, "%zu steps: %d incorrect, %d unuseful.", c->n, n_inc, n_unu);
+    if (first_inc >= 0)
+        ct_buf_printf(&b, " The first wrong state change is step %d (%s).", first_inc + 1,
+                      a->labels[first_inc].rule);
+    else if (n_unu)
+        ct_buf_printf(&b, " No wrong state change was found; the waste is in repeated or failed "
+                          "actions.");
+    else
+        ct_buf_printf(&b, " The offline rules found no problem.");
+    a->summary = ct_analysis_strdup(a, b.data);
+    ct_buf_clear(&b);
+    /* the strategy: the alternatives of the rules that fired, once each, in step order */
+    const char *seen[16];
+    size_t n_seen = 0;
+    for (size_t i = 0; i < c->n && n_seen < 16; i++) {
+        const ct_step_label *l = &a->labels[i];
+        if (l->label == CT_LABEL_CORRECT || !l->rule || !l->correct_alternative) continue;
+        size_t k = 0;
+        while (k < n_seen && strcmp(seen[k], l->rule) != 0) k++;
+        if (k < n_seen) continue;
+        seen[n_seen++] = l->rule;
+        if (b.len) ct_buf_putc(&b, ' ');
+        ct_buf_puts(&b, l->correct_alternative);
+    }
+    a->correct_strategy =
+        ct_analysis_strdup(a, b.len ? b.data : "Keep the approach: no deviation was found.");
+    ct_buf_free(&b);
+}
+
+int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analysis **out,
+                         ct_error *err)
+{
+    *out = NULL;
+    if (!t) return ct_error_set(err, CT_EINVAL, "no trajectory to analyze");
+    json_t *own = NULL;
+    if (!config) config = own = ct_config_defaults();
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.t = t;
+    c.cfg = config;
+    c.n = t->n_steps;
+    c.a = ct_analysis_new(t, "heuristic");
+    c.in = ct_xcalloc(c.n ? c.n : 1, sizeof *c.in);
+    c.r_inc = ct_config_double(config, "heuristic.reward.incorrect", -0.8);
+    c.r_unu = ct_config_double(config, "heuristic.reward.unuseful", -0.3);
+    double r_ok = ct_config_double(config, "heuristic.reward.correct", 0.5);
+    if (c.r_inc < -1) c.r_inc = -1;
+    if (c.r_unu < -1) c.r_unu = -1;
+    if (r_ok > 1) r_ok = 1;
+    for (size_t i = 0; i < c.n; i++) c.a->labels[i].reward = r_ok;
+
+    int version = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        const ct_step *s = &t->steps[i];
+        info *in = &c.in[i];
+        in->cls = ct_classify_step(s, &in->fine);
+        in->key = action_key(s);
+        in->version = version;
+        const char *obs = s->observation;
+        size_t len = obs ? strlen(obs) : 0;
+        in->invoke_error = obs_any(obs, len, invoke_errors);
+        if (!in->invoke_error && obs && len < 600 &&
+            (in->fine == CT_FINE_EXPLORE || in->fine == CT_FINE_FS || in->fine == CT_FINE_OTHER) &&
+            obs_any(obs, len, missing_errors) && !(s->has_exit_code && s->exit_code == 0))
+            in->invoke_error = 1;
+        in->failed = in->invoke_error || (s->has_exit_code && s->exit_code != 0);
+        if (in->fine == CT_FINE_RUN || in->fine == CT_FINE_TEST)
+            in->test = test_outcome(obs, len, s->has_exit_code, s->exit_code);
+        in->changed = in->cls == CT_CLASS_CHANGE && !in->invoke_error &&
+                      !(s->has_exit_code && s->exit_code != 0);
+        if (in->changed || in->fine == CT_FINE_RUN) version++;
+        in->wpath = written_path(s, in);
+        in->empty_out = obs && is_blank(obs);
+    }
+
+    rule_failed_submit(&c);
+    rule_weakened_test(&c);
+    rule_regression(&c);
+    rule_reverted_edit(&c);
+    rule_outside_patch(&c);
+    rule_retry_failure(&c);
+    rule_failed_action(&c);
+    rule_empty_action(&c);
+    rule_install_loop(&c);
+    rule_repeat(&c);
+    rule_unused_explore(&c);
+    rule_after_done(&c);
+
+    ct_stage *st = NULL;
+    size_t ns = 0;
+    if (ct_stages_segment(t, &st, &ns) == 0 && ns) ct_analysis_set_stages(c.a, st, ns);
+    free(st);
+    derive(&c);
+
+    for (size_t i = 0; i < c.n; i++) free((void *)c.in[i].wpath);
+    free(c.in);
+    json_decref(own);
+    *out = c.a;
+    return 0;
+}

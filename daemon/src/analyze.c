@@ -1,0 +1,247 @@
+/* analyze.c — what a job does on a worker thread: load, analyze, place each labelled step's
+ * diagnostic on its own range. Touches nothing but the job's inputs and outputs. */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef CT_HAVE_HEURISTIC
+#include "ct/heuristic.h"
+#endif
+#ifdef CT_HAVE_STAGES
+#include "ct/index.h"
+#endif
+
+void result_free(ct_result *r)
+{
+    if (!r) return;
+    for (size_t i = 0; r->an && i < r->trajs.n; i++) ct_analysis_free(r->an[i]);
+    free(r->an);
+    ct_traj_list_free(&r->trajs);
+    ct_text_free(&r->lines);
+    blob_unref(r->text);
+    json_decref(r->diags);
+    free(r->path);
+    free(r);
+}
+
+static int analyze_one(const ct_trajectory *t, const char *analyzer, ct_analysis **out, ct_error *err)
+{
+    (void)analyzer; /* only "heuristic" is accepted by the settings */
+#ifdef CT_HAVE_HEURISTIC
+    return ct_analyze_heuristic(t, NULL, out, err);
+#else
+    /* FALLBACK — core's heuristic analyzer is not in this build yet: every step is labelled
+     * correct, so documents load and get (empty) diagnostics, hovers and symbols. The build
+     * switches to ct_analyze_heuristic as soon as core defines it (daemon/CMakeLists.txt). */
+    (void)err;
+    *out = ct_analysis_new(t, "none");
+    return CT_OK;
+#endif
+}
+
+static void ensure_stages(const ct_trajectory *t, ct_analysis *a)
+{
+    if (a->n_stages || t->n_steps == 0) return;
+#ifdef CT_HAVE_STAGES
+    ct_stage *st = NULL;
+    size_t n = 0;
+    if (ct_stages_segment(t, &st, &n) == 0 && n) {
+        ct_analysis_set_stages(a, st, n);
+        free(st);
+        return;
+    }
+    free(st);
+#endif
+    ct_stage one = {1, 1, (int)t->n_steps, NULL};
+    ct_analysis_set_stages(a, &one, 1);
+}
+
+/* ---- where a step goes ---- */
+
+typedef struct placed_file {
+    char *path;
+    char *uri;
+    ct_buf data;
+    ct_text lines;
+    int ok;
+} placed_file;
+
+typedef struct placer {
+    ct_job *job;
+    ct_result *res;
+    placed_file *files;
+    size_t n_files;
+} placer;
+
+static int same_doc(const ct_result *r, const ct_step *st)
+{
+    return !st->src.path || strcmp(st->src.path, r->path) == 0;
+}
+
+int result_step_span(const ct_result *r, const ct_step *st, size_t *a, size_t *b)
+{
+    if (!r->text || !same_doc(r, st)) return -1;
+    return ct_lsp_src_span(&r->lines, &st->src, a, b);
+}
+
+json_t *result_step_location(ct_result *r, const ct_step *st, const char *uri, ct_pos_enc enc)
+{
+    size_t a, b;
+    if (result_step_span(r, st, &a, &b) != 0) return NULL;
+    return json_pack("{s:s,s:o}", "uri", uri, "range", ct_lsp_range(&r->lines, a, b, enc));
+}
+
+#define MAX_PLACED_FILE (256LL * 1024 * 1024)
+
+static placed_file *file_of(placer *p, const char *path)
+{
+    for (size_t i = 0; i < p->n_files; i++)
+        if (strcmp(p->files[i].path, path) == 0) return p->files[i].ok ? &p->files[i] : NULL;
+    p->files = ct_xrealloc(p->files, (p->n_files + 1) * sizeof *p->files);
+    placed_file *f = &p->files[p->n_files++];
+    memset(f, 0, sizeof *f);
+    f->path = ct_xstrdup(path);
+    /* Inside an archive ("x.tar.gz!/a/b.json") there is no file an editor could open. */
+    if (strstr(path, "!/") || path[0] != '/') return NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0 && (long long)f->data.len < MAX_PLACED_FILE)
+        ct_buf_append(&f->data, chunk, n);
+    fclose(fp);
+    if (!f->data.data) ct_buf_puts(&f->data, "");
+    ct_text_init(&f->lines, f->data.data, f->data.len);
+    f->uri = ct_lsp_uri_from_path(path);
+    f->ok = 1;
+    return f;
+}
+
+static void placer_free(placer *p)
+{
+    for (size_t i = 0; i < p->n_files; i++) {
+        free(p->files[i].path);
+        free(p->files[i].uri);
+        ct_buf_free(&p->files[i].data);
+        ct_text_free(&p->files[i].lines);
+    }
+    free(p->files);
+}
+
+/* uri (borrowed) and range (new) of a step, or -1. */
+static int place(placer *p, const ct_step *st, const char **uri, json_t **range)
+{
+    ct_job *j = p->job;
+    size_t a, b;
+    if (p->res->text) {
+        if (result_step_span(p->res, st, &a, &b) != 0) return -1;
+        *uri = j->uri;
+        *range = ct_lsp_range(&p->res->lines, a, b, j->enc);
+        return 0;
+    }
+    if (!st->src.path) return -1;
+    placed_file *f = file_of(p, st->src.path);
+    if (!f || ct_lsp_src_span(&f->lines, &st->src, &a, &b) != 0) return -1;
+    *uri = f->uri;
+    *range = ct_lsp_range(&f->lines, a, b, j->enc);
+    return 0;
+}
+
+static json_t *locate_cb(void *ud, const ct_step *st)
+{
+    const char *uri;
+    json_t *range;
+    if (place(ud, st, &uri, &range) != 0) return NULL;
+    return json_pack("{s:s,s:o}", "uri", uri, "range", range);
+}
+
+static void build_diagnostics(ct_job *j, ct_result *r)
+{
+    placer p = {j, r, NULL, 0};
+    r->diags = json_object();
+    if (j->uri) json_object_set_new(r->diags, j->uri, json_array());
+    for (size_t i = 0; i < r->trajs.n; i++) {
+        const ct_trajectory *t = r->trajs.items[i];
+        const ct_analysis *a = r->an[i];
+        for (size_t k = 0; k < a->n_labels && k < t->n_steps; k++) {
+            const ct_step_label *l = &a->labels[k];
+            if (l->label == CT_LABEL_CORRECT) continue;
+            const char *uri;
+            json_t *range;
+            if (place(&p, &t->steps[k], &uri, &range) != 0) {
+                r->n_skipped++;
+                continue;
+            }
+            json_t *d = ct_lsp_diagnostic(t, l, range, &j->opts, locate_cb, &p);
+            json_t *arr = json_object_get(r->diags, uri);
+            if (!arr) {
+                arr = json_array();
+                json_object_set_new(r->diags, uri, arr);
+            }
+            json_array_append_new(arr, d);
+        }
+        if ((i & 15) == 15 && atomic_load(&j->cancelled)) break;
+    }
+    placer_free(&p);
+}
+
+static void set_stage(ct_job *j, int st)
+{
+    atomic_store(&j->stage, st);
+    uv_async_send(&j->srv->wake);
+}
+
+void analyze_run(ct_job *j)
+{
+    if (atomic_load(&j->cancelled)) {
+        j->rc = ct_error_set(&j->err, CT_ECANCELED, "cancelled");
+        return;
+    }
+    ct_result *r = ct_xcalloc(1, sizeof *r);
+    r->version = j->version;
+    ct_error_clear(&j->err);
+    set_stage(j, 1);
+    uint64_t t0 = uv_hrtime();
+    int rc;
+    if (j->text) {
+        r->text = j->text; /* borrowed: after_cb takes the reference on the loop thread */
+        r->path = ct_xstrdup(j->path);
+        rc = ct_load_buffer(j->path, j->text->data, j->text->len, NULL, &r->trajs, &j->err);
+    } else {
+        char *real = realpath(j->path, NULL);
+        r->path = ct_xstrdup(j->path);
+        rc = ct_load_path(real ? real : j->path, NULL, &r->trajs, NULL, NULL, &j->err);
+        free(real);
+    }
+    uint64_t t1 = uv_hrtime();
+    r->ms_load = (double)(t1 - t0) / 1e6;
+    if (rc != CT_OK || atomic_load(&j->cancelled)) goto fail;
+    set_stage(j, 2);
+    r->an = ct_xcalloc(r->trajs.n ? r->trajs.n : 1, sizeof *r->an);
+    for (size_t i = 0; i < r->trajs.n; i++) {
+        if (atomic_load(&j->cancelled)) goto fail;
+        ct_error e;
+        ct_error_clear(&e);
+        rc = analyze_one(r->trajs.items[i], j->analyzer, &r->an[i], &e);
+        if (rc != CT_OK || !r->an[i]) {
+            /* One trajectory the analyzer rejects still shows its steps, unlabelled. */
+            r->an[i] = ct_analysis_new(r->trajs.items[i], "none");
+        }
+        ensure_stages(r->trajs.items[i], r->an[i]);
+    }
+    r->ms_analyze = (double)(uv_hrtime() - t1) / 1e6;
+    if (atomic_load(&j->cancelled)) goto fail;
+    set_stage(j, 3);
+    if (r->text) ct_text_init(&r->lines, r->text->data, r->text->len);
+    build_diagnostics(j, r);
+    j->rc = CT_OK;
+    j->res = r;
+    return;
+fail:
+    if (rc == CT_OK) rc = ct_error_set(&j->err, CT_ECANCELED, "cancelled");
+    j->rc = rc;
+    r->text = NULL; /* the reference below is the job's, released with the job */
+    result_free(r);
+}

@@ -1,0 +1,297 @@
+/* jobs.c — analyses run on the libuv thread pool, never on the loop: one job per document at a
+ * time (a newer version supersedes the running one and runs after it), results installed and
+ * published on the loop thread, $/progress for large inputs. */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void publish(ct_server *s, const char *uri, int version, json_t *diags_new)
+{
+    json_t *p = json_pack("{s:s,s:o}", "uri", uri, "diagnostics", diags_new);
+    if (version >= 0) json_object_set_new(p, "version", json_integer(version));
+    if (json_array_size(diags_new)) json_object_set_new(s->published, uri, json_true());
+    else json_object_del(s->published, uri);
+    srv_notify(s, "textDocument/publishDiagnostics", p);
+}
+
+void job_cancel(ct_job *j, int user_cancel)
+{
+    atomic_store(&j->cancelled, 1);
+    if (user_cancel) j->user_cancelled = 1;
+}
+
+static void progress_send(ct_server *s, ct_job *j, const char *kind, const char *msg)
+{
+    json_t *v = json_pack("{s:s}", "kind", kind);
+    if (strcmp(kind, "begin") == 0) {
+        char *slash = strrchr(j->path, '/');
+        char *title = ct_xasprintf("codetracer: analyzing %s", slash ? slash + 1 : j->path);
+        json_object_set_new(v, "title", ct_json_text(title));
+        json_object_set_new(v, "cancellable", json_false());
+        free(title);
+    }
+    if (msg) json_object_set_new(v, "message", json_string(msg));
+    srv_notify(s, "$/progress", json_pack("{s:s,s:o}", "token", j->progress_token, "value", v));
+}
+
+static const char *stage_msg(int st)
+{
+    return st == 1 ? "loading" : st == 2 ? "analyzing" : st == 3 ? "placing diagnostics" : "queued";
+}
+
+void jobs_on_progress_created(ct_server *s, const char *token, int ok)
+{
+    for (ct_job *j = s->jobs; j; j = j->next) {
+        if (!j->progress_token || strcmp(j->progress_token, token) != 0) continue;
+        if (!ok || atomic_load(&j->cancelled)) return;
+        j->progress_begun = 1;
+        j->stage_sent = atomic_load(&j->stage);
+        progress_send(s, j, "begin", stage_msg(j->stage_sent));
+        return;
+    }
+}
+
+void jobs_on_wake(uv_async_t *a)
+{
+    ct_server *s = a->data;
+    for (ct_job *j = s->jobs; j; j = j->next) {
+        int st = atomic_load(&j->stage);
+        if (!j->progress_begun || st == j->stage_sent) continue;
+        j->stage_sent = st;
+        progress_send(s, j, "report", stage_msg(st));
+    }
+}
+
+static void work_cb(uv_work_t *w)
+{
+    ct_job *j = w->data;
+    analyze_run(j);
+}
+
+static void job_free(ct_job *j)
+{
+    blob_unref(j->text);
+    free(j->path);
+    free(j->uri);
+    free(j->progress_token);
+    if (j->req_id) json_decref(j->req_id);
+    result_free(j->res);
+    free(j);
+}
+
+static json_t *summary_of(const ct_result *r)
+{
+    size_t steps = 0, inc = 0, unu = 0;
+    for (size_t i = 0; i < r->trajs.n; i++) {
+        steps += r->trajs.items[i]->n_steps;
+        for (size_t k = 0; k < r->an[i]->n_labels; k++) {
+            inc += r->an[i]->labels[k].label == CT_LABEL_INCORRECT;
+            unu += r->an[i]->labels[k].label == CT_LABEL_UNUSEFUL;
+        }
+    }
+    json_t *files = json_array();
+    const char *uri;
+    json_t *v;
+    json_object_foreach(r->diags, uri, v) json_array_append_new(files, json_string(uri));
+    json_t *ids = json_array();
+    for (size_t i = 0; i < r->trajs.n; i++) json_array_append_new(ids, ct_json_text(r->trajs.items[i]->id));
+    return json_pack("{s:i,s:o,s:I,s:I,s:I,s:o,s:I,s:f,s:f}", "trajectories", (int)r->trajs.n,
+                     "traj_ids", ids, "steps", (json_int_t)steps, "incorrect", (json_int_t)inc,
+                     "unuseful", (json_int_t)unu, "files", files, "unplaced",
+                     (json_int_t)r->n_skipped, "load_ms", r->ms_load, "analyze_ms", r->ms_analyze);
+}
+
+static void error_text(const ct_error *e, char *buf, size_t n)
+{
+    ct_error_format(e, buf, n);
+}
+
+static void finish_doc(ct_server *s, ct_job *j)
+{
+    ct_doc *d = j->doc;
+    d->job = NULL;
+    int cancelled = atomic_load(&j->cancelled);
+    if (j->user_cancelled) {
+        publish(s, d->uri, d->version, json_array());
+        result_free(d->res);
+        d->res = NULL;
+    } else if (!cancelled && j->version == d->version) {
+        if (j->rc == CT_OK && j->res) {
+            json_t *arr = json_object_get(j->res->diags, d->uri);
+            publish(s, d->uri, d->version, arr ? json_incref(arr) : json_array());
+            result_free(d->res);
+            d->res = j->res;
+            j->res = NULL;
+            srv_log(s, 4, "%s: %zu trajector%s, load %.1f ms, analysis %.1f ms", d->path,
+                    d->res->trajs.n, d->res->trajs.n == 1 ? "y" : "ies", d->res->ms_load,
+                    d->res->ms_analyze);
+            if (j->req_id) {
+                srv_reply(s, j->req_id, summary_of(d->res));
+                json_decref(j->req_id);
+                j->req_id = NULL;
+            }
+        } else {
+            char buf[1536];
+            error_text(&j->err, buf, sizeof buf);
+            publish(s, d->uri, d->version, json_array());
+            result_free(d->res);
+            d->res = NULL;
+            srv_show(s, 1, "cannot analyze %s", buf);
+            if (j->req_id) {
+                srv_reply_error(s, j->req_id, CT_RPC_REQUEST_FAILED, "%s", buf);
+                json_decref(j->req_id);
+                j->req_id = NULL;
+            }
+        }
+    }
+    /* A superseded job's request goes to the analysis that replaces it. */
+    if (j->req_id && !d->pending_req) {
+        d->pending_req = j->req_id;
+        j->req_id = NULL;
+    }
+    if (d->rerun) {
+        d->rerun = 0;
+        job_start_doc(s, d);
+    }
+}
+
+static void finish_path(ct_server *s, ct_job *j)
+{
+    /* The previous analysis of the same path is replaced (or cleared when cancelled). */
+    ext_result **pp = &s->ext, *old = NULL;
+    while (*pp && strcmp((*pp)->res->path, j->path) != 0) pp = &(*pp)->next;
+    if (*pp) {
+        old = *pp;
+        *pp = old->next;
+    }
+    int ok = !atomic_load(&j->cancelled) && j->rc == CT_OK && j->res;
+    if (old) {
+        const char *uri;
+        json_t *v;
+        json_object_foreach(old->res->diags, uri, v)
+        {
+            if (!ok || !json_object_get(j->res->diags, uri)) publish(s, uri, -1, json_array());
+        }
+        result_free(old->res);
+        free(old);
+    }
+    if (atomic_load(&j->cancelled)) return;
+    if (!ok) {
+        char buf[1536];
+        error_text(&j->err, buf, sizeof buf);
+        srv_show(s, 1, "cannot analyze %s", buf);
+        if (j->req_id) srv_reply_error(s, j->req_id, CT_RPC_REQUEST_FAILED, "%s", buf);
+        json_decref(j->req_id);
+        j->req_id = NULL;
+        return;
+    }
+    const char *uri;
+    json_t *arr;
+    json_object_foreach(j->res->diags, uri, arr) publish(s, uri, -1, json_incref(arr));
+    if (j->req_id) srv_reply(s, j->req_id, summary_of(j->res));
+    json_decref(j->req_id);
+    j->req_id = NULL;
+    ext_result *e = ct_xcalloc(1, sizeof *e);
+    e->res = j->res;
+    j->res = NULL;
+    e->next = s->ext;
+    s->ext = e;
+}
+
+static void after_cb(uv_work_t *w, int status)
+{
+    ct_job *j = w->data;
+    ct_server *s = j->srv;
+    (void)status; /* UV_ECANCELED: the work never ran; j->rc says so */
+    if (j->res && j->res->text) blob_ref(j->res->text); /* refcounts are loop-thread only */
+    ct_job **pp = &s->jobs;
+    while (*pp != j) pp = &(*pp)->next;
+    *pp = j->next;
+    if (j->progress_begun) progress_send(s, j, "end", atomic_load(&j->cancelled) ? "cancelled" : "done");
+    if (!s->exiting) {
+        if (j->doc) finish_doc(s, j);
+        else if (!j->uri) finish_path(s, j);
+    } else if (j->doc) {
+        j->doc->job = NULL;
+    }
+    if (j->req_id)
+        srv_reply_error(s, j->req_id, CT_RPC_REQUEST_CANCELLED, "analysis cancelled");
+    job_free(j);
+    if (s->exiting && !s->jobs && s->wake_open) {
+        uv_close((uv_handle_t *)&s->wake, NULL);
+        s->wake_open = 0;
+    }
+}
+
+static ct_job *job_new(ct_server *s)
+{
+    ct_job *j = ct_xcalloc(1, sizeof *j);
+    j->srv = s;
+    j->work.data = j;
+    j->enc = s->enc;
+    j->opts.sev_incorrect = s->set.sev_incorrect;
+    j->opts.sev_unuseful = s->set.sev_unuseful;
+    j->opts.related = s->cap_related;
+    snprintf(j->docs_url, sizeof j->docs_url, "%s", s->set.docs_url);
+    j->opts.docs_url = *j->docs_url ? j->docs_url : NULL;
+    snprintf(j->analyzer, sizeof j->analyzer, "%s", s->set.analyzer);
+    atomic_init(&j->cancelled, 0);
+    atomic_init(&j->stage, 0);
+    j->t0 = uv_hrtime();
+    return j;
+}
+
+static void job_queue(ct_server *s, ct_job *j, size_t size, const char *token)
+{
+    j->next = s->jobs;
+    s->jobs = j;
+    if (token) {
+        j->progress_token = ct_xstrdup(token);
+        j->progress_begun = 1;
+        progress_send(s, j, "begin", "queued");
+    } else if (s->cap_progress && size >= s->set.progress_min) {
+        char tok[48];
+        snprintf(tok, sizeof tok, "codetracer-%lld", ++s->next_token);
+        j->progress_token = ct_xstrdup(tok);
+        char purpose[64];
+        snprintf(purpose, sizeof purpose, "progress:%s", tok);
+        srv_request(s, "window/workDoneProgress/create", json_pack("{s:s}", "token", tok), purpose);
+    }
+    int rc = uv_queue_work(s->loop, &j->work, work_cb, after_cb);
+    if (rc != 0) {
+        /* Cannot happen with a live loop; keep the promise that every job ends. */
+        j->rc = ct_error_set(&j->err, CT_EINVAL, "cannot queue the analysis: %s", uv_strerror(rc));
+        after_cb(&j->work, rc);
+    }
+}
+
+void job_start_doc(ct_server *s, ct_doc *d)
+{
+    if (d->timer) uv_timer_stop(d->timer);
+    if (d->job) {
+        job_cancel(d->job, 0);
+        d->job->superseded = 1;
+        d->rerun = 1;
+        return;
+    }
+    ct_job *j = job_new(s);
+    j->doc = d;
+    j->text = blob_ref(d->text);
+    j->path = ct_xstrdup(d->path);
+    j->uri = ct_xstrdup(d->uri);
+    j->version = d->version;
+    j->req_id = d->pending_req;
+    d->pending_req = NULL;
+    d->job = j;
+    job_queue(s, j, d->text->len, NULL);
+}
+
+void job_start_path(ct_server *s, const char *path, json_t *req_id, const char *token)
+{
+    ct_job *j = job_new(s);
+    j->path = ct_xstrdup(path);
+    j->req_id = req_id ? json_incref(req_id) : NULL;
+    job_queue(s, j, (size_t)-1, token);
+}

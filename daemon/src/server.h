@@ -1,0 +1,211 @@
+/* server.h — the daemon's shared state and the functions its handler files share (internal).
+ *
+ * Threads: everything here lives on the loop thread, except a job's inputs (immutable while it
+ * runs), its `cancelled`/`stage` atomics and its outputs, which the worker thread fills before
+ * the loop thread reads them in the job's after-work callback.
+ *
+ * Ownership: the server owns its documents, jobs and results. A textblob is reference-counted
+ * (on the loop thread only): a document, a running job and an installed result may share one. */
+#ifndef CTD_SERVER_H
+#define CTD_SERVER_H
+
+#include "ct/analysis.h"
+#include "ct/load.h"
+#include "ctp/frame.h"
+#include "ctp/lsp.h"
+#include "ctp/pos.h"
+#include "ctp/rpc.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+typedef struct textblob {
+    int refs;
+    size_t len;
+    char data[]; /* NUL-terminated */
+} textblob;
+
+textblob *blob_new(const char *s, size_t n);
+textblob *blob_ref(textblob *b);
+void blob_unref(textblob *b);
+
+typedef struct ct_settings {
+    char analyzer[32];
+    int sev_incorrect; /* 1..4 */
+    int sev_unuseful;
+    int auto_analyze;
+    size_t max_message;
+    size_t max_document;
+    int debounce_ms;
+    size_t progress_min; /* show $/progress for documents at least this large */
+    char docs_url[1024];
+} ct_settings;
+
+/* The analysis of one source: a document version, or a path given to codetracer.analyze. */
+typedef struct ct_result {
+    textblob *text; /* document text the ranges refer to (NULL for a path) */
+    ct_text lines;
+    char *path;     /* document path or analyzed path */
+    ct_traj_list trajs;
+    ct_analysis **an; /* one per trajectory */
+    json_t *diags;    /* object: uri → array of diagnostics */
+    int version;
+    size_t n_skipped; /* labelled steps that could not be placed on a file */
+    double ms_load, ms_analyze;
+} ct_result;
+
+void result_free(ct_result *r);
+
+typedef struct ct_doc ct_doc;
+typedef struct ct_server ct_server;
+
+typedef struct ct_job {
+    uv_work_t work;
+    ct_server *srv;
+    struct ct_job *next;
+    ct_doc *doc; /* NULL for a path job, or once the document closed */
+    /* inputs */
+    textblob *text; /* document text, NULL for a path job */
+    char *path;     /* document path or the path to analyze */
+    char *uri;      /* document URI (NULL for a path job) */
+    int version;
+    ct_pos_enc enc;
+    ct_lsp_diag_opts opts;
+    char analyzer[32];
+    char docs_url[1024];
+    /* control */
+    atomic_int cancelled; /* set by the loop thread: stop as soon as possible */
+    atomic_int stage;     /* 0 queued, 1 loading, 2 analyzing, 3 placing diagnostics */
+    int superseded;       /* cancelled because a newer version replaces it */
+    int user_cancelled;   /* cancelled by $/cancelRequest or codetracer.clear */
+    json_t *req_id;       /* the request answered when the job ends, or NULL */
+    char *progress_token;
+    int progress_begun;
+    int stage_sent;
+    uint64_t t0;
+    /* outputs */
+    int rc;
+    ct_error err;
+    ct_result *res;
+} ct_job;
+
+struct ct_doc {
+    ct_doc *next;
+    char *uri;
+    char *path; /* file path of the URI (or the URI itself when it is not file://) */
+    int version;
+    textblob *text;
+    ct_result *res; /* the installed analysis (may be of an older version) */
+    ct_job *job;    /* running analysis */
+    int rerun;      /* analyze again when `job` ends */
+    json_t *pending_req; /* an analyze request to answer with the next analysis */
+    uv_timer_t *timer;   /* debounce after didChange */
+};
+
+typedef struct ext_result {
+    struct ext_result *next;
+    ct_result *res;
+} ext_result;
+
+struct ct_server {
+    uv_loop_t *loop;
+    uv_stream_t *in;  /* stdin as a pipe or tty, or NULL when it is a file */
+    uv_fs_t in_req;   /* stdin as a file */
+    char in_buf[65536];
+    int in_file;
+    uv_async_t wake;  /* workers → loop: a job changed stage */
+    int wake_open;
+    ct_frame_reader rd;
+    int initialize_seen; /* initialize received (logMessage allowed) */
+    int initialized;     /* initialize answered */
+    int shutdown;
+    int exiting;
+    int out_broken;
+    int exit_code;
+    ct_pos_enc enc;
+    int cap_progress, cap_show_doc, cap_config, cap_related;
+    ct_settings set;
+    ct_doc *docs;
+    ct_job *jobs;
+    ext_result *ext;
+    json_t *published; /* object: uri → true for every URI with diagnostics shown */
+    json_t *outgoing;  /* object: id → purpose of a request we sent */
+    long long next_out_id;
+    long long next_token;
+};
+
+/* ---- server.c: output, logging, lifecycle ---- */
+void srv_send(ct_server *s, json_t *msg_new);
+void srv_reply(ct_server *s, json_t *id, json_t *result_new);
+void srv_reply_error(ct_server *s, json_t *id, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void srv_notify(ct_server *s, const char *method, json_t *params_new);
+/* Send a request to the client; `purpose` is remembered for its response. */
+void srv_request(ct_server *s, const char *method, json_t *params_new, const char *purpose);
+/* level: 1 error, 2 warning, 3 info, 4 log. To stderr, and window/logMessage once allowed. */
+void srv_log(ct_server *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* window/showMessage (and the log). */
+void srv_show(ct_server *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void srv_begin_exit(ct_server *s);
+
+/* ---- lifecycle.c ---- */
+void settings_defaults(ct_settings *set);
+/* Apply a settings object ({codetracer:{...}} or the section itself); warns about bad values. */
+void settings_apply(ct_server *s, json_t *obj);
+void h_initialize(ct_server *s, ct_rpc_msg *m);
+void h_initialized(ct_server *s, ct_rpc_msg *m);
+void h_shutdown(ct_server *s, ct_rpc_msg *m);
+void h_exit(ct_server *s, ct_rpc_msg *m);
+void h_cancel(ct_server *s, ct_rpc_msg *m);
+void h_did_change_configuration(ct_server *s, ct_rpc_msg *m);
+void h_response(ct_server *s, ct_rpc_msg *m);
+
+/* ---- documents.c ---- */
+ct_doc *doc_find(ct_server *s, const char *uri);
+void h_did_open(ct_server *s, ct_rpc_msg *m);
+void h_did_change(ct_server *s, ct_rpc_msg *m);
+void h_did_close(ct_server *s, ct_rpc_msg *m);
+void doc_free(ct_server *s, ct_doc *d);
+/* The document of params.textDocument.uri, or NULL after replying an error to a request. */
+ct_doc *doc_of_params(ct_server *s, ct_rpc_msg *m);
+
+/* ---- jobs.c ---- */
+/* Analyze a document now (a running analysis of it is superseded). */
+void job_start_doc(ct_server *s, ct_doc *d);
+/* Analyze a path (file, run directory, archive) for codetracer.analyze; answers req_id. */
+void job_start_path(ct_server *s, const char *path, json_t *req_id, const char *token);
+/* Cancel (user_cancel: also publish empty diagnostics when the job ends). */
+void job_cancel(ct_job *j, int user_cancel);
+void publish(ct_server *s, const char *uri, int version, json_t *diags_new);
+void jobs_on_wake(uv_async_t *a);
+void jobs_on_progress_created(ct_server *s, const char *token, int ok);
+
+/* ---- analyze.c (runs on a worker thread) ---- */
+void analyze_run(ct_job *j);
+/* Location of a step of result r for relatedInformation / symbols (NULL if none). */
+json_t *result_step_location(ct_result *r, const ct_step *st, const char *uri, ct_pos_enc enc);
+/* Byte span of a step in a document result, 0 on success. */
+int result_step_span(const ct_result *r, const ct_step *st, size_t *a, size_t *b);
+
+/* ---- hover.c ---- */
+void h_hover(ct_server *s, ct_rpc_msg *m);
+/* The step at byte offset off of a document result (innermost), or NULL. */
+const ct_step *step_at(const ct_result *r, size_t off, size_t *traj_index);
+
+/* ---- actions.c ---- */
+void h_code_action(ct_server *s, ct_rpc_msg *m);
+void h_execute_command(ct_server *s, ct_rpc_msg *m);
+/* Find a trajectory by id among documents and analyzed paths. */
+const ct_trajectory *find_traj(ct_server *s, const char *traj_id, const ct_analysis **a);
+
+/* ---- symbols.c ---- */
+void h_document_symbol(ct_server *s, ct_rpc_msg *m);
+void h_code_lens(ct_server *s, ct_rpc_msg *m);
+void h_workspace_symbol(ct_server *s, ct_rpc_msg *m);
+
+/* Small JSON helpers. */
+const char *jstr(json_t *o, const char *key);
+json_t *jobj(json_t *o, const char *key);
+
+#endif

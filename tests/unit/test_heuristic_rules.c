@@ -1,0 +1,353 @@
+/* test_heuristic_rules.c — each rule of the offline analyzer fires on a trajectory built to
+ * trigger it and stays silent on a near-identical one built not to. Expected labels are written
+ * by hand from the steps below. */
+#include "check.h"
+#include "ct/config.h"
+#include "ct/heuristic.h"
+
+#include <string.h>
+
+static ct_step *bash(ct_trajectory *t, const char *cmd, const char *obs, int exit_code)
+{
+    ct_step *s = ct_traj_add_step(t);
+    s->kind = CT_KIND_BASH;
+    s->tool = "bash";
+    s->action = ct_traj_strdup(t, cmd);
+    s->observation = ct_traj_strdup(t, obs);
+    if (exit_code >= 0) {
+        s->has_exit_code = 1;
+        s->exit_code = exit_code;
+    }
+    return s;
+}
+
+static ct_step *edit(ct_trajectory *t, const char *path, const char *old_text,
+                     const char *new_text, const char *obs)
+{
+    ct_step *s = ct_traj_add_step(t);
+    s->kind = CT_KIND_EDIT;
+    s->tool = "str_replace_editor";
+    s->action = ct_traj_printf(t, "str_replace_editor str_replace %s", path);
+    s->observation = ct_traj_strdup(t, obs);
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = ct_traj_strdup(t, path);
+    f->op = "str_replace";
+    f->old_text = ct_traj_strdup(t, old_text);
+    f->new_text = ct_traj_strdup(t, new_text);
+    return s;
+}
+
+static ct_analysis *run(ct_trajectory *t)
+{
+    ct_analysis *a = NULL;
+    ct_error e;
+    ct_error_clear(&e);
+    CHECK_INT(ct_analyze_heuristic(t, NULL, &a, &e), 0);
+    CHECK(a != NULL);
+    CHECK_INT(a->n_labels, t->n_steps);
+    return a;
+}
+
+static int label(const ct_analysis *a, int step)
+{
+    return (int)a->labels[step - 1].label;
+}
+
+static const char *rule(const ct_analysis *a, int step)
+{
+    return a->labels[step - 1].rule ? a->labels[step - 1].rule : "(none)";
+}
+
+static void test_repeat(void)
+{
+    /* ls, cat, ls again with nothing changed → step 3 unuseful */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "ls -la", "a.py\nb.py\n", 0);
+    bash(t, "cat a.py", "x = 1\n", 0);
+    bash(t, "ls  -la", "a.py\nb.py\n", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 3), "repeat-command");
+    CHECK_INT(a->labels[2].n_evidence, 2);
+    CHECK_INT(a->labels[2].evidence[0], 1);
+    CHECK(strstr(a->labels[2].reasoning, "step 1") != NULL);
+    CHECK_STR(a->labels[2].deviation_type, "redundant");
+    CHECK(a->labels[2].reward < 0 && a->labels[2].reward >= -1);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* same, but a file is created in between → the second ls is new evidence */
+    t = ct_traj_new("test", "mem");
+    bash(t, "ls -la", "a.py\nb.py\n", 0);
+    bash(t, "touch c.py", "", 0);
+    bash(t, "ls -la", "a.py\nb.py\nc.py\n", 0);
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_retry_failure(void)
+{
+    /* an edit rejected twice with the same payload: the retry is unuseful */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "cat a.py", "x = 1\n", 0);
+    edit(t, "/r/a.py", "x = 2", "x = 3", "ERROR: No replacement was performed, old_str not found");
+    edit(t, "/r/a.py", "x = 2", "x = 3", "ERROR: No replacement was performed, old_str not found");
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 3), "retry-failure");
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* the second edit uses the right text and succeeds → not a retry */
+    t = ct_traj_new("test", "mem");
+    bash(t, "cat a.py", "x = 1\n", 0);
+    edit(t, "/r/a.py", "x = 2", "x = 3", "ERROR: No replacement was performed, old_str not found");
+    edit(t, "/r/a.py", "x = 1", "x = 3", "The file /r/a.py has been edited.");
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_failed_action(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "ls src/lib", "ls: cannot access 'src/lib': No such file or directory", 2);
+    bash(t, "python -c 'print(1)' )", "bash: syntax error near unexpected token `)'", 2);
+    bash(t, "python3 repro.py", "Traceback (most recent call last):\nValueError: bad", 1);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 1), "failed-action");
+    CHECK_INT(label(a, 2), CT_LABEL_UNUSEFUL);
+    /* a reproduction script that fails is evidence, not waste */
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_install_loop(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "pip install numpy==9.9", "ERROR: No matching distribution found for numpy==9.9", 1);
+    bash(t, "pip install numpy==9.8", "ERROR: No matching distribution found for numpy==9.8", 1);
+    bash(t, "pip install numpy", "Successfully installed numpy-2.0", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 2), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 2), "install-loop");
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_reverted(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    edit(t, "/r/src/m.py", "a", "b", "The file /r/src/m.py has been edited.");
+    bash(t, "git checkout -- src/m.py", "", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 1), "reverted-edit");
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* a checkout of another file leaves the edit alone */
+    t = ct_traj_new("test", "mem");
+    edit(t, "/r/src/m.py", "a", "b", "The file /r/src/m.py has been edited.");
+    bash(t, "git checkout -- src/other.py", "", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* a script written, run (fails), rewritten → the first version was wrong */
+    t = ct_traj_new("test", "mem");
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(1/0)\nEOF", "", 0);
+    bash(t, "python3 /app/solve.py", "ZeroDivisionError: division by zero", 1);
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(1)\nEOF", "", 0);
+    bash(t, "python3 /app/solve.py", "1", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 1), "reverted-edit");
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* rewritten after a successful run: an improvement, not a mistake */
+    t = ct_traj_new("test", "mem");
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(1)\nEOF", "", 0);
+    bash(t, "python3 /app/solve.py", "1", 0);
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(2)\nEOF", "", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_regression(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "pytest tests/test_core.py", "===== 5 passed in 0.1s =====", 0);
+    edit(t, "/r/src/core.py", "return a", "return b", "The file /r/src/core.py has been edited.");
+    bash(t, "pytest tests/test_core.py", "===== 2 failed, 3 passed in 0.1s =====", 1);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "regression");
+    CHECK_STR(a->labels[1].impact_severity, "critical");
+    CHECK(a->n_root_cause >= 1);
+    CHECK(a->n_decisions >= 1 && a->decisions[0].step_id == 2);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* the tests failed before the edit too: no regression */
+    t = ct_traj_new("test", "mem");
+    bash(t, "pytest tests/test_core.py", "===== 2 failed, 3 passed in 0.1s =====", 1);
+    edit(t, "/r/src/core.py", "return a", "return b", "The file /r/src/core.py has been edited.");
+    bash(t, "pytest tests/test_core.py", "===== 2 failed, 3 passed in 0.1s =====", 1);
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_outside_patch(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    edit(t, "/testbed/src/a.py", "x", "y", "edited");
+    edit(t, "/testbed/src/b.py", "x", "y", "edited");
+    bash(t, "submit", "", 0)->kind = CT_KIND_SUBMIT;
+    t->final_patch = "diff --git a/src/a.py b/src/a.py\n--- a/src/a.py\n+++ b/src/a.py\n";
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "outside-patch");
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* no final patch: the rule cannot judge */
+    t = ct_traj_new("test", "mem");
+    edit(t, "/testbed/src/a.py", "x", "y", "edited");
+    edit(t, "/testbed/src/b.py", "x", "y", "edited");
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_after_done_and_submit(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "sed -i 's/a/b/' /app/x.py", "", 0);
+    bash(t, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git add -A && git diff --cached",
+         "diff --git a/x.py b/x.py", 0);
+    bash(t, "cat /app/x.py", "b", 0);
+    t->solved = CT_FALSE;
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "failed-submit");
+    CHECK_STR(a->labels[1].deviation_type, "premature_conclusion");
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 3), "after-done");
+    CHECK(a->n_root_cause >= 2); /* the step, then the outcome */
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* solved run, nothing after the submit: all correct */
+    t = ct_traj_new("test", "mem");
+    bash(t, "sed -i 's/a/b/' /app/x.py", "", 0);
+    bash(t, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git add -A && git diff --cached",
+         "diff --git a/x.py b/x.py", 0);
+    t->solved = CT_TRUE;
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    CHECK(a->n_root_cause == 0);
+    CHECK(a->summary && strstr(a->summary, "0 incorrect"));
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_weakened_test(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    edit(t, "/r/pkg/tests/test_api.py", "    assert f() == 1", "    assert f() == 2", "edited");
+    edit(t, "/r/pkg/api.py", "return 2", "return 1", "edited");
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 1), "weakened-test");
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_unused_explore(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "find / -name '*externally-managed*'", "", 1);
+    bash(t, "find / -iname '*externally-managed*'", "/usr/lib/python3/EXTERNALLY-MANAGED\n", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 1), "unused-explore");
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* an empty grep that is not redone is a real finding (absence) */
+    t = ct_traj_new("test", "mem");
+    bash(t, "grep -rn old_name src/", "", 1);
+    bash(t, "pytest -q", "3 passed", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_config_switches(void)
+{
+    /* rule switches and thresholds come from the configuration */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "ls", "a\n", 0);
+    bash(t, "ls", "a\n", 0);
+    json_t *cfg = ct_config_defaults();
+    json_t *over = json_pack("{s:{s:{s:b}}}", "heuristic", "repeat", "enabled", 0);
+    ct_config_merge(cfg, over);
+    json_decref(over);
+    ct_analysis *a = NULL;
+    CHECK_INT(ct_analyze_heuristic(t, cfg, &a, NULL), 0);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    json_decref(cfg);
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_UNUSEFUL);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* empty trajectory: no labels, no crash */
+    t = ct_traj_new("test", "mem");
+    a = run(t);
+    CHECK_INT(a->n_labels, 0);
+    CHECK(a->summary != NULL);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+int main(void)
+{
+    test_repeat();
+    test_retry_failure();
+    test_failed_action();
+    test_install_loop();
+    test_reverted();
+    test_regression();
+    test_outside_patch();
+    test_after_done_and_submit();
+    test_weakened_test();
+    test_unused_explore();
+    test_config_switches();
+    return check_report();
+}
