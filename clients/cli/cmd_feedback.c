@@ -47,7 +47,8 @@ int cmd_feedback(int argc, char **argv)
         } else if (strcmp(a, "--clear") == 0) {
             clear = 1;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "codetracer feedback: unknown option or missing value '%s' (see --help)\n", a);
+            fprintf(stderr,
+                    "codetracer feedback: unknown option or missing value '%s' (see --help)\n", a);
             return CT_EXIT_USAGE;
         } else if (!path) {
             path = a;
@@ -62,7 +63,8 @@ int cmd_feedback(int argc, char **argv)
         return CT_EXIT_USAGE;
     }
     if (!clear && ct_label_from_name(label_name, &label) != 0) {
-        fprintf(stderr, "codetracer feedback: --label must be correct, incorrect or unuseful, got '%s'\n",
+        fprintf(stderr,
+                "codetracer feedback: --label must be correct, incorrect or unuseful, got '%s'\n",
                 label_name);
         return CT_EXIT_USAGE;
     }
@@ -76,15 +78,16 @@ int cmd_feedback(int argc, char **argv)
         return cli_exit_for(rc);
     }
     if (l.n != 1) {
-        fprintf(stderr, "codetracer feedback: %s holds %zu trajectories; pick one with %s#K (K = 1..%zu)\n",
+        fprintf(stderr,
+                "codetracer feedback: %s holds %zu trajectories; pick one with %s#K (K = 1..%zu)\n",
                 path, l.n, path, l.n);
         ct_traj_list_free(&l);
         return CT_EXIT_USAGE;
     }
     ct_trajectory *t = l.items[0];
     if ((size_t)step > t->n_steps) {
-        fprintf(stderr, "codetracer feedback: step %d does not exist: %s has %zu steps\n", step, t->id,
-                t->n_steps);
+        fprintf(stderr, "codetracer feedback: step %d does not exist: %s has %zu steps\n", step,
+                t->id, t->n_steps);
         ct_traj_list_free(&l);
         return CT_EXIT_USAGE;
     }
@@ -102,7 +105,8 @@ int cmd_feedback(int argc, char **argv)
         /* Learning is a bonus: a failure here does not undo the verdict. */
         ct_error e2;
         ct_error_clear(&e2);
-        if (ct_memory_learn_from_feedback(m, t, step, label, &learned, &e2) != CT_OK) cli_warn(NULL, &e2);
+        if (ct_memory_learn_from_feedback(m, t, step, label, &learned, &e2) != CT_OK)
+            cli_warn(NULL, &e2);
     }
     if (rc != CT_OK) {
         cli_print_error(&err);
@@ -124,8 +128,8 @@ int cmd_feedback(int argc, char **argv)
         printf("%s: step %d: %s (trajectory %.12s)\n", t->id, step,
                removed ? "feedback removed" : "had no feedback", hash);
     } else {
-        printf("%s: step %d marked %s (trajectory %.12s)%s\n", t->id, step, ct_label_name(label), hash,
-               learned ? "; noted as a pitfall of the rule that said otherwise" : "");
+        printf("%s: step %d marked %s (trajectory %.12s)%s\n", t->id, step, ct_label_name(label),
+               hash, learned ? "; noted as a pitfall of the rule that said otherwise" : "");
     }
     ct_memory_close(m);
     ct_traj_list_free(&l);

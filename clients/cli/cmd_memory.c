@@ -9,20 +9,21 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: codetracer memory <action> [options] [--db FILE] [--json]\n\n"
-            "  list   [--kind K] [--agent A] [--model M] [--limit N]   insights, newest first\n"
-            "  search QUERY [--agent A] [--model M] [--limit N] [--budget CHARS] [--no-bump]\n"
-            "                                     insights ranked by relevance (bm25)\n"
-            "  show   ID                          one insight with the trajectories it came from\n"
-            "  add    TEXT --kind K [--agent A] [--model M] [--source HASH]\n"
-            "                                     add an insight (near-duplicates merge)\n"
-            "  forget ID | --cache [HASH] | --feedback HASH [--step N]\n"
-            "                                     delete an insight, cached analyses or feedback\n"
-            "  export [--merge-analysis] [-o FILE] feedback as CodeTraceBench manifest rows (JSONL)\n"
-            "  stats                              what the database holds\n\n"
-            "K is failure_pattern, strategy or pitfall. The database is --db FILE, else\n"
-            "$CODETRACER_DB, else $XDG_DATA_HOME/codetracer/codetracer.db.\n");
+    fprintf(
+        f,
+        "usage: codetracer memory <action> [options] [--db FILE] [--json]\n\n"
+        "  list   [--kind K] [--agent A] [--model M] [--limit N]   insights, newest first\n"
+        "  search QUERY [--agent A] [--model M] [--limit N] [--budget CHARS] [--no-bump]\n"
+        "                                     insights ranked by relevance (bm25)\n"
+        "  show   ID                          one insight with the trajectories it came from\n"
+        "  add    TEXT --kind K [--agent A] [--model M] [--source HASH]\n"
+        "                                     add an insight (near-duplicates merge)\n"
+        "  forget ID | --cache [HASH] | --feedback HASH [--step N]\n"
+        "                                     delete an insight, cached analyses or feedback\n"
+        "  export [--merge-analysis] [-o FILE] feedback as CodeTraceBench manifest rows (JSONL)\n"
+        "  stats                              what the database holds\n\n"
+        "K is failure_pattern, strategy or pitfall. The database is --db FILE, else\n"
+        "$CODETRACER_DB, else $XDG_DATA_HOME/codetracer/codetracer.db.\n");
 }
 
 typedef struct opts {
@@ -52,20 +53,34 @@ static int parse(int argc, char **argv, opts *o)
         int nx = i + 1 < argc;
         const char **sv = NULL;
         long long *nv = NULL;
-        if (strcmp(a, "--db") == 0) sv = &o->db;
-        else if (strcmp(a, "--kind") == 0) sv = &o->kind;
-        else if (strcmp(a, "--agent") == 0) sv = &o->agent;
-        else if (strcmp(a, "--model") == 0) sv = &o->model;
-        else if (strcmp(a, "--source") == 0) sv = &o->source;
-        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) sv = &o->out;
-        else if (strcmp(a, "--limit") == 0) nv = &o->limit;
-        else if (strcmp(a, "--budget") == 0) nv = &o->budget;
-        else if (strcmp(a, "--step") == 0) nv = &o->step;
-        else if (strcmp(a, "--json") == 0) o->json = 1;
-        else if (strcmp(a, "--no-bump") == 0) o->no_bump = 1;
-        else if (strcmp(a, "--merge-analysis") == 0) o->merge = 1;
-        else if (strcmp(a, "--cache") == 0) o->cache = 1;
-        else if (strcmp(a, "--feedback") == 0) o->feedback = 1;
+        if (strcmp(a, "--db") == 0)
+            sv = &o->db;
+        else if (strcmp(a, "--kind") == 0)
+            sv = &o->kind;
+        else if (strcmp(a, "--agent") == 0)
+            sv = &o->agent;
+        else if (strcmp(a, "--model") == 0)
+            sv = &o->model;
+        else if (strcmp(a, "--source") == 0)
+            sv = &o->source;
+        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
+            sv = &o->out;
+        else if (strcmp(a, "--limit") == 0)
+            nv = &o->limit;
+        else if (strcmp(a, "--budget") == 0)
+            nv = &o->budget;
+        else if (strcmp(a, "--step") == 0)
+            nv = &o->step;
+        else if (strcmp(a, "--json") == 0)
+            o->json = 1;
+        else if (strcmp(a, "--no-bump") == 0)
+            o->no_bump = 1;
+        else if (strcmp(a, "--merge-analysis") == 0)
+            o->merge = 1;
+        else if (strcmp(a, "--cache") == 0)
+            o->cache = 1;
+        else if (strcmp(a, "--feedback") == 0)
+            o->feedback = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "codetracer memory: unknown option '%s' (see --help)\n", a);
             return -1;
@@ -98,16 +113,17 @@ static void print_json(json_t *o)
 
 static json_t *insight_json(const ct_insight *e)
 {
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "id",
-                          (json_int_t)e->id, "kind", ct_insight_kind_name(e->kind), "agent", e->agent,
-                          "model", e->model, "text", e->text, "use_count", (json_int_t)e->use_count,
-                          "hits", (json_int_t)e->hits, "created_at", (json_int_t)e->created_at,
-                          "updated_at", (json_int_t)e->updated_at, "last_used_at",
-                          (json_int_t)e->last_used_at);
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "id", (json_int_t)e->id,
+                  "kind", ct_insight_kind_name(e->kind), "agent", e->agent, "model", e->model,
+                  "text", e->text, "use_count", (json_int_t)e->use_count, "hits",
+                  (json_int_t)e->hits, "created_at", (json_int_t)e->created_at, "updated_at",
+                  (json_int_t)e->updated_at, "last_used_at", (json_int_t)e->last_used_at);
     if (e->score != 0) json_object_set_new(o, "score", json_real(e->score));
     if (e->sources) {
         json_t *src = json_array();
-        for (size_t i = 0; i < e->n_sources; i++) json_array_append_new(src, json_string(e->sources[i]));
+        for (size_t i = 0; i < e->n_sources; i++)
+            json_array_append_new(src, json_string(e->sources[i]));
         json_object_set_new(o, "sources", src);
     }
     return o;
@@ -117,7 +133,8 @@ static void print_insights(const ct_insight *v, size_t n, int json)
 {
     if (json) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++) json_array_append_new(arr, insight_json(&v[i]));
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, insight_json(&v[i]));
         print_json(arr);
         return;
     }
@@ -136,8 +153,10 @@ static int kind_opt(const char *name, int *out)
         return 0;
     }
     if (ct_insight_kind_from_name(name, &k) != 0) {
-        fprintf(stderr, "codetracer memory: --kind must be failure_pattern, strategy or pitfall, got '%s'\n",
-                name);
+        fprintf(
+            stderr,
+            "codetracer memory: --kind must be failure_pattern, strategy or pitfall, got '%s'\n",
+            name);
         return -1;
     }
     *out = (int)k;
@@ -160,9 +179,11 @@ int cmd_memory(int argc, char **argv)
         return argc < 2 ? CT_EXIT_USAGE : CT_EXIT_OK;
     }
     const char *action = argv[1];
-    static const char *const actions[] = {"list", "search", "show", "add", "forget", "export", "stats", NULL};
+    static const char *const actions[] = {"list",   "search", "show",  "add",
+                                          "forget", "export", "stats", NULL};
     int known = 0;
-    for (int i = 0; actions[i]; i++) known |= strcmp(action, actions[i]) == 0;
+    for (int i = 0; actions[i]; i++)
+        known |= strcmp(action, actions[i]) == 0;
     if (!known) {
         fprintf(stderr, "codetracer memory: unknown action '%s'\n\n", action);
         usage(stderr);
@@ -182,7 +203,9 @@ int cmd_memory(int argc, char **argv)
     long long id = 0;
     if (strcmp(action, "show") == 0 || (strcmp(action, "forget") == 0 && !o.cache && !o.feedback)) {
         if (o.n_pos != 1 || parse_num(o.pos[0], &id) != 0) {
-            fprintf(stderr, "codetracer memory %s: needs an insight ID (a number; see 'memory list')\n", action);
+            fprintf(stderr,
+                    "codetracer memory %s: needs an insight ID (a number; see 'memory list')\n",
+                    action);
             return CT_EXIT_USAGE;
         }
     }
@@ -191,7 +214,8 @@ int cmd_memory(int argc, char **argv)
         return CT_EXIT_USAGE;
     }
     if (strcmp(action, "add") == 0 && (o.n_pos != 1 || kind < 0)) {
-        fprintf(stderr, "codetracer memory add: needs TEXT and --kind failure_pattern|strategy|pitfall\n");
+        fprintf(stderr,
+                "codetracer memory add: needs TEXT and --kind failure_pattern|strategy|pitfall\n");
         return CT_EXIT_USAGE;
     }
     if (strcmp(action, "search") == 0 && o.n_pos != 1) {
@@ -209,8 +233,8 @@ int cmd_memory(int argc, char **argv)
         ct_insight *v = NULL;
         size_t n = 0;
         if (action[0] == 'l')
-            rc = ct_memory_insight_list(m, kind, o.agent, o.model, o.limit < 0 ? 0 : (size_t)o.limit,
-                                        &v, &n, &err);
+            rc = ct_memory_insight_list(m, kind, o.agent, o.model,
+                                        o.limit < 0 ? 0 : (size_t)o.limit, &v, &n, &err);
         else
             rc = ct_memory_insight_search(m, o.pos[0], o.agent, o.model,
                                           o.limit < 0 ? 5 : (size_t)o.limit, (size_t)o.budget,
@@ -226,8 +250,10 @@ int cmd_memory(int argc, char **argv)
             print_json(insight_json(e));
         } else {
             print_insights(e, 1, 0);
-            printf("    learnt from %zu trajector%s\n", e->n_sources, e->n_sources == 1 ? "y" : "ies");
-            for (size_t i = 0; i < e->n_sources; i++) printf("      %s\n", e->sources[i]);
+            printf("    learnt from %zu trajector%s\n", e->n_sources,
+                   e->n_sources == 1 ? "y" : "ies");
+            for (size_t i = 0; i < e->n_sources; i++)
+                printf("      %s\n", e->sources[i]);
         }
         ct_memory_insights_free(e, 1);
     } else if (strcmp(action, "add") == 0) {
@@ -255,7 +281,9 @@ int cmd_memory(int argc, char **argv)
             print_json(json_pack("{s:I}", "removed", (json_int_t)n));
         else
             printf("removed %lld %s\n", n,
-                   o.cache ? "cached analyses" : o.feedback ? "feedback rows" : "insight");
+                   o.cache      ? "cached analyses"
+                   : o.feedback ? "feedback rows"
+                                : "insight");
     } else if (strcmp(action, "export") == 0) {
         char *text = NULL;
         size_t rows = 0;
@@ -266,8 +294,8 @@ int cmd_memory(int argc, char **argv)
         if (f && f != stdout) bad |= fclose(f) != 0;
         free(text);
         if (bad) {
-            fprintf(stderr, "codetracer memory export: cannot write %s: %s\n", o.out ? o.out : "stdout",
-                    strerror(errno));
+            fprintf(stderr, "codetracer memory export: cannot write %s: %s\n",
+                    o.out ? o.out : "stdout", strerror(errno));
             ct_memory_close(m);
             return CT_EXIT_OUTPUT;
         }
@@ -277,17 +305,16 @@ int cmd_memory(int argc, char **argv)
         rc = ct_memory_stats_get(m, &s, &err);
         if (rc != CT_OK) return fail(m, &err, rc);
         if (o.json) {
-            print_json(json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I}", "db",
-                                 ct_memory_path(m), "schema_version", s.schema_version,
-                                 "trajectories", (json_int_t)s.trajectories, "analyses",
-                                 (json_int_t)s.analyses, "feedback", (json_int_t)s.feedback,
-                                 "insights", (json_int_t)s.insights, "insights_by_kind",
-                                 "failure_pattern", (json_int_t)s.insights_by_kind[0], "strategy",
-                                 (json_int_t)s.insights_by_kind[1], "pitfall",
-                                 (json_int_t)s.insights_by_kind[2], "bytes", (json_int_t)s.bytes));
+            print_json(json_pack(
+                "{s:s, s:i, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I}", "db", ct_memory_path(m),
+                "schema_version", s.schema_version, "trajectories", (json_int_t)s.trajectories,
+                "analyses", (json_int_t)s.analyses, "feedback", (json_int_t)s.feedback, "insights",
+                (json_int_t)s.insights, "insights_by_kind", "failure_pattern",
+                (json_int_t)s.insights_by_kind[0], "strategy", (json_int_t)s.insights_by_kind[1],
+                "pitfall", (json_int_t)s.insights_by_kind[2], "bytes", (json_int_t)s.bytes));
         } else {
-            printf("database      %s (schema v%d, %lld bytes)\n", ct_memory_path(m), s.schema_version,
-                   s.bytes);
+            printf("database      %s (schema v%d, %lld bytes)\n", ct_memory_path(m),
+                   s.schema_version, s.bytes);
             printf("trajectories  %lld\nanalyses      %lld\nfeedback      %lld\n", s.trajectories,
                    s.analyses, s.feedback);
             printf("insights      %lld (failure_pattern %lld, strategy %lld, pitfall %lld)\n",

@@ -14,6 +14,16 @@ char *cli_analyze_workdir(const ct_trajectory *t, const char *output_dir, const 
                           int *artifacts, ct_error *err);
 json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *err);
 
+/* Length of the longest prefix of s of at most max bytes that does not split a UTF-8 sequence. */
+static int utf8_cut(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
 static const char run_help[] =
     "usage: codetracer run PATH [options]\n"
     "\n"
@@ -195,8 +205,9 @@ int cmd_run(int argc, char **argv)
         for (size_t i = 0; i < a->n_labels; i++) {
             const ct_step_label *sl = &a->labels[i];
             if (sl->label == CT_LABEL_CORRECT) continue;
-            printf("  Step %d [%s]: %.100s\n", sl->step_id, ct_label_name(sl->label),
-                   sl->reasoning ? sl->reasoning : "");
+            const char *why = sl->reasoning ? sl->reasoning : "";
+            printf("  Step %d [%s]: %.*s%s\n", sl->step_id, ct_label_name(sl->label),
+                   utf8_cut(why, 100), why, strlen(why) > 100 ? "..." : "");
         }
         if (a->n_root_cause) printf("  root cause: %s\n", a->root_cause_chain[0]);
         ct_analysis_free(a);

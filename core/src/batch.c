@@ -103,6 +103,10 @@ static void resolve_item(item *it, json_t *row, const char *root)
         it->problem = "the row has no run_dir, artifact_path or path";
         return;
     }
+    if (strcmp(it->traj_id, "_logs") == 0) {
+        it->problem = "the traj_id \"_logs\" is reserved for the log folder";
+        return;
+    }
     it->path = rel[0] == '/' ? ct_xstrdup(rel) : ct_xasprintf("%s/%s", root, rel);
     struct stat st;
     if (stat(it->path, &st) != 0) {

@@ -64,17 +64,20 @@ static int is_float_text(const char *s, double *out)
     const char *p = s;
     int digits = 0;
     if (*p == '+' || *p == '-') p++;
-    while (*p >= '0' && *p <= '9') p++, digits++;
+    while (*p >= '0' && *p <= '9')
+        p++, digits++;
     if (*p == '.') {
         p++;
-        while (*p >= '0' && *p <= '9') p++, digits++;
+        while (*p >= '0' && *p <= '9')
+            p++, digits++;
     }
     if (!digits) return 0;
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '+' || *p == '-') p++;
         if (!(*p >= '0' && *p <= '9')) return 0;
-        while (*p >= '0' && *p <= '9') p++;
+        while (*p >= '0' && *p <= '9')
+            p++;
     }
     if (*p) return 0;
     *out = strtod(s, NULL);
@@ -90,12 +93,10 @@ static json_t *scalar_to_json(const yaml_event_t *ev)
     if (tag && !strcmp(tag, YAML_STR_TAG)) plain = 0;
     if (plain && !ev->data.scalar.plain_implicit && tag) plain = 0;
     if (plain && strlen(s) == n) {
-        if (!n || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-            !strcmp(s, "NULL"))
+        if (!n || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
             return json_null();
         if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) return json_true();
-        if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-            return json_false();
+        if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) return json_false();
         long long iv;
         double dv;
         if (is_int_text(s, &iv)) return json_integer(iv);
@@ -151,8 +152,7 @@ static json_t *scalar_key(const yaml_event_t *ev)
     /* mapping keys are always strings in JSON, whatever their YAML type */
     json_t *k = json_stringn((const char *)ev->data.scalar.value, ev->data.scalar.length);
     if (!k) {
-        char *clean =
-            ct_utf8_sanitize((const char *)ev->data.scalar.value, ev->data.scalar.length);
+        char *clean = ct_utf8_sanitize((const char *)ev->data.scalar.value, ev->data.scalar.length);
         k = json_string(clean);
         free(clean);
     }
@@ -181,8 +181,8 @@ json_t *ct_config_parse_yaml(const char *text, size_t len, const char *name, ct_
         if (!yaml_parser_parse(&p, &ev)) {
             rc = ct_error_setf(err, CT_EPARSE, name, (long long)p.problem_mark.index,
                                (int)p.problem_mark.line + 1, "invalid YAML: %s%s%s",
-                               p.problem ? p.problem : "syntax error",
-                               p.context ? " " : "", p.context ? p.context : "");
+                               p.problem ? p.problem : "syntax error", p.context ? " " : "",
+                               p.context ? p.context : "");
             break;
         }
         switch (ev.type) {
@@ -213,8 +213,8 @@ json_t *ct_config_parse_yaml(const char *text, size_t len, const char *name, ct_
         case YAML_MAPPING_START_EVENT:
             if (depth >= CONFIG_MAX_DEPTH) {
                 rc = ct_error_setf(err, CT_ELIMIT, name, (long long)ev.start_mark.index,
-                                   (int)ev.start_mark.line + 1,
-                                   "YAML nested deeper than %d levels", CONFIG_MAX_DEPTH);
+                                   (int)ev.start_mark.line + 1, "YAML nested deeper than %d levels",
+                                   CONFIG_MAX_DEPTH);
                 break;
             }
             if (depth > 0 && json_is_object(st[depth - 1].node) && !st[depth - 1].key) {
@@ -223,8 +223,7 @@ json_t *ct_config_parse_yaml(const char *text, size_t len, const char *name, ct_
                                    "expected a scalar mapping key, found a collection");
                 break;
             }
-            st[depth].node =
-                ev.type == YAML_SEQUENCE_START_EVENT ? json_array() : json_object();
+            st[depth].node = ev.type == YAML_SEQUENCE_START_EVENT ? json_array() : json_object();
             st[depth].key = NULL;
             depth++;
             break;

@@ -26,14 +26,15 @@ const ct_trajectory *find_traj(ct_server *s, const char *traj_id, const ct_analy
     return NULL;
 }
 
-static json_t *inspect_action(const ct_trajectory *t, const ct_step *st, const char *uri, json_t *diag)
+static json_t *inspect_action(const ct_trajectory *t, const ct_step *st, const char *uri,
+                              json_t *diag)
 {
     char *title = ct_xasprintf("Inspect step %d", st->step_id);
     json_t *args = json_pack("[{s:o,s:i,s:s}]", "traj_id", ct_json_text(t->id), "step_id",
                              st->step_id, "uri", uri);
-    json_t *a = json_pack("{s:s,s:s,s:{s:s,s:s,s:o}}", "title", title, "kind", "quickfix",
-                          "command", "title", title, "command", "codetracer.inspect", "arguments",
-                          args);
+    json_t *a =
+        json_pack("{s:s,s:s,s:{s:s,s:s,s:o}}", "title", title, "kind", "quickfix", "command",
+                  "title", title, "command", "codetracer.inspect", "arguments", args);
     if (diag) json_object_set_new(a, "diagnostics", json_pack("[O]", diag));
     free(title);
     return a;
@@ -79,7 +80,8 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
         int id = (int)json_integer_value(sid);
         if (!t || id < 1 || (size_t)id > t->n_steps) continue;
         int dup = 0;
-        for (size_t k = 0; k < n_seen; k++) dup |= seen[k] == id;
+        for (size_t k = 0; k < n_seen; k++)
+            dup |= seen[k] == id;
         if (dup) continue;
         seen[n_seen++] = id;
         json_array_append_new(out, inspect_action(t, &t->steps[id - 1], d->uri, dg));
@@ -100,7 +102,8 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
                 if (result_step_span(r, &t->steps[k], &sa, &sb) != 0) continue;
                 if (!(sa <= y && x < sb) && !(x == y && x >= sa && x < sb)) continue;
                 int dup = 0;
-                for (size_t q = 0; q < n_seen; q++) dup |= seen[q] == t->steps[k].step_id;
+                for (size_t q = 0; q < n_seen; q++)
+                    dup |= seen[q] == t->steps[k].step_id;
                 if (dup) continue;
                 seen[n_seen++] = t->steps[k].step_id;
                 json_array_append_new(out, inspect_action(t, &t->steps[k], d->uri, NULL));
@@ -115,7 +118,8 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
 static char *inspect_dir(void)
 {
     const char *rt = getenv("XDG_RUNTIME_DIR");
-    char *dir = rt && *rt ? ct_xasprintf("%s/codetracer", rt) : ct_xasprintf("/tmp/codetracer-%u", (unsigned)getuid());
+    char *dir = rt && *rt ? ct_xasprintf("%s/codetracer", rt)
+                          : ct_xasprintf("/tmp/codetracer-%u", (unsigned)getuid());
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         free(dir);
         return NULL;
@@ -132,7 +136,8 @@ static char *inspect_dir(void)
 static unsigned long hash_str(const char *s)
 {
     unsigned long h = 5381;
-    for (; *s; s++) h = h * 33 + (unsigned char)*s;
+    for (; *s; s++)
+        h = h * 33 + (unsigned char)*s;
     return h;
 }
 
@@ -149,11 +154,13 @@ static void cmd_inspect(ct_server *s, ct_rpc_msg *m, json_t *arg)
     const ct_trajectory *t = find_traj(s, tid, &a);
     int id = (int)json_integer_value(sid);
     if (!t || id < 1 || (size_t)id > t->n_steps) {
-        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS, "no step %d in an analyzed trajectory '%s'", id, tid);
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
+                        "no step %d in an analyzed trajectory '%s'", id, tid);
         return;
     }
     char *md = ct_lsp_inspect_markdown(t, a, &t->steps[id - 1]);
-    json_t *res = json_pack("{s:s,s:i,s:o}", "title", "", "step_id", id, "markdown", ct_json_text(md));
+    json_t *res =
+        json_pack("{s:s,s:i,s:o}", "title", "", "step_id", id, "markdown", ct_json_text(md));
     char *title = ct_xasprintf("Step %d of %s", id, t->id);
     json_object_set_new(res, "title", ct_json_text(title));
     free(title);
@@ -202,11 +209,13 @@ static void cmd_clear(ct_server *s, ct_rpc_msg *m, const char *target)
 {
     int n = 0;
     for (ct_doc *d = s->docs; d; d = d->next)
-        if (!target || strcmp(d->uri, target) == 0 || strcmp(d->path, target) == 0) clear_doc(s, d), n++;
+        if (!target || strcmp(d->uri, target) == 0 || strcmp(d->path, target) == 0)
+            clear_doc(s, d), n++;
     ext_result **pp = &s->ext;
     while (*pp) {
         ext_result *e = *pp;
-        int hit = !target || strcmp(e->res->path, target) == 0 || json_object_get(e->res->diags, target);
+        int hit =
+            !target || strcmp(e->res->path, target) == 0 || json_object_get(e->res->diags, target);
         if (hit) {
             *pp = e->next;
             clear_ext(s, e);
@@ -230,16 +239,19 @@ static void cmd_analyze(ct_server *s, ct_rpc_msg *m, json_t *arg)
     if (!target) target = jstr(arg, "path");
     if (!target || !*target) {
         srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
-                        "codetracer.analyze takes a path or file URI (a trajectory file, run directory or archive)");
+                        "codetracer.analyze takes a path or file URI (a trajectory file, run "
+                        "directory or archive)");
         return;
     }
     for (ct_doc *d = s->docs; d; d = d->next) {
         if (strcmp(d->uri, target) != 0 && strcmp(d->path, target) != 0) continue;
         if (d->text->len > s->set.max_document) {
-            srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED, "%s is over maxDocumentBytes", d->path);
+            srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED, "%s is over maxDocumentBytes",
+                            d->path);
             return;
         }
-        if (d->pending_req) srv_reply_error(s, d->pending_req, CT_RPC_REQUEST_CANCELLED, "superseded");
+        if (d->pending_req)
+            srv_reply_error(s, d->pending_req, CT_RPC_REQUEST_CANCELLED, "superseded");
         json_decref(d->pending_req);
         d->pending_req = json_incref(m->id);
         if (d->job) {
@@ -259,7 +271,8 @@ static void cmd_analyze(ct_server *s, ct_rpc_msg *m, json_t *arg)
         return;
     }
     if (!path && strstr(target, "://")) {
-        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS, "only file:// URIs and paths can be analyzed");
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
+                        "only file:// URIs and paths can be analyzed");
         return;
     }
     const char *token = json_string_value(json_object_get(m->params, "workDoneToken"));

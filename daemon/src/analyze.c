@@ -16,7 +16,8 @@
 void result_free(ct_result *r)
 {
     if (!r) return;
-    for (size_t i = 0; r->an && i < r->trajs.n; i++) ct_analysis_free(r->an[i]);
+    for (size_t i = 0; r->an && i < r->trajs.n; i++)
+        ct_analysis_free(r->an[i]);
     free(r->an);
     ct_traj_list_free(&r->trajs);
     ct_text_free(&r->lines);
@@ -26,7 +27,8 @@ void result_free(ct_result *r)
     free(r);
 }
 
-static int analyze_one(const ct_trajectory *t, const char *analyzer, ct_analysis **out, ct_error *err)
+static int analyze_one(const ct_trajectory *t, const char *analyzer, ct_analysis **out,
+                       ct_error *err)
 {
     (void)analyzer; /* only "heuristic" is accepted by the settings */
 #ifdef CT_HAVE_HEURISTIC

@@ -47,8 +47,8 @@ void doc_free(ct_server *s, ct_doc *d)
 static int too_big(ct_server *s, ct_doc *d)
 {
     if (d->text->len <= s->set.max_document) return 0;
-    srv_show(s, 2, "%s is %zu bytes, over the limit of %zu (maxDocumentBytes): not analyzed", d->path,
-             d->text->len, s->set.max_document);
+    srv_show(s, 2, "%s is %zu bytes, over the limit of %zu (maxDocumentBytes): not analyzed",
+             d->path, d->text->len, s->set.max_document);
     publish(s, d->uri, d->version, json_array());
     return 1;
 }
@@ -159,7 +159,8 @@ void h_did_close(ct_server *s, ct_rpc_msg *m)
 {
     const char *uri = jstr(jobj(m->params, "textDocument"), "uri");
     ct_doc **pp = &s->docs;
-    while (*pp && strcmp((*pp)->uri, uri ? uri : "") != 0) pp = &(*pp)->next;
+    while (*pp && strcmp((*pp)->uri, uri ? uri : "") != 0)
+        pp = &(*pp)->next;
     if (!*pp) return;
     ct_doc *d = *pp;
     *pp = d->next;

@@ -14,7 +14,8 @@ const ct_step *step_at(const ct_result *r, size_t off, size_t *traj_index)
             const ct_step *st = &t->steps[k];
             size_t a, b;
             int hit = result_step_span(r, st, &a, &b) == 0 && off >= a && off < b;
-            if (!hit && st->obs_src.path && r->text && ct_lsp_src_span(&r->lines, &st->obs_src, &a, &b) == 0 &&
+            if (!hit && st->obs_src.path && r->text &&
+                ct_lsp_src_span(&r->lines, &st->obs_src, &a, &b) == 0 &&
                 strcmp(st->obs_src.path, r->path) == 0)
                 hit = off >= a && off < b;
             /* The innermost range wins (a step nested in a larger record). */
@@ -35,7 +36,8 @@ void h_hover(ct_server *s, ct_rpc_msg *m)
     json_t *pos = jobj(m->params, "position");
     json_t *line = json_object_get(pos, "line"), *ch = json_object_get(pos, "character");
     if (!json_is_integer(line) || !json_is_integer(ch)) {
-        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS, "position.line/character must be integers");
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
+                        "position.line/character must be integers");
         return;
     }
     ct_result *r = d->res;
@@ -52,7 +54,8 @@ void h_hover(ct_server *s, ct_rpc_msg *m)
         return;
     }
     char *md = ct_lsp_hover_markdown(r->trajs.items[ti], r->an[ti], st);
-    json_t *res = json_pack("{s:{s:s,s:o}}", "contents", "kind", "markdown", "value", ct_json_text(md));
+    json_t *res =
+        json_pack("{s:{s:s,s:o}}", "contents", "kind", "markdown", "value", ct_json_text(md));
     size_t a, b;
     if (result_step_span(r, st, &a, &b) == 0)
         json_object_set_new(res, "range", ct_lsp_range(&r->lines, a, b, s->enc));

@@ -11,8 +11,10 @@ void publish(ct_server *s, const char *uri, int version, json_t *diags_new)
 {
     json_t *p = json_pack("{s:s,s:o}", "uri", uri, "diagnostics", diags_new);
     if (version >= 0) json_object_set_new(p, "version", json_integer(version));
-    if (json_array_size(diags_new)) json_object_set_new(s->published, uri, json_true());
-    else json_object_del(s->published, uri);
+    if (json_array_size(diags_new))
+        json_object_set_new(s->published, uri, json_true());
+    else
+        json_object_del(s->published, uri);
     srv_notify(s, "textDocument/publishDiagnostics", p);
 }
 
@@ -96,7 +98,8 @@ static json_t *summary_of(const ct_result *r)
     json_t *v;
     json_object_foreach(r->diags, uri, v) json_array_append_new(files, json_string(uri));
     json_t *ids = json_array();
-    for (size_t i = 0; i < r->trajs.n; i++) json_array_append_new(ids, ct_json_text(r->trajs.items[i]->id));
+    for (size_t i = 0; i < r->trajs.n; i++)
+        json_array_append_new(ids, ct_json_text(r->trajs.items[i]->id));
     return json_pack("{s:i,s:o,s:I,s:I,s:I,s:o,s:I,s:f,s:f}", "trajectories", (int)r->trajs.n,
                      "traj_ids", ids, "steps", (json_int_t)steps, "incorrect", (json_int_t)inc,
                      "unuseful", (json_int_t)unu, "files", files, "unplaced",
@@ -161,7 +164,8 @@ static void finish_path(ct_server *s, ct_job *j)
 {
     /* The previous analysis of the same path is replaced (or cleared when cancelled). */
     ext_result **pp = &s->ext, *old = NULL;
-    while (*pp && strcmp((*pp)->res->path, j->path) != 0) pp = &(*pp)->next;
+    while (*pp && strcmp((*pp)->res->path, j->path) != 0)
+        pp = &(*pp)->next;
     if (*pp) {
         old = *pp;
         *pp = old->next;
@@ -207,17 +211,20 @@ static void after_cb(uv_work_t *w, int status)
     (void)status; /* UV_ECANCELED: the work never ran; j->rc says so */
     if (j->res && j->res->text) blob_ref(j->res->text); /* refcounts are loop-thread only */
     ct_job **pp = &s->jobs;
-    while (*pp != j) pp = &(*pp)->next;
+    while (*pp != j)
+        pp = &(*pp)->next;
     *pp = j->next;
-    if (j->progress_begun) progress_send(s, j, "end", atomic_load(&j->cancelled) ? "cancelled" : "done");
+    if (j->progress_begun)
+        progress_send(s, j, "end", atomic_load(&j->cancelled) ? "cancelled" : "done");
     if (!s->exiting) {
-        if (j->doc) finish_doc(s, j);
-        else if (!j->uri) finish_path(s, j);
+        if (j->doc)
+            finish_doc(s, j);
+        else if (!j->uri)
+            finish_path(s, j);
     } else if (j->doc) {
         j->doc->job = NULL;
     }
-    if (j->req_id)
-        srv_reply_error(s, j->req_id, CT_RPC_REQUEST_CANCELLED, "analysis cancelled");
+    if (j->req_id) srv_reply_error(s, j->req_id, CT_RPC_REQUEST_CANCELLED, "analysis cancelled");
     job_free(j);
     if (s->exiting && !s->jobs && s->wake_open) {
         uv_close((uv_handle_t *)&s->wake, NULL);

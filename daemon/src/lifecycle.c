@@ -51,7 +51,8 @@ void settings_apply(ct_server *s, json_t *obj)
         if (strcmp(an, "heuristic") == 0)
             snprintf(set->analyzer, sizeof set->analyzer, "%s", an);
         else
-            srv_show(s, 2, "analyzer '%s' is not available in the editor daemon; using heuristic", an);
+            srv_show(s, 2, "analyzer '%s' is not available in the editor daemon; using heuristic",
+                     an);
     }
     json_t *sev = jobj(obj, "severity");
     if (sev) {
@@ -61,13 +62,16 @@ void settings_apply(ct_server *s, json_t *obj)
             const char *v = jstr(sev, keys[i]);
             if (!v) continue;
             int x = ct_lsp_severity_from_name(v);
-            if (x) *dst[i] = x;
-            else srv_log(s, 2, "severity.%s must be error, warning, information or hint", keys[i]);
+            if (x)
+                *dst[i] = x;
+            else
+                srv_log(s, 2, "severity.%s must be error, warning, information or hint", keys[i]);
         }
     }
     json_t *aa = json_object_get(obj, "autoAnalyze");
     if (json_is_boolean(aa)) set->auto_analyze = json_is_true(aa);
-    if (get_size(s, obj, "maxMessageBytes", 4096, &set->max_message)) s->rd.max_body = set->max_message;
+    if (get_size(s, obj, "maxMessageBytes", 4096, &set->max_message))
+        s->rd.max_body = set->max_message;
     get_size(s, obj, "maxDocumentBytes", 1, &set->max_document);
     size_t deb = (size_t)set->debounce_ms;
     if (get_size(s, obj, "debounceMs", 0, &deb)) set->debounce_ms = deb > 10000 ? 10000 : (int)deb;
@@ -80,7 +84,8 @@ static int offers(json_t *arr, const char *name)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) if (json_is_string(v) && strcmp(json_string_value(v), name) == 0) return 1;
+    json_array_foreach(arr, i, v) if (json_is_string(v) &&
+                                      strcmp(json_string_value(v), name) == 0) return 1;
     return 0;
 }
 
@@ -105,11 +110,12 @@ void h_initialize(ct_server *s, ct_rpc_msg *m)
     s->cap_progress = flag(caps, "window", "workDoneProgress", NULL);
     s->cap_show_doc = flag(caps, "window", "showDocument", "support");
     s->cap_config = flag(caps, "workspace", "configuration", NULL);
-    s->cap_related = flag(jobj(caps, "textDocument"), "publishDiagnostics", "relatedInformation", NULL);
+    s->cap_related =
+        flag(jobj(caps, "textDocument"), "publishDiagnostics", "relatedInformation", NULL);
     settings_apply(s, json_object_get(m->params, "initializationOptions"));
 
-    json_t *commands = json_pack("[s,s,s]", "codetracer.analyze", "codetracer.inspect",
-                                 "codetracer.clear");
+    json_t *commands =
+        json_pack("[s,s,s]", "codetracer.analyze", "codetracer.inspect", "codetracer.clear");
     json_t *res = json_pack(
         "{s:{s:s,s:{s:b,s:i,s:b},s:b,s:{s:[s],s:b},s:{s:o},s:b,s:b,s:{s:b}},s:{s:s,s:s}}",
         "capabilities", "positionEncoding", ct_pos_enc_name(s->enc), "textDocumentSync",
@@ -138,13 +144,16 @@ void h_initialized(ct_server *s, ct_rpc_msg *m)
 void h_did_change_configuration(ct_server *s, ct_rpc_msg *m)
 {
     json_t *settings = json_object_get(m->params, "settings");
-    if (json_is_object(settings) && json_object_size(settings)) settings_apply(s, settings);
-    else pull_configuration(s);
+    if (json_is_object(settings) && json_object_size(settings))
+        settings_apply(s, settings);
+    else
+        pull_configuration(s);
 }
 
 void h_shutdown(ct_server *s, ct_rpc_msg *m)
 {
-    for (ct_job *j = s->jobs; j; j = j->next) job_cancel(j, 0);
+    for (ct_job *j = s->jobs; j; j = j->next)
+        job_cancel(j, 0);
     /* Leave no stale diagnostics behind. */
     const char *uri;
     json_t *v;
@@ -190,8 +199,10 @@ void h_cancel(ct_server *s, ct_rpc_msg *m)
 void h_response(ct_server *s, ct_rpc_msg *m)
 {
     char key[64];
-    if (json_is_string(m->id)) snprintf(key, sizeof key, "%s", json_string_value(m->id));
-    else snprintf(key, sizeof key, "%lld", (long long)json_integer_value(m->id));
+    if (json_is_string(m->id))
+        snprintf(key, sizeof key, "%s", json_string_value(m->id));
+    else
+        snprintf(key, sizeof key, "%lld", (long long)json_integer_value(m->id));
     const char *purpose = jstr(s->outgoing, key);
     if (!purpose) {
         srv_log(s, 4, "response to an unknown request %s (ignored)", key);
@@ -204,7 +215,8 @@ void h_response(ct_server *s, ct_rpc_msg *m)
     } else if (strncmp(p, "progress:", 9) == 0) {
         jobs_on_progress_created(s, p + 9, m->error == NULL);
     } else if (m->error) {
-        srv_log(s, 4, "the client refused %s: %s", p, jstr(m->error, "message") ? jstr(m->error, "message") : "");
+        srv_log(s, 4, "the client refused %s: %s", p,
+                jstr(m->error, "message") ? jstr(m->error, "message") : "");
     }
     free(p);
 }

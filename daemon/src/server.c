@@ -199,7 +199,8 @@ static void dispatch(ct_server *s, ct_rpc_msg *m)
         return;
     }
     if (!r) {
-        if (is_req) srv_reply_error(s, m->id, CT_RPC_METHOD_NOT_FOUND, "unknown method %s", m->method);
+        if (is_req)
+            srv_reply_error(s, m->id, CT_RPC_METHOD_NOT_FOUND, "unknown method %s", m->method);
         return; /* unknown notifications (including $/...) are ignored */
     }
     if (r->request != is_req) {
@@ -292,6 +293,7 @@ static void on_file_read(uv_fs_t *req)
     ct_server *s = req->data;
     ssize_t n = req->result;
     uv_fs_req_cleanup(req);
+    if (s->exiting) return;
     if (n > 0) {
         ct_frame_feed(&s->rd, s->in_buf, (size_t)n);
         drain(s);
@@ -323,7 +325,8 @@ void srv_begin_exit(ct_server *s)
         uv_close((uv_handle_t *)s->in, on_closed_free);
         s->in = NULL;
     }
-    for (ct_job *j = s->jobs; j; j = j->next) job_cancel(j, 0);
+    for (ct_job *j = s->jobs; j; j = j->next)
+        job_cancel(j, 0);
     for (ct_doc *d = s->docs; d; d = d->next)
         if (d->timer) {
             uv_close((uv_handle_t *)d->timer, on_closed_free);

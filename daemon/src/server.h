@@ -46,7 +46,7 @@ typedef struct ct_settings {
 typedef struct ct_result {
     textblob *text; /* document text the ranges refer to (NULL for a path) */
     ct_text lines;
-    char *path;     /* document path or analyzed path */
+    char *path; /* document path or analyzed path */
     ct_traj_list trajs;
     ct_analysis **an; /* one per trajectory */
     json_t *diags;    /* object: uri → array of diagnostics */
@@ -96,9 +96,9 @@ struct ct_doc {
     char *path; /* file path of the URI (or the URI itself when it is not file://) */
     int version;
     textblob *text;
-    ct_result *res; /* the installed analysis (may be of an older version) */
-    ct_job *job;    /* running analysis */
-    int rerun;      /* analyze again when `job` ends */
+    ct_result *res;      /* the installed analysis (may be of an older version) */
+    ct_job *job;         /* running analysis */
+    int rerun;           /* analyze again when `job` ends */
     json_t *pending_req; /* an analyze request to answer with the next analysis */
     uv_timer_t *timer;   /* debounce after didChange */
 };
@@ -110,11 +110,11 @@ typedef struct ext_result {
 
 struct ct_server {
     uv_loop_t *loop;
-    uv_stream_t *in;  /* stdin as a pipe or tty, or NULL when it is a file */
-    uv_fs_t in_req;   /* stdin as a file */
+    uv_stream_t *in; /* stdin as a pipe or tty, or NULL when it is a file */
+    uv_fs_t in_req;  /* stdin as a file */
     char in_buf[65536];
     int in_file;
-    uv_async_t wake;  /* workers → loop: a job changed stage */
+    uv_async_t wake; /* workers → loop: a job changed stage */
     int wake_open;
     ct_frame_reader rd;
     int initialize_seen; /* initialize received (logMessage allowed) */

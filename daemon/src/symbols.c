@@ -45,9 +45,9 @@ static json_t *traj_symbols(ct_server *s, ct_result *r, size_t ti, size_t *lo_ou
             const ct_step_label *l = (size_t)id <= a->n_labels ? &a->labels[id - 1] : NULL;
             char *detail = label_detail(l);
             json_t *rg = ct_lsp_range(&r->lines, x, y, s->enc);
-            json_array_append_new(kids, json_pack("{s:o,s:s,s:i,s:O,s:o}", "name", ct_json_text(name),
-                                                  "detail", detail, "kind", SK_EVENT, "range", rg,
-                                                  "selectionRange", rg));
+            json_array_append_new(kids, json_pack("{s:o,s:s,s:i,s:O,s:o}", "name",
+                                                  ct_json_text(name), "detail", detail, "kind",
+                                                  SK_EVENT, "range", rg, "selectionRange", rg));
             free(name);
             free(detail);
         }
@@ -61,10 +61,11 @@ static json_t *traj_symbols(ct_server *s, ct_result *r, size_t ti, size_t *lo_ou
                                   st->name ? st->name : "", st->start_step_id, st->end_step_id);
         char *detail = ct_xasprintf("%d incorrect, %d unuseful", inc, unu);
         json_t *first = json_object_get(json_array_get(kids, 0), "selectionRange");
-        json_array_append_new(out, json_pack("{s:o,s:s,s:i,s:o,s:O,s:o}", "name", ct_json_text(name),
-                                             "detail", detail, "kind", SK_NAMESPACE, "range",
-                                             ct_lsp_range(&r->lines, lo, hi, s->enc),
-                                             "selectionRange", first, "children", kids));
+        json_array_append_new(out,
+                              json_pack("{s:o,s:s,s:i,s:o,s:O,s:o}", "name", ct_json_text(name),
+                                        "detail", detail, "kind", SK_NAMESPACE, "range",
+                                        ct_lsp_range(&r->lines, lo, hi, s->enc), "selectionRange",
+                                        first, "children", kids));
         free(name);
         free(detail);
         if (lo < tlo) tlo = lo;
@@ -97,11 +98,11 @@ void h_document_symbol(ct_server *s, ct_rpc_msg *m)
         const ct_trajectory *t = r->trajs.items[i];
         char *detail = ct_xasprintf("%s · %zu steps", t->agent ? t->agent : t->format, t->n_steps);
         json_t *rg = ct_lsp_range(&r->lines, lo, hi, s->enc);
-        json_array_append_new(out, json_pack("{s:o,s:s,s:i,s:o,s:O,s:o}", "name", ct_json_text(t->id),
-                                             "detail", detail, "kind", SK_MODULE, "range", rg,
-                                             "selectionRange",
-                                             json_object_get(json_array_get(syms, 0), "selectionRange"),
-                                             "children", syms));
+        json_array_append_new(
+            out, json_pack("{s:o,s:s,s:i,s:o,s:O,s:o}", "name", ct_json_text(t->id), "detail",
+                           detail, "kind", SK_MODULE, "range", rg, "selectionRange",
+                           json_object_get(json_array_get(syms, 0), "selectionRange"), "children",
+                           syms));
         free(detail);
     }
     srv_reply(s, m->id, out);
@@ -120,29 +121,33 @@ void h_code_lens(ct_server *s, ct_rpc_msg *m)
             const ct_stage *st = &a->stages[g];
             int first = 0, target = 0;
             size_t x = 0, y;
-            for (int id = st->start_step_id; id <= st->end_step_id && id >= 1 && (size_t)id <= t->n_steps; id++) {
+            for (int id = st->start_step_id;
+                 id <= st->end_step_id && id >= 1 && (size_t)id <= t->n_steps; id++) {
                 size_t sx, sy;
                 if (result_step_span(r, &t->steps[id - 1], &sx, &sy) != 0) continue;
                 if (!first) first = id, x = sx;
-                if (!target && (size_t)id <= a->n_labels && a->labels[id - 1].label != CT_LABEL_CORRECT)
+                if (!target && (size_t)id <= a->n_labels &&
+                    a->labels[id - 1].label != CT_LABEL_CORRECT)
                     target = id;
             }
             if (!first) continue;
             if (!target) target = first;
             int inc, unu;
             stage_counts(a, st, &inc, &unu);
-            char *title = ct_xasprintf("Stage %d%s%s · steps %d–%d · %d incorrect · %d unuseful",
-                                       st->stage_id, st->name ? " · " : "", st->name ? st->name : "",
-                                       st->start_step_id, st->end_step_id, inc, unu);
+            char *title =
+                ct_xasprintf("Stage %d%s%s · steps %d–%d · %d incorrect · %d unuseful",
+                             st->stage_id, st->name ? " · " : "", st->name ? st->name : "",
+                             st->start_step_id, st->end_step_id, inc, unu);
             ct_lsp_pos p = ct_pos_from_byte(&r->lines, x, s->enc);
             p.character = 0;
             (void)y;
-            json_t *rg = json_pack("{s:o,s:o}", "start", ct_lsp_position(p), "end", ct_lsp_position(p));
-            json_t *args = json_pack("[{s:o,s:i,s:s}]", "traj_id", ct_json_text(t->id), "step_id", target,
-                                     "uri", d->uri);
-            json_array_append_new(out, json_pack("{s:o,s:{s:o,s:s,s:o}}", "range", rg, "command", "title",
-                                                 ct_json_text(title), "command", "codetracer.inspect",
-                                                 "arguments", args));
+            json_t *rg =
+                json_pack("{s:o,s:o}", "start", ct_lsp_position(p), "end", ct_lsp_position(p));
+            json_t *args = json_pack("[{s:o,s:i,s:s}]", "traj_id", ct_json_text(t->id), "step_id",
+                                     target, "uri", d->uri);
+            json_array_append_new(out, json_pack("{s:o,s:{s:o,s:s,s:o}}", "range", rg, "command",
+                                                 "title", ct_json_text(title), "command",
+                                                 "codetracer.inspect", "arguments", args));
             free(title);
         }
     }
@@ -170,9 +175,10 @@ void h_workspace_symbol(ct_server *s, ct_rpc_msg *m)
                 json_t *loc = result_step_location(r, st, d->uri, s->enc);
                 if (!loc) continue;
                 char *name = ct_lsp_step_title(st, 80);
-                json_array_append_new(out, json_pack("{s:o,s:i,s:o,s:o}", "name", ct_json_text(name), "kind",
-                                                     SK_EVENT, "location", loc, "containerName",
-                                                     ct_json_text(t->id)));
+                json_array_append_new(out,
+                                      json_pack("{s:o,s:i,s:o,s:o}", "name", ct_json_text(name),
+                                                "kind", SK_EVENT, "location", loc, "containerName",
+                                                ct_json_text(t->id)));
                 free(name);
             }
         }

@@ -127,15 +127,18 @@ static int parse_headers(const char *s, size_t n, unsigned long long *len, int *
         const char *line = s + i;
         size_t ll = end - i;
         size_t c = 0;
-        while (c < ll && token_char((unsigned char)line[c])) c++;
+        while (c < ll && token_char((unsigned char)line[c]))
+            c++;
         if (c == 0 || c >= ll || line[c] != ':') {
             fail(why, why_size, "malformed header line (expected \"Name: value\\r\\n\")%s", NULL);
             return -1;
         }
         const char *v = line + c + 1;
         size_t vl = ll - c - 1;
-        while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
-        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            vl--;
         if (c == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
             if (vl == 0) return fail(why, why_size, "empty Content-Length%s", NULL), -1;
             unsigned long long x = 0;
@@ -177,7 +180,8 @@ int ct_frame_next(ct_frame_reader *r, char **body, size_t *len, char *why, size_
             if (n < CT_FRAME_MAX_HEADER + 4) {
                 /* A header not finished yet — unless what we have can never become one. */
                 size_t c = 0;
-                while (c < n && token_char((unsigned char)s[c])) c++;
+                while (c < n && token_char((unsigned char)s[c]))
+                    c++;
                 if (c == n || s[c] == ':') return CT_FRAME_MORE;
                 if (find_header_start(r, 1) == (size_t)-1 && n < 64) return CT_FRAME_MORE;
                 fail(why, why_size, "bytes outside a message (expected a Content-Length header)%s",

@@ -57,10 +57,14 @@ static size_t seq_len(const unsigned char *s, size_t n, int *valid)
     unsigned min;
     *valid = 1;
     if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
-    else goto bad;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, min = 0x10000;
+    else
+        goto bad;
     if (len > n) goto bad;
     unsigned cp = c & (0x7F >> len);
     for (size_t i = 1; i < len; i++) {
@@ -99,8 +103,10 @@ static size_t line_of(const ct_text *t, size_t off)
     size_t lo = 0, hi = t->n_lines; /* first start > off */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t->starts[mid] <= off) lo = mid + 1;
-        else hi = mid;
+        if (t->starts[mid] <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo ? lo - 1 : 0;
 }

@@ -26,15 +26,19 @@ char *ct_lsp_uri_from_path(const char *path)
     if (path[0] != '/' && getcwd(cwd, sizeof cwd)) {
         for (const char *p = cwd; *p; p++) {
             unsigned char c = (unsigned char)*p;
-            if (isalnum(c) || strchr("/-._~", c)) ct_buf_putc(&b, (char)c);
-            else ct_buf_printf(&b, "%%%02X", c);
+            if (isalnum(c) || strchr("/-._~", c))
+                ct_buf_putc(&b, (char)c);
+            else
+                ct_buf_printf(&b, "%%%02X", c);
         }
         ct_buf_putc(&b, '/');
     }
     for (const char *p = path; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if (isalnum(c) || strchr("/-._~", c)) ct_buf_putc(&b, (char)c);
-        else ct_buf_printf(&b, "%%%02X", c);
+        if (isalnum(c) || strchr("/-._~", c))
+            ct_buf_putc(&b, (char)c);
+        else
+            ct_buf_printf(&b, "%%%02X", c);
     }
     return ct_buf_steal(&b);
 }
@@ -107,12 +111,14 @@ int ct_lsp_src_span(const ct_text *t, const ct_source_ref *src, size_t *a, size_
 static void first_line(ct_buf *out, const char *s, size_t max)
 {
     if (!s) return;
-    while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')
+        s++;
     size_t n = strcspn(s, "\r\n");
     int cut = 0;
     if (n > max) {
         n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
         cut = 1;
     }
     ct_buf_append(out, s, n);
@@ -149,7 +155,8 @@ json_t *ct_lsp_diagnostic(const ct_trajectory *t, const ct_step_label *l, json_t
         json_object_set_new(d, "code", ct_json_text(l->rule));
         if (o->docs_url) {
             char *href = ct_xasprintf("%s#%s", o->docs_url, l->rule);
-            json_object_set_new(d, "codeDescription", json_pack("{s:o}", "href", ct_json_text(href)));
+            json_object_set_new(d, "codeDescription",
+                                json_pack("{s:o}", "href", ct_json_text(href)));
             free(href);
         }
     }
@@ -168,17 +175,19 @@ json_t *ct_lsp_diagnostic(const ct_trajectory *t, const ct_step_label *l, json_t
             if (!loc) continue;
             char *title = ct_lsp_step_title(es, 80);
             char *msg = ct_xasprintf("evidence: %s", title);
-            json_array_append_new(rel, json_pack("{s:o,s:o}", "location", loc, "message",
-                                                 ct_json_text(msg)));
+            json_array_append_new(
+                rel, json_pack("{s:o,s:o}", "location", loc, "message", ct_json_text(msg)));
             free(msg);
             free(title);
         }
-        if (json_array_size(rel)) json_object_set_new(d, "relatedInformation", rel);
-        else json_decref(rel);
+        if (json_array_size(rel))
+            json_object_set_new(d, "relatedInformation", rel);
+        else
+            json_decref(rel);
     }
-    json_object_set_new(d, "data", json_pack("{s:o,s:i,s:s}", "traj_id", ct_json_text(t->id),
-                                             "step_id", l->step_id, "label",
-                                             ct_label_name(l->label)));
+    json_object_set_new(d, "data",
+                        json_pack("{s:o,s:i,s:s}", "traj_id", ct_json_text(t->id), "step_id",
+                                  l->step_id, "label", ct_label_name(l->label)));
     return d;
 }
 
@@ -194,20 +203,23 @@ static void fenced(ct_buf *b, const char *s, const char *lang, size_t max_lines,
         if (run > best) best = run;
     }
     size_t fence = best >= 3 ? best + 1 : 3;
-    for (size_t i = 0; i < fence; i++) ct_buf_putc(b, '`');
+    for (size_t i = 0; i < fence; i++)
+        ct_buf_putc(b, '`');
     ct_buf_printf(b, "%s\n", lang);
     size_t n = strlen(s), lines = 0, i = 0;
     for (; i < n && i < max_bytes; i++) {
         if (s[i] == '\n' && ++lines >= max_lines) break;
     }
     size_t cut = i;
-    while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;
+    while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
     char *clean = ct_utf8_sanitize(s, cut);
     ct_buf_puts(b, clean);
     free(clean);
     if (cut < n) ct_buf_printf(b, "\n… (%zu more bytes)", n - cut);
     ct_buf_putc(b, '\n');
-    for (size_t k = 0; k < fence; k++) ct_buf_putc(b, '`');
+    for (size_t k = 0; k < fence; k++)
+        ct_buf_putc(b, '`');
     ct_buf_putc(b, '\n');
 }
 
@@ -234,7 +246,7 @@ static const ct_step_label *label_of(const ct_analysis *a, const ct_step *s)
 static const char *lang_of(const ct_step *s)
 {
     return s->kind == CT_KIND_BASH || s->kind == CT_KIND_READ || s->kind == CT_KIND_SEARCH ? "bash"
-                                                                                             : "";
+                                                                                           : "";
 }
 
 static void label_block(ct_buf *b, const ct_trajectory *t, const ct_analysis *a, const ct_step *s)
@@ -318,7 +330,8 @@ char *ct_lsp_hover_markdown(const ct_trajectory *t, const ct_analysis *a, const 
 char *ct_lsp_inspect_markdown(const ct_trajectory *t, const ct_analysis *a, const ct_step *s)
 {
     ct_buf b = CT_BUF_INIT;
-    ct_buf_printf(&b, "# Step %d of %zu · %s\n\n", s->step_id, t->n_steps, ct_step_kind_name(s->kind));
+    ct_buf_printf(&b, "# Step %d of %zu · %s\n\n", s->step_id, t->n_steps,
+                  ct_step_kind_name(s->kind));
     ct_buf_puts(&b, "Trajectory: ");
     text(&b, t->id, 500);
     ct_buf_printf(&b, " (%s", t->format ? t->format : "?");
@@ -361,7 +374,9 @@ char *ct_lsp_inspect_markdown(const ct_trajectory *t, const ct_analysis *a, cons
         ct_buf_puts(&b, "\n");
     }
     ct_buf_puts(&b, "## Observation\n\n");
-    if (s->observation) fenced(&b, s->observation, "text", 2000, 256 * 1024);
-    else ct_buf_puts(&b, "(none recorded)\n");
+    if (s->observation)
+        fenced(&b, s->observation, "text", 2000, 256 * 1024);
+    else
+        ct_buf_puts(&b, "(none recorded)\n");
     return ct_buf_steal(&b);
 }

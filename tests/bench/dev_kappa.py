@@ -54,7 +54,7 @@ def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else find_binary(root)
     labels_dir = sys.argv[2] if len(sys.argv) > 2 else "/work/shared/labels"
     dev = os.path.join(labels_dir, "dev.jsonl")
-    if not binary or not os.path.exists(dev):
+    if not binary or not os.access(binary, os.X_OK) or not os.path.exists(dev):
         print("SKIP: need a built codetracer and %s" % dev)
         return 0
     pooled = []

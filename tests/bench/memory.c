@@ -51,8 +51,8 @@ static char vocab[VOCAB][16];
 
 static void make_vocab(void)
 {
-    static const char *const syl[] = {"ka", "re", "to", "mi", "su", "lo", "ne", "fa", "di", "po",
-                                      "gu", "ze", "ba", "ti", "ro", "le"};
+    static const char *const syl[] = {"ka", "re", "to", "mi", "su", "lo", "ne", "fa",
+                                      "di", "po", "gu", "ze", "ba", "ti", "ro", "le"};
     for (int i = 0; i < VOCAB; i++) {
         int v = i;
         char *p = vocab[i];
@@ -76,12 +76,13 @@ static const char *word(void)
 static char *sentence(int words)
 {
     ct_buf b = CT_BUF_INIT;
-    for (int i = 0; i < words; i++) ct_buf_printf(&b, "%s%s", i ? " " : "", word());
+    for (int i = 0; i < words; i++)
+        ct_buf_printf(&b, "%s%s", i ? " " : "", word());
     return ct_buf_steal(&b);
 }
 
 static const char *const agents[] = {"mini-SWE-agent", "SWE-agent", "OpenHands", "Terminus",
-                                     "Claude Code", "Codex", "Aider", ""};
+                                     "Claude Code",    "Codex",     "Aider",     ""};
 static const char *const models[] = {"gpt-5", "claude-sonnet-4", ""};
 
 static void bench_retrieval(const char *dir, int entries, int queries)
@@ -100,8 +101,8 @@ static void bench_retrieval(const char *dir, int entries, int queries)
     for (int i = 0; i < entries; i++) {
         char *s = sentence(8 + (int)rnd(10));
         int merged = 0;
-        if (ct_memory_insight_add(m, (ct_insight_kind)rnd(3), agents[rnd(8)], models[rnd(3)], s, NULL,
-                                  NULL, &merged, &err) != CT_OK)
+        if (ct_memory_insight_add(m, (ct_insight_kind)rnd(3), agents[rnd(8)], models[rnd(3)], s,
+                                  NULL, NULL, &merged, &err) != CT_OK)
             printf("insert failed: %s\n", err.msg);
         merged_n += merged;
         free(s);
@@ -120,7 +121,8 @@ static void bench_retrieval(const char *dir, int entries, int queries)
         ct_insight *v = NULL;
         size_t n = 0;
         double a = now_ms();
-        if (ct_memory_insight_search(m, s, agents[rnd(7)], models[rnd(2)], 5, 1500, 0, &v, &n, &err) != CT_OK)
+        if (ct_memory_insight_search(m, s, agents[rnd(7)], models[rnd(2)], 5, 1500, 0, &v, &n,
+                                     &err) != CT_OK)
             printf("search failed: %s\n", err.msg);
         lat[q] = now_ms() - a;
         returned += n;
@@ -129,7 +131,8 @@ static void bench_retrieval(const char *dir, int entries, int queries)
     }
     qsort(lat, (size_t)queries, sizeof *lat, cmp_double);
     double sum = 0;
-    for (int q = 0; q < queries; q++) sum += lat[q];
+    for (int q = 0; q < queries; q++)
+        sum += lat[q];
     printf("retrieval: %d searches (12-word query, agent+model scope, top 5 in 1500 chars, "
            "use counts bumped): mean %.3f ms, median %.3f ms, p95 %.3f ms, max %.3f ms; "
            "%.1f entries returned on average\n",
@@ -149,8 +152,8 @@ static void bench_retrieval(const char *dir, int entries, int queries)
         free(s);
     }
     qsort(lat, (size_t)queries, sizeof *lat, cmp_double);
-    printf("retrieval: same without bump (read only): median %.3f ms, p95 %.3f ms\n", lat[queries / 2],
-           lat[(int)(queries * 0.95)]);
+    printf("retrieval: same without bump (read only): median %.3f ms, p95 %.3f ms\n",
+           lat[queries / 2], lat[(int)(queries * 0.95)]);
     free(lat);
     ct_memory_close(m);
     free(path);
@@ -197,21 +200,26 @@ static char *generate(const char *dir, int steps)
 {
     char *path = ct_xasprintf("%s/generated.traj.json", dir);
     json_t *msgs = json_array();
-    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", "You are an agent."));
+    json_array_append_new(
+        msgs, json_pack("{s:s, s:s}", "role", "system", "content", "You are an agent."));
     json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", "Fix the bug."));
     for (int i = 0; i < steps; i++) {
         char *w = sentence(20);
         char *cmd = ct_xasprintf("THOUGHT: %s\n\n```bash\n%s\n```", w,
-                                 i % 7 == 0 ? "ls -la" : i % 5 == 0 ? "python -m pytest -q" : "grep -rn foo src");
-        char *out = ct_xasprintf("<returncode>%d</returncode>\n<output>\n%s\n%s\n</output>", i % 3 ? 0 : 1, w, w);
+                                 i % 7 == 0   ? "ls -la"
+                                 : i % 5 == 0 ? "python -m pytest -q"
+                                              : "grep -rn foo src");
+        char *out = ct_xasprintf("<returncode>%d</returncode>\n<output>\n%s\n%s\n</output>",
+                                 i % 3 ? 0 : 1, w, w);
         json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "assistant", "content", cmd));
         json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", out));
         free(w);
         free(cmd);
         free(out);
     }
-    json_t *o = json_pack("{s:{s:s}, s:o, s:s, s:s}", "info", "exit_status", "Submitted", "messages", msgs,
-                          "trajectory_format", "mini-swe-agent-1", "instance_id", "generated");
+    json_t *o =
+        json_pack("{s:{s:s}, s:o, s:s, s:s}", "info", "exit_status", "Submitted", "messages", msgs,
+                  "trajectory_format", "mini-swe-agent-1", "instance_id", "generated");
     json_dump_file(o, path, JSON_COMPACT);
     json_decref(o);
     return path;
@@ -257,7 +265,8 @@ static void bench_cache(const char *dir, const char *corpus)
         }
     }
     ct_trajectory *t = l.items[0];
-    printf("cache: %s (%.2f MB, %zu steps, %s)\n", chosen, (double)chosen_size / 1e6, t->n_steps, t->format);
+    printf("cache: %s (%.2f MB, %zu steps, %s)\n", chosen, (double)chosen_size / 1e6, t->n_steps,
+           t->format);
 
     enum { RUNS = 15 };
     double load[RUNS], analyze[RUNS], hit[RUNS];
@@ -300,7 +309,8 @@ static void bench_cache(const char *dir, const char *corpus)
     ct_memory_cache_put(m, &key, t, an, &err);
     double put = now_ms() - a0;
     size_t labelled = 0;
-    for (size_t i = 0; i < an->n_labels; i++) labelled += an->labels[i].label != CT_LABEL_CORRECT;
+    for (size_t i = 0; i < an->n_labels; i++)
+        labelled += an->labels[i].label != CT_LABEL_CORRECT;
     for (int r = 0; r < RUNS; r++) {
         ct_analysis *x = NULL;
         double a = now_ms();
@@ -313,7 +323,8 @@ static void bench_cache(const char *dir, const char *corpus)
         ct_analysis_free(x);
     }
     double hash_ms = now_ms();
-    for (int r = 0; r < RUNS; r++) ct_traj_hash(t, h);
+    for (int r = 0; r < RUNS; r++)
+        ct_traj_hash(t, h);
     hash_ms = (now_ms() - hash_ms) / RUNS;
     qsort(load, RUNS, sizeof(double), cmp_double);
     qsort(analyze, RUNS, sizeof(double), cmp_double);
@@ -322,14 +333,16 @@ static void bench_cache(const char *dir, const char *corpus)
            "%.3f ms (of which hashing %.3f ms) | put %.2f ms   [medians of %d]\n",
            load[RUNS / 2], analyze[RUNS / 2], labelled, hit[RUNS / 2], hash_ms, put, RUNS);
     printf("cache: hit / analysis = %.2f (%s); (load + hit) / (load + analysis) = %.2f\n",
-           hit[RUNS / 2] / analyze[RUNS / 2], hit[RUNS / 2] < analyze[RUNS / 2] ? "the cache is faster" : "the cache is NOT faster",
+           hit[RUNS / 2] / analyze[RUNS / 2],
+           hit[RUNS / 2] < analyze[RUNS / 2] ? "the cache is faster" : "the cache is NOT faster",
            (load[RUNS / 2] + hit[RUNS / 2]) / (load[RUNS / 2] + analyze[RUNS / 2]));
     ct_memory_close(m);
     ct_analysis_free(an);
     ct_traj_list_free(&l);
     free(chosen);
     free(path);
-    for (size_t i = 0; i < f.n; i++) free(f.p[i]);
+    for (size_t i = 0; i < f.n; i++)
+        free(f.p[i]);
     free(f.p);
     free(f.sz);
 }
@@ -339,9 +352,12 @@ int main(int argc, char **argv)
     const char *corpus = NULL;
     int entries = 10000, queries = 1000;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) entries = atoi(argv[++i]);
-        else if (strcmp(argv[i], "-q") == 0 && i + 1 < argc) queries = atoi(argv[++i]);
-        else corpus = argv[i];
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+            entries = atoi(argv[++i]);
+        else if (strcmp(argv[i], "-q") == 0 && i + 1 < argc)
+            queries = atoi(argv[++i]);
+        else
+            corpus = argv[i];
     }
     if (entries < 1) entries = 1;
     if (queries < 1) queries = 1;

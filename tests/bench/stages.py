@@ -34,7 +34,7 @@ def main():
     corpus = sys.argv[2] if len(sys.argv) > 2 else "/work/shared/corpus"
     cases = sorted(glob.glob(os.path.join(corpus, "codetracebench_step_id_maps", "**",
                                           "stage_ranges.json"), recursive=True))
-    if not binary or not cases:
+    if not binary or not os.access(binary, os.X_OK) or not cases:
         print("SKIP: need a built codetracer and the corpus (codetracebench_step_id_maps)")
         return 0
     tot = {0: [0, 0, 0, 0], 1: [0, 0, 0, 0]}  # tol -> [tp_pred, n_pred, tp_gold, n_gold]

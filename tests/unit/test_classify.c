@@ -161,8 +161,8 @@ static void test_tree(void)
 {
     /* E,E,C,E,C,E,E — the example of original-behaviour.md §4.2 */
     static const char *const acts[] = {
-        "ls", "cat a.py", "sed -i 's/a/b/' a.py", "grep -n b a.py", "touch b.py", "git diff",
-        "python3 a.py",
+        "ls",         "cat a.py", "sed -i 's/a/b/' a.py", "grep -n b a.py",
+        "touch b.py", "git diff", "python3 a.py",
     };
     ct_trajectory *t = tree_fixture(acts, 7);
     ct_buf b = CT_BUF_INIT;
@@ -194,8 +194,8 @@ static void test_tree(void)
 
     /* labels: first line, 60 characters, "step N" when empty */
     static const char *const acts3[] = {
-        "echo 0123456789012345678901234567890123456789012345678901234567890123456789\nls",
-        "", "  \n"};
+        "echo 0123456789012345678901234567890123456789012345678901234567890123456789\nls", "",
+        "  \n"};
     t = tree_fixture(acts3, 3);
     ct_tree_render(t, &b);
     CHECK_STR(b.data, "root\n"
@@ -214,8 +214,51 @@ static void test_tree(void)
     ct_traj_free(t);
 }
 
+/* bad input: no crash, no hang, a class anyway */
+static void test_adversarial(void)
+{
+    static const char *const bad[] = {
+        "echo $(unterminated",
+        "cat <<A <<B <<C <<D <<E <<F\nA\nB\n",
+        "'\"\\",
+        "> > > >",
+        "|||&&;;",
+        "bash -c \"bash -c 'bash -c \\\"bash -c rm\\\"'\"",
+        "sed -i",
+        "git",
+        "find . -exec",
+        "xargs",
+        "sudo",
+        "env",
+        "timeout",
+        "2>",
+        "<<",
+        "`",
+        "\\",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ct_fine_kind f = CT_FINE__COUNT;
+        ct_step_class c = ct_classify_command(bad[i], &f);
+        CHECK(c == CT_CLASS_CHANGE || c == CT_CLASS_EXPLORE);
+        CHECK(f < CT_FINE__COUNT);
+    }
+    /* 2 MiB of `ls;` and then one long word: bounded work */
+    size_t n = 2u << 20;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        big[i] = "ls;"[i % 3];
+    big[n] = 0;
+    CHECK_INT(ct_classify_command(big, NULL), CT_CLASS_EXPLORE);
+    memset(big, 'a', n);
+    CHECK_INT(ct_classify_command(big, NULL), CT_CLASS_EXPLORE);
+    free(big);
+    CHECK_INT(ct_classify_command(NULL, NULL), CT_CLASS_EXPLORE);
+    CHECK_INT(ct_classify_step(NULL, NULL), CT_CLASS_EXPLORE);
+}
+
 int main(void)
 {
+    test_adversarial();
     test_table();
     test_step_kinds();
     test_tree();

@@ -85,8 +85,10 @@ static void test_errors(void)
     /* depth limit */
     char deep[400];
     size_t n = 0;
-    for (int i = 0; i < 100; i++) deep[n++] = '[';
-    for (int i = 0; i < 100; i++) deep[n++] = ']';
+    for (int i = 0; i < 100; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 100; i++)
+        deep[n++] = ']';
     ct_error_clear(&e);
     c = ct_config_parse_yaml(deep, n, "deep.yaml", &e);
     CHECK(c == NULL);

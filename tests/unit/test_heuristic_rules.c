@@ -21,8 +21,8 @@ static ct_step *bash(ct_trajectory *t, const char *cmd, const char *obs, int exi
     return s;
 }
 
-static ct_step *edit(ct_trajectory *t, const char *path, const char *old_text,
-                     const char *new_text, const char *obs)
+static ct_step *edit(ct_trajectory *t, const char *path, const char *old_text, const char *new_text,
+                     const char *obs)
 {
     ct_step *s = ct_traj_add_step(t);
     s->kind = CT_KIND_EDIT;
@@ -89,6 +89,46 @@ static void test_repeat(void)
     ct_traj_free(t);
 }
 
+static ct_step *view(ct_trajectory *t, const char *path, long from, long to)
+{
+    ct_step *s = ct_traj_add_step(t);
+    s->kind = CT_KIND_READ;
+    s->tool = "str_replace_editor";
+    s->action = ct_traj_printf(t, "str_replace_editor view %s [%ld, %ld]", path, from, to);
+    s->observation = "     1\tx = 1\n";
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = ct_traj_strdup(t, path);
+    f->op = "view";
+    f->line_start = from;
+    f->line_end = to;
+    return s;
+}
+
+static void test_reread(void)
+{
+    /* the whole file, then a range of it: nothing new */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    view(t, "/r/a.py", 0, 0);
+    view(t, "/r/a.py", 10, 20);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 2), "repeat-command");
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* a range first, then the whole file: new lines; and a re-view after an edit */
+    t = ct_traj_new("test", "mem");
+    view(t, "/r/a.py", 10, 20);
+    view(t, "/r/a.py", 0, 0);
+    edit(t, "/r/a.py", "x = 1", "x = 2", "The file /r/a.py has been edited.");
+    view(t, "/r/a.py", 0, 0);
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 4), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
 static void test_retry_failure(void)
 {
     /* an edit rejected twice with the same payload: the retry is unuseful */
@@ -125,6 +165,40 @@ static void test_failed_action(void)
     CHECK_INT(label(a, 2), CT_LABEL_UNUSEFUL);
     /* a reproduction script that fails is evidence, not waste */
     CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_failed_edits(void)
+{
+    /* a rejected edit is a normal first try; the next rejected edit of the same file is waste */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    edit(t, "/r/a.tsx", "const a = 1", "const a = 2", "ERROR:\nNo replacement was performed.");
+    edit(t, "/r/a.tsx", "const a=1", "const a = 2", "[No exact match found in /r/a.tsx]");
+    edit(t, "/r/a.tsx", "let a = 1", "let a = 2", "The file /r/a.tsx has been edited.");
+    edit(t, "/r/b.tsx", "x", "y", "ERROR:\nNo replacement was performed.");
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 2), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 2), "failed-action");
+    CHECK_INT(a->labels[1].n_evidence, 2);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 4), CT_LABEL_CORRECT); /* first try on another file */
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* shell: exit 127 ran nothing; "command not found" inside a script that went on did run;
+     * `:` is a no-op */
+    t = ct_traj_new("test", "mem");
+    bash(t, ":/app && ls -la", "bash: :/app: No such file or directory", 127);
+    bash(t, ",\npython gen.py", "bash: line 1: ,: command not found\nwrote out.txt", 1);
+    bash(t, ":", "", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 1), "failed-action");
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 3), "empty-action");
     ct_analysis_free(a);
     ct_traj_free(t);
 }
@@ -339,8 +413,10 @@ static void test_config_switches(void)
 int main(void)
 {
     test_repeat();
+    test_reread();
     test_retry_failure();
     test_failed_action();
+    test_failed_edits();
     test_install_loop();
     test_reverted();
     test_regression();

@@ -94,7 +94,7 @@ static void test_traj_hash(void)
     ct_traj_hash(b, hb);
     ct_traj_hash(c, hc);
     CHECK_INT(strlen(ha), 64);
-    CHECK_STR(ha, hb); /* the path does not count */
+    CHECK_STR(ha, hb);          /* the path does not count */
     CHECK(strcmp(ha, hc) != 0); /* one observation byte does */
     /* Moving text between fields changes the hash: "ls" + "" vs "l" + "s". */
     ct_trajectory *d = make_traj("/x", "ok");
@@ -125,7 +125,8 @@ static void test_open_fresh(void)
     ct_memory_close(m);
     CHECK_INT(sql_int(path, "PRAGMA user_version"), CT_MEMORY_SCHEMA_VERSION);
     CHECK_INT(sql_int(path, "PRAGMA application_id"), 0x43545243);
-    CHECK_INT(sql_int(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'"), 1);
+    CHECK_INT(sql_int(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode='wal'"),
+              1);
     /* Opening again is a no-op migration. */
     CHECK_INT(ct_memory_open(path, &m, &err), CT_OK);
     ct_memory_close(m);
@@ -136,23 +137,24 @@ static void test_open_fresh(void)
 static void test_migration_from_v1(void)
 {
     char *path = tmp_path("v1.db");
-    CHECK_INT(sql_exec(path,
-                       "CREATE TABLE trajectories(hash TEXT PRIMARY KEY, traj_id TEXT, agent TEXT,"
-                       " model TEXT, format TEXT, step_count INTEGER, solved INTEGER,"
-                       " first_seen INTEGER, last_seen INTEGER);"
-                       "CREATE TABLE analyses(traj_hash TEXT NOT NULL, analyzer TEXT NOT NULL,"
-                       " model TEXT NOT NULL DEFAULT '', profile TEXT NOT NULL DEFAULT 'detailed',"
-                       " config_hash TEXT NOT NULL DEFAULT '', result TEXT NOT NULL, cost_usd REAL,"
-                       " tokens_in INTEGER, tokens_out INTEGER, elapsed_ms REAL, created_at INTEGER,"
-                       " PRIMARY KEY(traj_hash, analyzer, model, profile, config_hash));"
-                       "CREATE TABLE feedback(traj_hash TEXT NOT NULL, step_id INTEGER NOT NULL,"
-                       " label TEXT NOT NULL, note TEXT, created_at INTEGER, updated_at INTEGER,"
-                       " PRIMARY KEY(traj_hash, step_id));"
-                       "INSERT INTO trajectories VALUES('h1', 'old/run', 'OpenHands', NULL, 'openhands',"
-                       " 4, 0, 1, 1);"
-                       "INSERT INTO feedback VALUES('h1', 2, 'unuseful', 'kept from v1', 1, 1);"
-                       "PRAGMA application_id=1129599555; PRAGMA user_version=1;"),
-              0);
+    CHECK_INT(
+        sql_exec(path,
+                 "CREATE TABLE trajectories(hash TEXT PRIMARY KEY, traj_id TEXT, agent TEXT,"
+                 " model TEXT, format TEXT, step_count INTEGER, solved INTEGER,"
+                 " first_seen INTEGER, last_seen INTEGER);"
+                 "CREATE TABLE analyses(traj_hash TEXT NOT NULL, analyzer TEXT NOT NULL,"
+                 " model TEXT NOT NULL DEFAULT '', profile TEXT NOT NULL DEFAULT 'detailed',"
+                 " config_hash TEXT NOT NULL DEFAULT '', result TEXT NOT NULL, cost_usd REAL,"
+                 " tokens_in INTEGER, tokens_out INTEGER, elapsed_ms REAL, created_at INTEGER,"
+                 " PRIMARY KEY(traj_hash, analyzer, model, profile, config_hash));"
+                 "CREATE TABLE feedback(traj_hash TEXT NOT NULL, step_id INTEGER NOT NULL,"
+                 " label TEXT NOT NULL, note TEXT, created_at INTEGER, updated_at INTEGER,"
+                 " PRIMARY KEY(traj_hash, step_id));"
+                 "INSERT INTO trajectories VALUES('h1', 'old/run', 'OpenHands', NULL, 'openhands',"
+                 " 4, 0, 1, 1);"
+                 "INSERT INTO feedback VALUES('h1', 2, 'unuseful', 'kept from v1', 1, 1);"
+                 "PRAGMA application_id=1129599555; PRAGMA user_version=1;"),
+        0);
     ct_memory *m = NULL;
     ct_error err;
     ct_error_clear(&err);
@@ -165,7 +167,8 @@ static void test_migration_from_v1(void)
               CT_OK);
     CHECK(id > 0);
     ct_trajectory *shape = ct_traj_new("test", "x");
-    for (int i = 0; i < 4; i++) ct_traj_add_step(shape);
+    for (int i = 0; i < 4; i++)
+        ct_traj_add_step(shape);
     ct_analysis *a = ct_analysis_new(shape, "heuristic");
     CHECK_INT(ct_memory_feedback_apply(m, "h1", a, &err), 1);
     CHECK_INT(a->labels[1].label, CT_LABEL_UNUSEFUL);
@@ -193,7 +196,9 @@ static void test_refusals(void)
     CHECK_INT(sql_int(newer, "PRAGMA user_version"), 99); /* untouched */
     /* Another program's database. */
     char *foreign = tmp_path("foreign.db");
-    CHECK_INT(sql_exec(foreign, "CREATE TABLE accounts(id, balance); INSERT INTO accounts VALUES(1, 5);"), 0);
+    CHECK_INT(
+        sql_exec(foreign, "CREATE TABLE accounts(id, balance); INSERT INTO accounts VALUES(1, 5);"),
+        0);
     ct_error_clear(&err);
     CHECK_INT(ct_memory_open(foreign, &m, &err), CT_EDB);
     CHECK(strstr(err.msg, "not created by codetracer") != NULL);
@@ -224,7 +229,8 @@ static void test_corrupt_and_unwritable(void)
     ct_error err;
     char *garbage = tmp_path("garbage.db");
     FILE *f = fopen(garbage, "wb");
-    for (int i = 0; i < 4096; i++) fputc((i * 7919) & 0xff, f);
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 7919) & 0xff, f);
     fclose(f);
     ct_error_clear(&err);
     CHECK_INT(ct_memory_open(garbage, &m, &err), CT_EDB);
@@ -283,6 +289,80 @@ static void test_corrupt_and_unwritable(void)
     free(rofile);
 }
 
+/* A valid database damaged after its header (a disk error, a killed copy): open may succeed,
+ * but every operation answers CT_OK or CT_EDB — never a crash, never a wrong success. */
+static void test_damaged_pages(void)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        char *path = tmp_path(variant ? "truncated.db" : "damaged.db");
+        ct_memory *m = NULL;
+        ct_error err;
+        ct_error_clear(&err);
+        CHECK_INT(ct_memory_open(path, &m, &err), CT_OK);
+        ct_trajectory *t = make_traj("d", "ok");
+        char h[65];
+        ct_traj_hash(t, h);
+        ct_analysis *a = ct_analysis_new(t, "heuristic");
+        ct_memory_key key = {h, "heuristic", NULL, NULL, NULL};
+        for (int i = 0; i < 300; i++) {
+            char text[96];
+            snprintf(text, sizeof text, "insight number %d about topic%d and subject%d", i, i,
+                     i * 7);
+            ct_memory_insight_add(m, CT_INSIGHT_STRATEGY, NULL, NULL, text, h, NULL, NULL, &err);
+        }
+        CHECK_INT(ct_memory_cache_put(m, &key, t, a, &err), CT_OK);
+        ct_memory_close(m);
+        /* Fold the WAL into the file, then damage it. */
+        CHECK_INT(sql_exec(path, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+        FILE *f = fopen(path, "r+b");
+        CHECK(f != NULL);
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            long size = ftell(f);
+            if (variant) {
+                CHECK(truncate(path, size / 2) == 0);
+            } else {
+                for (long off = 4096; off < size; off += 4096) {
+                    fseek(f, off + 100, SEEK_SET);
+                    for (int k = 0; k < 64; k++)
+                        fputc((k * 13 + (int)off) & 0xff, f);
+                }
+            }
+            fclose(f);
+        }
+        int rc = ct_memory_open(path, &m, &err);
+        CHECK(rc == CT_OK || rc == CT_EDB);
+        if (rc == CT_OK) {
+            ct_analysis *got = NULL;
+            rc = ct_memory_cache_get(m, &key, &got, &err);
+            CHECK(rc == CT_OK || rc == CT_EDB || rc == CT_ENOTFOUND);
+            ct_analysis_free(got);
+            ct_insight *v = NULL;
+            size_t n = 0;
+            rc = ct_memory_insight_search(m, "insight topic subject", NULL, NULL, 5, 0, 0, &v, &n,
+                                          &err);
+            CHECK(rc == CT_OK || rc == CT_EDB);
+            ct_memory_insights_free(v, n);
+            rc = ct_memory_insight_add(m, CT_INSIGHT_PITFALL, NULL, NULL, "a new one", NULL, NULL,
+                                       NULL, &err);
+            CHECK(rc == CT_OK || rc == CT_EDB);
+            rc = ct_memory_feedback_set(m, h, 1, CT_LABEL_INCORRECT, NULL, &err);
+            CHECK(rc == CT_OK || rc == CT_EDB);
+            char *text = NULL;
+            rc = ct_memory_export(m, 1, &text, NULL, &err);
+            CHECK(rc == CT_OK || rc == CT_EDB);
+            free(text);
+            ct_memory_stats st;
+            rc = ct_memory_stats_get(m, &st, &err);
+            CHECK(rc == CT_OK || rc == CT_EDB);
+            ct_memory_close(m);
+        }
+        ct_analysis_free(a);
+        ct_traj_free(t);
+        free(path);
+    }
+}
+
 static void test_cache(void)
 {
     char *path = tmp_path("cache.db");
@@ -295,7 +375,8 @@ static void test_cache(void)
     ct_traj_hash(t, h);
     ct_analysis *a = ct_analysis_new(t, "heuristic");
     int ev[1] = {1};
-    ct_analysis_set_label(a, 2, CT_LABEL_UNUSEFUL, "repeat-command", "Step 2 repeats step 1.", ev, 1);
+    ct_analysis_set_label(a, 2, CT_LABEL_UNUSEFUL, "repeat-command", "Step 2 repeats step 1.", ev,
+                          1);
     a->summary = ct_analysis_strdup(a, "One repeated listing.");
     ct_analysis_add_root_cause(a, "listed twice");
     a->cost_usd = 0.25;
@@ -337,7 +418,8 @@ static void test_cache(void)
     ct_analysis_free(got);
     got = NULL;
     /* Replacing. */
-    ct_analysis_set_label(a, 3, CT_LABEL_INCORRECT, "edit-unverified", "Edit never tested.", NULL, 0);
+    ct_analysis_set_label(a, 3, CT_LABEL_INCORRECT, "edit-unverified", "Edit never tested.", NULL,
+                          0);
     CHECK_INT(ct_memory_cache_put(m, &key, t, a, &err), CT_OK);
     CHECK_INT(ct_memory_cache_get(m, &key, &got, &err), CT_OK);
     if (got) CHECK_INT(got->labels[2].label, CT_LABEL_INCORRECT);
@@ -394,7 +476,9 @@ static void test_feedback(void)
     char h[65];
     ct_traj_hash(t, h);
     CHECK_INT(ct_memory_remember_traj(m, t, h, &err), CT_OK);
-    CHECK_INT(ct_memory_feedback_set(m, h, 2, CT_LABEL_INCORRECT, "listing again hid the bug", &err), CT_OK);
+    CHECK_INT(
+        ct_memory_feedback_set(m, h, 2, CT_LABEL_INCORRECT, "listing again hid the bug", &err),
+        CT_OK);
     CHECK_INT(ct_memory_feedback_set(m, h, 4, CT_LABEL_INCORRECT, NULL, &err), CT_EINVAL);
     CHECK(strstr(err.msg, "the trajectory has 3 steps") != NULL);
     CHECK_INT(ct_memory_feedback_set(m, h, 0, CT_LABEL_INCORRECT, NULL, &err), CT_EINVAL);
@@ -415,7 +499,8 @@ static void test_feedback(void)
     CHECK_INT(a->labels[0].label, CT_LABEL_UNUSEFUL); /* untouched */
     CHECK_INT(a->labels[0].from_feedback, 0);
     json_t *aj = ct_analysis_to_json(a);
-    CHECK(json_is_true(json_object_get(json_array_get(json_object_get(aj, "labels"), 1), "from_feedback")));
+    CHECK(json_is_true(
+        json_object_get(json_array_get(json_object_get(aj, "labels"), 1), "from_feedback")));
     json_decref(aj);
     ct_analysis_free(a);
 
@@ -462,8 +547,8 @@ static void test_feedback(void)
     CHECK(json_ids_are(json_object_get(row, "unuseful_step_ids"), (int[]){1, 2}, 2));
     CHECK(json_ids_are(json_object_get(row, "incorrect_step_ids"), NULL, 0));
     CHECK_STR(json_string_value(json_object_get(row, "label_source")), "feedback+analysis");
-    CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(row, "reasons"), "1"),
-                                                "source")),
+    CHECK_STR(json_string_value(
+                  json_object_get(json_object_get(json_object_get(row, "reasons"), "1"), "source")),
               "heuristic");
     json_decref(row);
 
@@ -476,7 +561,9 @@ static void test_feedback(void)
     CHECK_INT(ct_memory_insight_list(m, CT_INSIGHT_PITFALL, NULL, NULL, 0, &v, &n, &err), CT_OK);
     CHECK_INT(n, 1);
     if (n) {
-        CHECK(strstr(v[0].text, "rule 'edit-unrelated' labelled a step incorrect that a user marked unuseful"));
+        CHECK(
+            strstr(v[0].text,
+                   "rule 'edit-unrelated' labelled a step incorrect that a user marked unuseful"));
         CHECK_STR(v[0].agent, "mini-SWE-agent");
     }
     ct_memory_insights_free(v, n);
@@ -513,35 +600,39 @@ static void test_insights(void)
     ct_error_clear(&err);
     CHECK_INT(ct_memory_open(path, &m, &err), CT_OK);
     int merged = 0;
-    long long a = add(m, CT_INSIGHT_FAILURE_PATTERN, "mini-SWE-agent",
-                      "Agent reruns the same failing test command without changing any code.", "s1", &merged);
+    long long a =
+        add(m, CT_INSIGHT_FAILURE_PATTERN, "mini-SWE-agent",
+            "Agent reruns the same failing test command without changing any code.", "s1", &merged);
     CHECK_INT(merged, 0);
     long long b = add(m, CT_INSIGHT_FAILURE_PATTERN, "mini-SWE-agent",
                       "Agent edits the wrong file before locating the bug.", NULL, NULL);
-    long long c = add(m, CT_INSIGHT_STRATEGY, NULL, "Reproduce the bug with a script before editing.",
-                      NULL, NULL);
-    long long d = add(m, CT_INSIGHT_PITFALL, "OpenHands", "OpenHands test command output is truncated.",
-                      NULL, NULL);
+    long long c = add(m, CT_INSIGHT_STRATEGY, NULL,
+                      "Reproduce the bug with a script before editing.", NULL, NULL);
+    long long d = add(m, CT_INSIGHT_PITFALL, "OpenHands",
+                      "OpenHands test command output is truncated.", NULL, NULL);
     CHECK(a && b && c && d && a != b && b != c && c != d);
 
     /* Dedup: same words modulo case/punctuation → merged; 7 of 8 shared words → merged. */
     long long a2 = add(m, CT_INSIGHT_FAILURE_PATTERN, "mini-SWE-agent",
-                       "  agent RERUNS the same failing test command, without changing any code!! ", "s2",
-                       &merged);
+                       "  agent RERUNS the same failing test command, without changing any code!! ",
+                       "s2", &merged);
     CHECK_INT(a2, a);
     CHECK_INT(merged, 1);
-    long long a3 = add(m, CT_INSIGHT_FAILURE_PATTERN, "mini-SWE-agent",
-                       "Agent reruns the same failing test command without changing any code again.",
-                       "s2", &merged);
+    long long a3 =
+        add(m, CT_INSIGHT_FAILURE_PATTERN, "mini-SWE-agent",
+            "Agent reruns the same failing test command without changing any code again.", "s2",
+            &merged);
     CHECK_INT(a3, a);
     CHECK_INT(merged, 1);
     /* Other scope or other kind or other meaning → separate entries. */
-    long long e = add(m, CT_INSIGHT_FAILURE_PATTERN, "SWE-agent",
-                      "Agent reruns the same failing test command without changing any code.", NULL, &merged);
+    long long e =
+        add(m, CT_INSIGHT_FAILURE_PATTERN, "SWE-agent",
+            "Agent reruns the same failing test command without changing any code.", NULL, &merged);
     CHECK(e != a);
     CHECK_INT(merged, 0);
-    long long f = add(m, CT_INSIGHT_PITFALL, "mini-SWE-agent",
-                      "Agent reruns the same failing test command without changing any code.", NULL, &merged);
+    long long f =
+        add(m, CT_INSIGHT_PITFALL, "mini-SWE-agent",
+            "Agent reruns the same failing test command without changing any code.", NULL, &merged);
     CHECK(f != a);
     long long g = add(m, CT_INSIGHT_FAILURE_PATTERN, "mini-SWE-agent",
                       "Agent reruns the build after each edit.", NULL, &merged);
@@ -557,15 +648,16 @@ static void test_insights(void)
             CHECK_STR(one->sources[0], "s1");
             CHECK_STR(one->sources[1], "s2");
         }
-        CHECK_STR(one->text, "Agent reruns the same failing test command without changing any code.");
+        CHECK_STR(one->text,
+                  "Agent reruns the same failing test command without changing any code.");
     }
     ct_memory_insights_free(one, 1);
 
     /* Ranking: the entry about rerunning failing tests comes first for that query. */
     ct_insight *v = NULL;
     size_t n = 0;
-    CHECK_INT(ct_memory_insight_search(m, "why does it rerun the failing test command?", "mini-SWE-agent",
-                                       NULL, 3, 0, 0, &v, &n, &err),
+    CHECK_INT(ct_memory_insight_search(m, "why does it rerun the failing test command?",
+                                       "mini-SWE-agent", NULL, 3, 0, 0, &v, &n, &err),
               CT_OK);
     CHECK(n >= 1);
     if (n) {
@@ -579,16 +671,19 @@ static void test_insights(void)
     }
     ct_memory_insights_free(v, n);
     /* Unscoped search sees the OpenHands entry for its words. */
-    CHECK_INT(ct_memory_insight_search(m, "truncated output", NULL, NULL, 3, 0, 1, &v, &n, &err), CT_OK);
+    CHECK_INT(ct_memory_insight_search(m, "truncated output", NULL, NULL, 3, 0, 1, &v, &n, &err),
+              CT_OK);
     CHECK(n >= 1 && v[0].id == d);
     ct_memory_insights_free(v, n);
     /* Scope "any agent" entries match every agent. */
-    CHECK_INT(ct_memory_insight_search(m, "reproduce script", "Claude Code", NULL, 3, 0, 1, &v, &n, &err), CT_OK);
+    CHECK_INT(
+        ct_memory_insight_search(m, "reproduce script", "Claude Code", NULL, 3, 0, 1, &v, &n, &err),
+        CT_OK);
     CHECK(n == 1 && v[0].id == c);
     ct_memory_insights_free(v, n);
     /* Budget: the best entry (71 chars) does not fit in 60, shorter ones still may. */
-    CHECK_INT(ct_memory_insight_search(m, "rerun failing test command code", "mini-SWE-agent", NULL, 5, 60, 1,
-                                       &v, &n, &err),
+    CHECK_INT(ct_memory_insight_search(m, "rerun failing test command code", "mini-SWE-agent", NULL,
+                                       5, 60, 1, &v, &n, &err),
               CT_OK);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -601,20 +696,28 @@ static void test_insights(void)
     CHECK_INT(ct_memory_insight_get(m, a, &one, &err), CT_OK);
     if (one) CHECK_INT(one->use_count, 1);
     ct_memory_insights_free(one, 1);
-    CHECK_INT(ct_memory_insight_search(m, "\"unbalanced AND (NEAR* OR", NULL, NULL, 3, 0, 1, &v, &n, &err), CT_OK);
+    CHECK_INT(ct_memory_insight_search(m, "\"unbalanced AND (NEAR* OR", NULL, NULL, 3, 0, 1, &v, &n,
+                                       &err),
+              CT_OK);
     ct_memory_insights_free(v, n);
     /* Limits and bad input. */
     char big[CT_MEMORY_MAX_INSIGHT_CHARS + 10];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = 0;
-    CHECK_INT(ct_memory_insight_add(m, CT_INSIGHT_STRATEGY, NULL, NULL, big, NULL, NULL, NULL, &err), CT_ELIMIT);
-    CHECK_INT(ct_memory_insight_add(m, CT_INSIGHT_STRATEGY, NULL, NULL, " ... ", NULL, NULL, NULL, &err), CT_EINVAL);
-    CHECK_INT(ct_memory_insight_add(m, CT_INSIGHT_STRATEGY, NULL, NULL, "bad \xff utf8", NULL, NULL, NULL, &err),
+    CHECK_INT(
+        ct_memory_insight_add(m, CT_INSIGHT_STRATEGY, NULL, NULL, big, NULL, NULL, NULL, &err),
+        CT_ELIMIT);
+    CHECK_INT(
+        ct_memory_insight_add(m, CT_INSIGHT_STRATEGY, NULL, NULL, " ... ", NULL, NULL, NULL, &err),
+        CT_EINVAL);
+    CHECK_INT(ct_memory_insight_add(m, CT_INSIGHT_STRATEGY, NULL, NULL, "bad \xff utf8", NULL, NULL,
+                                    NULL, &err),
               CT_OK);
     /* Forget. */
     CHECK_INT(ct_memory_insight_forget(m, b, &err), CT_OK);
     CHECK_INT(ct_memory_insight_forget(m, b, &err), CT_ENOTFOUND);
-    CHECK_INT(ct_memory_insight_search(m, "wrong file locating", NULL, NULL, 3, 0, 1, &v, &n, &err), CT_OK);
+    CHECK_INT(ct_memory_insight_search(m, "wrong file locating", NULL, NULL, 3, 0, 1, &v, &n, &err),
+              CT_OK);
     CHECK_INT(n, 0);
     ct_memory_insights_free(v, n);
     char *fmt = NULL;
@@ -656,7 +759,8 @@ static void test_learn(void)
     }
     int found = 0;
     for (size_t i = 0; i < n; i++)
-        found += strcmp(v[i].text, "mini-SWE-agent: steps labelled unuseful by rule 'repeat-command'") == 0;
+        found += strcmp(v[i].text,
+                        "mini-SWE-agent: steps labelled unuseful by rule 'repeat-command'") == 0;
     CHECK_INT(found, 1);
     ct_memory_insights_free(v, n);
     ct_trajectory *t = make_traj("r", "ok");
@@ -702,6 +806,7 @@ int main(void)
     test_migration_from_v1();
     test_refusals();
     test_corrupt_and_unwritable();
+    test_damaged_pages();
     test_cache();
     test_feedback();
     test_insights();

@@ -19,7 +19,8 @@ static ct_trajectory *make_traj(void)
     ct_trajectory *t = ct_traj_new("test", "/tmp/none.json");
     t->id = ct_traj_strdup(t, "/tmp/none.json");
     t->task = ct_traj_strdup(t, "Fix the bug");
-    static const char *const actions[] = {"ls", "cat a.py", "sed -i s/x/y/ a.py", "python a.py", "submit"};
+    static const char *const actions[] = {"ls", "cat a.py", "sed -i s/x/y/ a.py", "python a.py",
+                                          "submit"};
     static const int bench[] = {1, 0, 2, 3, 4};
     for (int i = 0; i < 5; i++) {
         ct_step *s = ct_traj_add_step(t);
@@ -39,7 +40,8 @@ static ct_analysis *make_analysis(const ct_trajectory *t)
     ct_analysis_set_label(a, 3, CT_LABEL_INCORRECT, "wrong-edit", "edits the wrong line", NULL, 0);
     a->labels[2].impact_severity = "critical";
     a->labels[2].deviation_type = "wrong_target";
-    ct_analysis_set_label(a, 4, CT_LABEL_UNUSEFUL, "no-evidence", "runs without checking output", NULL, 0);
+    ct_analysis_set_label(a, 4, CT_LABEL_UNUSEFUL, "no-evidence", "runs without checking output",
+                          NULL, 0);
     ct_stage st[2] = {{1, 1, 2, "orient"}, {2, 3, 5, "change"}};
     ct_analysis_set_stages(a, st, 2);
     ct_analysis_add_root_cause(a, "step 3 edited the wrong line");
@@ -66,8 +68,10 @@ static void test_build(void)
     CHECK_INT(json_array_size(ints(tb, 0, "incorrect_step_ids")), 0);
     CHECK_INT(json_array_size(ints(tb, 0, "unuseful_step_ids")), 0); /* step 2 has bench 0 */
     CHECK_INT(json_array_size(ints(tb, 1, "incorrect_step_ids")), 1);
-    CHECK_INT(json_integer_value(json_array_get(ints(tb, 1, "incorrect_step_ids"), 0)), 2); /* step 3 */
-    CHECK_INT(json_integer_value(json_array_get(ints(tb, 1, "unuseful_step_ids"), 0)), 3);  /* step 4 */
+    CHECK_INT(json_integer_value(json_array_get(ints(tb, 1, "incorrect_step_ids"), 0)),
+              2); /* step 3 */
+    CHECK_INT(json_integer_value(json_array_get(ints(tb, 1, "unuseful_step_ids"), 0)),
+              3); /* step 4 */
     size_t n;
     int *ids = ct_profile_ids(CT_PROFILE_TRACEBENCH, a, &n);
     CHECK_INT(n, 4); /* bench ids 1, 2, 3, 4 */
@@ -119,7 +123,8 @@ static void reject(ct_profile p, const char *text, const char *where)
     CHECK_INT(rc, CT_ESCHEMA);
     if (!strstr(err.msg, where)) {
         check_failures++;
-        fprintf(stderr, "rejection of %s: message \"%s\" does not mention \"%s\"\n", text, err.msg, where);
+        fprintf(stderr, "rejection of %s: message \"%s\" does not mention \"%s\"\n", text, err.msg,
+                where);
     }
     json_decref(doc);
 }
@@ -136,57 +141,69 @@ static void accept(ct_profile p, const char *text)
     json_decref(doc);
 }
 
-#define RL_OK(id, verdict, dev, rew)                                                                       \
-    "{\"step_id\":" #id ",\"verdict\":\"" verdict "\",\"deviation_type\":\"" dev                          \
-    "\",\"correct_alternative\":\"\",\"impact_severity\":\"none\",\"reasoning\":\"r\",\"reward_signal\":" \
-    #rew "}"
+#define RL_OK(id, verdict, dev, rew)                                                               \
+    "{\"step_id\":" #id ",\"verdict\":\"" verdict "\",\"deviation_type\":\"" dev                   \
+    "\",\"correct_alternative\":\"\",\"impact_severity\":\"none\",\"reasoning\":\"r\",\"reward_"   \
+    "signal\":" #rew "}"
 
 static void test_validator(void)
 {
     /* tracebench */
     accept(CT_PROFILE_TRACEBENCH, "[]");
-    accept(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[1,3],\"reasoning\":\"x\"},"
-           "{\"stage_id\":2,\"incorrect_step_ids\":[],\"unuseful_step_ids\":[5],\"reasoning\":\"\"}]");
+    accept(
+        CT_PROFILE_TRACEBENCH,
+        "[{\"stage_id\":1,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[1,3],\"reasoning\":"
+        "\"x\"},"
+        "{\"stage_id\":2,\"incorrect_step_ids\":[],\"unuseful_step_ids\":[5],\"reasoning\":\"\"}]");
     reject(CT_PROFILE_TRACEBENCH, "{}", "must be a JSON array");
-    reject(CT_PROFILE_TRACEBENCH, "[{\"stage_id\":1,\"incorrect_step_ids\":[],\"reasoning\":\"x\"}]",
+    reject(CT_PROFILE_TRACEBENCH,
+           "[{\"stage_id\":1,\"incorrect_step_ids\":[],\"reasoning\":\"x\"}]",
            "\"unuseful_step_ids\"");
     reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":\"1\",\"incorrect_step_ids\":[],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
+           "[{\"stage_id\":\"1\",\"incorrect_step_ids\":[],\"unuseful_step_ids\":[],\"reasoning\":"
+           "\"x\"}]",
            "[0].stage_id");
     reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[\"2\"],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
+           "[{\"stage_id\":1,\"incorrect_step_ids\":[\"2\"],\"unuseful_step_ids\":[],\"reasoning\":"
+           "\"x\"}]",
            "[0].incorrect_step_ids[0]");
     reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[2.5],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
+           "[{\"stage_id\":1,\"incorrect_step_ids\":[2.5],\"unuseful_step_ids\":[],\"reasoning\":"
+           "\"x\"}]",
            "must be an integer");
     reject(CT_PROFILE_TRACEBENCH,
            "[{\"stage_id\":1,\"incorrect_step_ids\":[],\"unuseful_step_ids\":[],\"reasoning\":7}]",
            "[0].reasoning");
     reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[9],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
+           "[{\"stage_id\":1,\"incorrect_step_ids\":[9],\"unuseful_step_ids\":[],\"reasoning\":"
+           "\"x\"}]",
            "step 9, which the trajectory does not have");
     reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[0],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
+           "[{\"stage_id\":1,\"incorrect_step_ids\":[0],\"unuseful_step_ids\":[],\"reasoning\":"
+           "\"x\"}]",
            ">= 1");
     /* a step both incorrect and unuseful, and a step in two stages */
     reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[2],\"reasoning\":\"x\"}]",
+           "[{\"stage_id\":1,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[2],\"reasoning\":"
+           "\"x\"}]",
            "repeats step 2");
-    reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[],\"reasoning\":\"x\"},"
-           "{\"stage_id\":2,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
-           "[1].incorrect_step_ids[0]");
-    reject(CT_PROFILE_TRACEBENCH,
-           "[{\"stage_id\":1,\"incorrect_step_ids\":[],\"unuseful_step_ids\":[],\"reasoning\":\"x\"},"
-           "{\"stage_id\":1,\"incorrect_step_ids\":[],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
-           "repeats a stage id");
+    reject(
+        CT_PROFILE_TRACEBENCH,
+        "[{\"stage_id\":1,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[],\"reasoning\":\"x\"},"
+        "{\"stage_id\":2,\"incorrect_step_ids\":[2],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
+        "[1].incorrect_step_ids[0]");
+    reject(
+        CT_PROFILE_TRACEBENCH,
+        "[{\"stage_id\":1,\"incorrect_step_ids\":[],\"unuseful_step_ids\":[],\"reasoning\":\"x\"},"
+        "{\"stage_id\":1,\"incorrect_step_ids\":[],\"unuseful_step_ids\":[],\"reasoning\":\"x\"}]",
+        "repeats a stage id");
 
     /* detailed */
-    const char *good_d = "{\"root_cause_chain\":[\"a\"],\"critical_decision_points\":[{\"step_id\":3,"
-                         "\"decision\":\"d\",\"should_have\":\"s\"}],\"correct_strategy\":\"c\","
-                         "\"stage_labels\":[{\"stage_id\":1,\"incorrect_step_ids\":[3],"
-                         "\"unuseful_step_ids\":[],\"reasoning\":\"x\"}],\"summary\":\"s\"}";
+    const char *good_d =
+        "{\"root_cause_chain\":[\"a\"],\"critical_decision_points\":[{\"step_id\":3,"
+        "\"decision\":\"d\",\"should_have\":\"s\"}],\"correct_strategy\":\"c\","
+        "\"stage_labels\":[{\"stage_id\":1,\"incorrect_step_ids\":[3],"
+        "\"unuseful_step_ids\":[],\"reasoning\":\"x\"}],\"summary\":\"s\"}";
     accept(CT_PROFILE_DETAILED, good_d);
     reject(CT_PROFILE_DETAILED, "[]", "must be a JSON object");
     reject(CT_PROFILE_DETAILED,
@@ -201,12 +218,14 @@ static void test_validator(void)
            "{\"root_cause_chain\":[1],\"critical_decision_points\":[],\"correct_strategy\":\"c\","
            "\"stage_labels\":[],\"summary\":\"s\"}",
            "root_cause_chain[0]");
+    reject(
+        CT_PROFILE_DETAILED,
+        "{\"root_cause_chain\":[],\"critical_decision_points\":[{\"step_id\":7,\"decision\":\"d\","
+        "\"should_have\":\"s\"}],\"correct_strategy\":\"c\",\"stage_labels\":[],\"summary\":\"s\"}",
+        "critical_decision_points[0].step_id");
     reject(CT_PROFILE_DETAILED,
-           "{\"root_cause_chain\":[],\"critical_decision_points\":[{\"step_id\":7,\"decision\":\"d\","
-           "\"should_have\":\"s\"}],\"correct_strategy\":\"c\",\"stage_labels\":[],\"summary\":\"s\"}",
-           "critical_decision_points[0].step_id");
-    reject(CT_PROFILE_DETAILED,
-           "{\"root_cause_chain\":[],\"critical_decision_points\":[{\"step_id\":1,\"decision\":\"d\"}],"
+           "{\"root_cause_chain\":[],\"critical_decision_points\":[{\"step_id\":1,\"decision\":"
+           "\"d\"}],"
            "\"correct_strategy\":\"c\",\"stage_labels\":[],\"summary\":\"s\"}",
            "\"should_have\"");
     reject(CT_PROFILE_DETAILED,
@@ -219,35 +238,44 @@ static void test_validator(void)
            "stage_labels");
 
     /* rl_feedback: ids 1..5 need one element each */
-    const char *good_rl = "[" RL_OK(1, "correct", "none", 1.0) "," RL_OK(2, "unuseful", "redundant", -0.2) "," RL_OK(
-        3, "incorrect", "wrong_target", -1) "," RL_OK(4, "correct", "none", 0) "," RL_OK(5, "correct", "none", 0.5) "]";
+    const char *good_rl =
+        "[" RL_OK(1, "correct", "none", 1.0) "," RL_OK(2, "unuseful", "redundant", -0.2) "," RL_OK(
+            3, "incorrect", "wrong_target",
+            -1) "," RL_OK(4, "correct", "none", 0) "," RL_OK(5, "correct", "none", 0.5) "]";
     accept(CT_PROFILE_RL_FEEDBACK, good_rl);
     reject(CT_PROFILE_RL_FEEDBACK,
            "[" RL_OK(1, "correct", "none", 1.0) "," RL_OK(2, "unuseful", "redundant", -0.2) "]",
            "no element for step 3");
     reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "correct", "none", 1.5) "]", "[0].reward_signal");
-    reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "incorrect", "wrong_tool", -1.01) "]", "within [-1, 1]");
+    reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "incorrect", "wrong_tool", -1.01) "]",
+           "within [-1, 1]");
     reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "correct", "none", -0.5) "]", "for a correct step");
-    reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "correct", "wrong_tool", 0.5) "]", "must be \"none\"");
+    reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "correct", "wrong_tool", 0.5) "]",
+           "must be \"none\"");
     reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "wrong", "none", 0.5) "]", "[0].verdict");
-    reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "incorrect", "typo", -0.5) "]", "[0].deviation_type");
+    reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "incorrect", "typo", -0.5) "]",
+           "[0].deviation_type");
     reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "correct", "none", "0.5") "]", "must be a number");
-    reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(1, "correct", "none", 0.5) "," RL_OK(1, "correct", "none", 0.5) "]",
+    reject(CT_PROFILE_RL_FEEDBACK,
+           "[" RL_OK(1, "correct", "none", 0.5) "," RL_OK(1, "correct", "none", 0.5) "]",
            "repeats step 1");
     reject(CT_PROFILE_RL_FEEDBACK, "[" RL_OK(6, "correct", "none", 0.5) "]", "step 6");
     reject(CT_PROFILE_RL_FEEDBACK,
-           "[{\"step_id\":1,\"verdict\":\"correct\",\"deviation_type\":\"none\",\"correct_alternative\":\"\","
+           "[{\"step_id\":1,\"verdict\":\"correct\",\"deviation_type\":\"none\",\"correct_"
+           "alternative\":\"\","
            "\"impact_severity\":\"huge\",\"reasoning\":\"r\",\"reward_signal\":0.5}]",
            "[0].impact_severity");
     reject(CT_PROFILE_RL_FEEDBACK,
-           "[{\"step_id\":1,\"verdict\":\"correct\",\"deviation_type\":\"none\",\"correct_alternative\":\"\","
+           "[{\"step_id\":1,\"verdict\":\"correct\",\"deviation_type\":\"none\",\"correct_"
+           "alternative\":\"\","
            "\"impact_severity\":\"none\",\"reward_signal\":0.5}]",
            "\"reasoning\"");
 
     /* Without an id list only the schema is checked; bad names and parse errors still fail. */
-    json_t *doc = json_loads("[{\"stage_id\":1,\"incorrect_step_ids\":[99],\"unuseful_step_ids\":[],"
-                             "\"reasoning\":\"x\"}]",
-                             0, NULL);
+    json_t *doc =
+        json_loads("[{\"stage_id\":1,\"incorrect_step_ids\":[99],\"unuseful_step_ids\":[],"
+                   "\"reasoning\":\"x\"}]",
+                   0, NULL);
     CHECK_INT(ct_profile_validate(CT_PROFILE_TRACEBENCH, doc, NULL, 0, NULL), CT_OK);
     json_decref(doc);
     ct_profile pr;
@@ -297,7 +325,8 @@ static void test_write(void)
     snprintf(path, sizeof path, "%s/steps.json", dir);
     json_t *steps = json_load_file(path, 0, NULL);
     CHECK_INT(json_array_size(steps), 5);
-    CHECK_STR(json_string_value(json_object_get(json_array_get(steps, 2), "action")), "sed -i s/x/y/ a.py");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(steps, 2), "action")),
+              "sed -i s/x/y/ a.py");
     json_decref(steps);
     /* A broken file on disk is reported by check_file. */
     snprintf(path, sizeof path, "%s/codetracer_rl_feedback.json", dir);

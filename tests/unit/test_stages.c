@@ -16,17 +16,17 @@ static void add(ct_trajectory *t, const char *cmd)
 static void test_phases(void)
 {
     ct_trajectory *t = ct_traj_new("test", "mem");
-    add(t, "ls");                        /* 1 orient */
-    add(t, "cat README.md");             /* 2 orient */
-    add(t, "grep -rn parse src/");       /* 3 orient */
-    add(t, "sed -i 's/a/b/' src/p.py");  /* 4 change */
-    add(t, "cat src/p.py");              /* 5 a single look between changes: change */
-    add(t, "sed -i 's/c/d/' src/p.py");  /* 6 change */
-    add(t, "pytest -q");                 /* 7 verify */
-    add(t, "cd /app");                   /* 8 silent: joins verify */
-    add(t, "grep -n err log.txt");       /* 9 locate */
-    add(t, "echo x >> src/p.py");        /* 10 change */
-    add(t, "pytest -q tests/");          /* 11 verify */
+    add(t, "ls");                       /* 1 orient */
+    add(t, "cat README.md");            /* 2 orient */
+    add(t, "grep -rn parse src/");      /* 3 orient */
+    add(t, "sed -i 's/a/b/' src/p.py"); /* 4 change */
+    add(t, "cat src/p.py");             /* 5 a single look between changes: change */
+    add(t, "sed -i 's/c/d/' src/p.py"); /* 6 change */
+    add(t, "pytest -q");                /* 7 verify */
+    add(t, "cd /app");                  /* 8 silent: joins verify */
+    add(t, "grep -n err log.txt");      /* 9 locate */
+    add(t, "echo x >> src/p.py");       /* 10 change */
+    add(t, "pytest -q tests/");         /* 11 verify */
     ct_stage *st = NULL;
     size_t n = 0;
     CHECK_INT(ct_stages_segment(t, &st, &n), 0);
@@ -34,7 +34,7 @@ static void test_phases(void)
     if (n == 6) {
         static const int ranges[6][2] = {{1, 3}, {4, 6}, {7, 8}, {9, 9}, {10, 10}, {11, 11}};
         static const char *const names[6] = {"orient", "change", "verify",
-                                              "locate", "change", "verify"};
+                                             "locate", "change", "verify"};
         for (int i = 0; i < 6; i++) {
             CHECK_INT(st[i].stage_id, i + 1);
             CHECK_INT(st[i].start_step_id, ranges[i][0]);
@@ -49,13 +49,14 @@ static void test_phases(void)
 static void test_stage_ranges(void)
 {
     ct_trajectory *t = ct_traj_new("test", "mem");
-    for (int i = 0; i < 6; i++) add(t, "ls");
+    for (int i = 0; i < 6; i++)
+        add(t, "ls");
     /* as in a CodeTraceBench stage_ranges.json, with a range past the loaded steps */
     json_object_set_new(t->metadata, "stage_ranges",
                         json_pack("[{s:i,s:i,s:i},{s:i,s:i,s:i},{s:i,s:i,s:i}]", "stage", 1,
-                                  "start_step_id", 1, "end_step_id", 2, "stage", 2,
-                                  "start_step_id", 3, "end_step_id", 5, "stage", 3,
-                                  "start_step_id", 9, "end_step_id", 12));
+                                  "start_step_id", 1, "end_step_id", 2, "stage", 2, "start_step_id",
+                                  3, "end_step_id", 5, "stage", 3, "start_step_id", 9,
+                                  "end_step_id", 12));
     ct_stage *st = NULL;
     size_t n = 0;
     CHECK_INT(ct_stages_segment(t, &st, &n), 0);

@@ -33,7 +33,7 @@ typedef enum {
     CT_FINE__COUNT
 } ct_fine_kind;
 
-const char *ct_fine_kind_name(ct_fine_kind k); /* "explore", "edit", ..., "other" */
+const char *ct_fine_kind_name(ct_fine_kind k);   /* "explore", "edit", ..., "other" */
 const char *ct_step_class_name(ct_step_class c); /* "explore" or "change" */
 
 /* Classify a step by what it means: its kind, its file touches and, for shell commands, a real

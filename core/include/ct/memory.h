@@ -29,10 +29,10 @@
 #define CT_MEMORY_SCHEMA_VERSION 2
 
 /* Limits on what callers may store. */
-#define CT_MEMORY_MAX_INSIGHT_CHARS 1000   /* longer insight texts are refused (CT_ELIMIT) */
-#define CT_MEMORY_MAX_NOTE_CHARS 4000      /* longer feedback notes are refused */
+#define CT_MEMORY_MAX_INSIGHT_CHARS 1000       /* longer insight texts are refused (CT_ELIMIT) */
+#define CT_MEMORY_MAX_NOTE_CHARS 4000          /* longer feedback notes are refused */
 #define CT_MEMORY_MAX_RESULT_BYTES (64u << 20) /* a cached analysis JSON above this is refused */
-#define CT_MEMORY_MAX_INSIGHTS 100000      /* beyond this the least recently used are evicted */
+#define CT_MEMORY_MAX_INSIGHTS 100000          /* beyond this the least recently used are evicted */
 
 typedef struct ct_memory ct_memory;
 
@@ -142,16 +142,16 @@ void ct_memory_insights_free(ct_insight *v, size_t n);
  * merged instead: its hits grow and source_hash (may be NULL) joins its sources. *id_out (may
  * be NULL) gets the entry's id, *merged (may be NULL) 1 when merged. */
 int ct_memory_insight_add(ct_memory *m, ct_insight_kind kind, const char *agent, const char *model,
-                          const char *text, const char *source_hash, long long *id_out,
-                          int *merged, ct_error *err);
+                          const char *text, const char *source_hash, long long *id_out, int *merged,
+                          ct_error *err);
 /* Ranked retrieval: FTS5 bm25 of `query` (free text; words are OR'ed), restricted to entries
  * whose scope matches agent and model (an entry for "any" always matches; a NULL argument
  * matches every scope). Returns at most max_items entries whose texts together fit in
  * char_budget characters (0 = no budget), best first, and bumps their use counts unless
  * no_bump. An empty query returns the most used entries. */
-int ct_memory_insight_search(ct_memory *m, const char *query, const char *agent,
-                             const char *model, size_t max_items, size_t char_budget, int no_bump,
-                             ct_insight **out, size_t *n, ct_error *err);
+int ct_memory_insight_search(ct_memory *m, const char *query, const char *agent, const char *model,
+                             size_t max_items, size_t char_budget, int no_bump, ct_insight **out,
+                             size_t *n, ct_error *err);
 /* Entries filtered by kind (-1 = any), agent, model (NULL = any), newest first, at most limit
  * (0 = 1000). */
 int ct_memory_insight_list(ct_memory *m, int kind, const char *agent, const char *model,

@@ -58,7 +58,8 @@ int *ct_profile_ids(ct_profile p, const ct_analysis *a, size_t *n);
 int ct_profile_validate(ct_profile p, const json_t *doc, const int *ids, size_t n_ids,
                         ct_error *err);
 
-/* Write data to path atomically (path.tmp.<pid> in the same directory, fsync, rename). */
+/* Write data to path atomically (path.tmp.<pid> in the same directory, then rename; readers and
+ * a killed writer never see a partial file; not fsync'ed). */
 int ct_profile_write_atomic(const char *path, const char *data, size_t len, ct_error *err);
 
 /* Build, validate and atomically write every profile in mask into dir (which must exist).

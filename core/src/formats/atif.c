@@ -44,7 +44,8 @@ int ct_fmt_is_harbor_trial(ct_fs *fs, const char *rel)
 static int read_small(ct_fs *fs, const char *dir, const char *name, ct_buf *b)
 {
     char *p = ct_path_join(dir, name);
-    int ok = ct_fs_is_file(fs, p) && ct_fs_read(fs, p, b, 1 << 20, NULL) == CT_OK && !ct_is_lfs_pointer(b->data, b->len);
+    int ok = ct_fs_is_file(fs, p) && ct_fs_read(fs, p, b, 1 << 20, NULL) == CT_OK &&
+             !ct_is_lfs_pointer(b->data, b->len);
     free(p);
     return ok;
 }
@@ -78,13 +79,15 @@ static int reward_txt(ct_fs *fs, const char *trial, double *out)
     int rc = -1;
     if (read_small(fs, trial, "verifier/reward.txt", &b)) {
         const char *p = b.data ? b.data : "";
-        while (isspace((unsigned char)*p)) p++;
+        while (isspace((unsigned char)*p))
+            p++;
         if (!*p) {
             rc = 0;
         } else {
             char *end;
             double v = strtod(p, &end);
-            while (isspace((unsigned char)*end)) end++;
+            while (isspace((unsigned char)*end))
+                end++;
             rc = end != p && !*end ? 1 : -1;
             if (rc == 1) *out = v;
         }
@@ -111,7 +114,8 @@ void ct_fmt_harbor_trial_fill(ct_fs *fs, const char *trial, ct_trajectory *t)
     json_t *cfg = read_json_obj(fs, trial, "config.json");
     const char *exc_type = NULL;
     if (res) {
-        static const char *keys[] = {"task_name", "trial_name", "source", "started_at", "finished_at"};
+        static const char *keys[] = {"task_name", "trial_name", "source", "started_at",
+                                     "finished_at"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             json_t *v = json_object_get(res, keys[i]);
             if (json_is_string(v)) json_object_set(t->metadata, keys[i], v);
@@ -120,47 +124,58 @@ void ct_fmt_harbor_trial_fill(ct_fs *fs, const char *trial, ct_trajectory *t)
         const char *an = ct_fmt_str(ai, "name");
         if (an) json_object_set_new(t->metadata, "agent_name", json_string(an));
         if (ct_fmt_str(ai, "version"))
-            json_object_set_new(t->metadata, "agent_version", json_string(ct_fmt_str(ai, "version")));
+            json_object_set_new(t->metadata, "agent_version",
+                                json_string(ct_fmt_str(ai, "version")));
         if (!t->agent && agent_display(an)) t->agent = agent_display(an);
         const char *mn = ct_fmt_str(json_object_get(ai, "model_info"), "name");
         if (!t->model && mn) t->model = ct_traj_strdup(t, mn);
         json_t *ar = json_object_get(res, "agent_result");
-        static const char *akeys[] = {"n_input_tokens", "n_cache_tokens", "n_output_tokens", "cost_usd"};
+        static const char *akeys[] = {"n_input_tokens", "n_cache_tokens", "n_output_tokens",
+                                      "cost_usd"};
         for (size_t i = 0; i < sizeof akeys / sizeof akeys[0]; i++) {
             json_t *v = json_object_get(ar, akeys[i]);
             if (json_is_number(v)) json_object_set(t->metadata, akeys[i], v);
         }
-        json_t *rw = json_object_get(json_object_get(json_object_get(res, "verifier_result"), "rewards"), "reward");
+        json_t *rw = json_object_get(
+            json_object_get(json_object_get(res, "verifier_result"), "rewards"), "reward");
         double txt;
         int has_txt = reward_txt(fs, trial, &txt);
         if (json_is_number(rw)) {
             set_reward(t, json_number_value(rw));
         } else if (has_txt == 1) {
-            ct_traj_warn(t, "result.json has no verifier result; verifier/reward.txt says %g but the verifier "
-                            "did not complete, so the reward is left unknown",
-                         txt);
+            ct_traj_warn(
+                t,
+                "result.json has no verifier result; verifier/reward.txt says %g but the verifier "
+                "did not complete, so the reward is left unknown",
+                txt);
         }
         json_t *ex = json_object_get(res, "exception_info");
         exc_type = ct_fmt_str(ex, "exception_type");
         if (exc_type) {
             t->exit_status = ct_traj_strdup(t, exc_type);
             const char *msg = ct_fmt_str(ex, "exception_message");
-            ct_traj_warn(t, "the trial ended with %s%s%s", exc_type, msg ? ": " : "", msg ? msg : "");
+            ct_traj_warn(t, "the trial ended with %s%s%s", exc_type, msg ? ": " : "",
+                         msg ? msg : "");
         }
     } else {
         double v;
         int r = reward_txt(fs, trial, &v);
-        if (r == 1) set_reward(t, v);
-        else if (r == 0) ct_traj_warn(t, "verifier/reward.txt is empty (the verifier did not finish): outcome unknown");
+        if (r == 1)
+            set_reward(t, v);
+        else if (r == 0)
+            ct_traj_warn(
+                t, "verifier/reward.txt is empty (the verifier did not finish): outcome unknown");
     }
     if (!exc_type) {
         /* exception.txt: a Python traceback; its last line names the exception. */
         ct_buf b = CT_BUF_INIT;
         if (read_small(fs, trial, "exception.txt", &b) && b.len) {
             size_t e = b.len;
-            while (e && isspace((unsigned char)b.data[e - 1])) e--;
+            while (e && isspace((unsigned char)b.data[e - 1]))
+                e--;
             size_t s = e;
-            while (s && b.data[s - 1] != '\n') s--;
+            while (s && b.data[s - 1] != '\n')
+                s--;
             char *last = ct_xstrndup(b.data + s, e - s);
             char *colon = strchr(last, ':');
             char *name = ct_xstrndup(last, colon ? (size_t)(colon - last) : strlen(last));
@@ -178,7 +193,8 @@ void ct_fmt_harbor_trial_fill(ct_fs *fs, const char *trial, ct_trajectory *t)
         if (!t->agent && agent_display(an)) t->agent = agent_display(an);
         if (!json_object_get(t->metadata, "agent_name") && an)
             json_object_set_new(t->metadata, "agent_name", json_string(an));
-        if (!t->model && ct_fmt_str(ag, "model_name")) t->model = ct_traj_strdup(t, ct_fmt_str(ag, "model_name"));
+        if (!t->model && ct_fmt_str(ag, "model_name"))
+            t->model = ct_traj_strdup(t, ct_fmt_str(ag, "model_name"));
         const char *task = ct_fmt_str(json_object_get(cfg, "task"), "path");
         if (task && !json_object_get(t->metadata, "task_name"))
             json_object_set_new(t->metadata, "task_name", json_string(task));
@@ -199,7 +215,8 @@ static int synthetic_message(const char *m)
 static void add_piece(ct_buf *b, const char *s)
 {
     if (!s) return;
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     if (!*s) return;
     if (b->len && ct_memstr(b->data, b->len, s)) return; /* repeated reasoning */
     if (b->len) ct_buf_putc(b, '\n');
@@ -218,8 +235,8 @@ static void fill_tool(ct_trajectory *t, ct_step *s, const char *fn, json_t *args
     const char *cmd = ct_fmt_str(args, "command");
     if (!cmd) cmd = ct_fmt_str(args, "keystrokes");
     if (fn && cmd && islower((unsigned char)fn[0]) &&
-        (strstr(fn, "bash") || strstr(fn, "shell") || strstr(fn, "exec") || strstr(fn, "terminal") ||
-         strstr(fn, "command"))) {
+        (strstr(fn, "bash") || strstr(fn, "shell") || strstr(fn, "exec") ||
+         strstr(fn, "terminal") || strstr(fn, "command"))) {
         s->tool = ct_traj_strdup(t, fn);
         s->action = ct_traj_strdup(t, cmd);
         s->kind = ct_fmt_kind_from_shell(cmd);
@@ -229,8 +246,8 @@ static void fill_tool(ct_trajectory *t, ct_step *s, const char *fn, json_t *args
     ct_fmt_claude_tool(t, s, fn, args);
 }
 
-static int load_atif(ct_fs *fs, const char *file, const char *trial, const char *display, ct_traj_list *out,
-                     ct_error *err)
+static int load_atif(ct_fs *fs, const char *file, const char *trial, const char *display,
+                     ct_traj_list *out, ct_error *err)
 {
     ct_buf raw = CT_BUF_INIT;
     json_t *root = NULL;
@@ -243,7 +260,8 @@ static int load_atif(ct_fs *fs, const char *file, const char *trial, const char 
     char *fdisp = ct_xstrdup(fdisplay);
     json_t *steps = json_object_get(root, "steps");
     if (!json_is_object(root) || !json_is_array(steps)) {
-        rc = ct_error_setf(err, CT_EFORMAT, fdisp, -1, 0, "ATIF trajectory without a \"steps\" array");
+        rc = ct_error_setf(err, CT_EFORMAT, fdisp, -1, 0,
+                           "ATIF trajectory without a \"steps\" array");
         goto done;
     }
     ct_trajectory *t = ct_traj_new("harbor-atif", display);
@@ -251,11 +269,13 @@ static int load_atif(ct_fs *fs, const char *file, const char *trial, const char 
     t->format_version = ct_traj_strdup(t, sv);
     json_t *agent = json_object_get(root, "agent");
     const char *aname = ct_fmt_str(agent, "name");
-    t->agent = agent_display(aname) ? agent_display(aname) : ct_traj_strdup(t, aname ? aname : "Harbor agent");
+    t->agent = agent_display(aname) ? agent_display(aname)
+                                    : ct_traj_strdup(t, aname ? aname : "Harbor agent");
     t->model = ct_traj_strdup(t, ct_fmt_str(agent, "model_name"));
     if (aname) json_object_set_new(t->metadata, "agent_name", json_string(aname));
     if (ct_fmt_str(agent, "version"))
-        json_object_set_new(t->metadata, "agent_version", json_string(ct_fmt_str(agent, "version")));
+        json_object_set_new(t->metadata, "agent_version",
+                            json_string(ct_fmt_str(agent, "version")));
     if (ct_fmt_str(root, "session_id"))
         json_object_set_new(t->metadata, "session_id", json_string(ct_fmt_str(root, "session_id")));
     json_t *fm = json_object_get(root, "final_metrics");
@@ -276,7 +296,8 @@ static int load_atif(ct_fs *fs, const char *file, const char *trial, const char 
     int group = 0, missing = 0, limited = 0, n_user = 0;
     size_t i;
     json_t *st;
-    json_array_foreach(steps, i, st) {
+    json_array_foreach(steps, i, st)
+    {
         if (!json_is_object(st)) continue;
         const char *src = ct_fmt_str(st, "source");
         json_t *msg = json_object_get(st, "message");
@@ -300,18 +321,21 @@ static int load_atif(ct_fs *fs, const char *file, const char *trial, const char 
         json_t *results = json_object_get(json_object_get(st, "observation"), "results");
         json_t *extra = json_object_get(st, "extra");
         json_t *is_err = json_object_get(extra, "tool_result_is_error");
-        if (!json_is_boolean(is_err)) is_err = json_object_get(json_object_get(extra, "tool_result_metadata"), "is_error");
+        if (!json_is_boolean(is_err))
+            is_err = json_object_get(json_object_get(extra, "tool_result_metadata"), "is_error");
         ct_span obs_span;
         int has_obs_span = 0;
         if (nspans > 0 && (long)i < nspans) {
             static const char *const obs_path[] = {"observation"};
-            has_obs_span = ct_json_find(raw.data, raw.len, spans[i].start, obs_path, 1, &obs_span) == 0;
+            has_obs_span =
+                ct_json_find(raw.data, raw.len, spans[i].start, obs_path, 1, &obs_span) == 0;
         }
         int ncalls = (int)json_array_size(calls);
         if (ncalls > 1) group++;
         size_t k;
         json_t *call;
-        json_array_foreach(calls, k, call) {
+        json_array_foreach(calls, k, call)
+        {
             if (t->n_steps >= MAX_STEPS) {
                 limited = 1;
                 break;
@@ -324,7 +348,8 @@ static int load_atif(ct_fs *fs, const char *file, const char *trial, const char 
             const char *cid = ct_fmt_str(call, "tool_call_id");
             size_t r;
             json_t *res;
-            json_array_foreach(results, r, res) {
+            json_array_foreach(results, r, res)
+            {
                 const char *sid = ct_fmt_str(res, "source_call_id");
                 if ((sid && cid && strcmp(sid, cid) == 0) || (!sid && ncalls == 1)) {
                     const char *c = text_of(t, json_object_get(res, "content"));
@@ -332,10 +357,15 @@ static int load_atif(ct_fs *fs, const char *file, const char *trial, const char 
                     break;
                 }
             }
-            if (!s->observation) missing++;
-            else if (json_is_boolean(is_err)) {
+            if (!s->observation) {
+                missing++;
+            } else if (json_is_boolean(is_err) && ncalls == 1) {
                 s->has_exit_code = 1;
                 s->exit_code = ct_fmt_claude_exit_code(s->observation, json_is_true(is_err));
+            } else if (ncalls > 1 && ct_str_starts(s->observation, "Exit code ")) {
+                /* the step's error flag covers all its calls; only the text tells them apart */
+                s->has_exit_code = 1;
+                s->exit_code = ct_fmt_claude_exit_code(s->observation, 1);
             }
             if (nspans > 0 && (long)i < nspans) {
                 ct_fmt_set_src(t, &s->src, fdisp, &li, spans[i].start, spans[i].end);
@@ -349,8 +379,9 @@ static int load_atif(ct_fs *fs, const char *file, const char *trial, const char 
     if (n_user == 0) ct_traj_warn(t, "no user step: the task statement is missing");
     if (t->n_steps == 0) ct_traj_warn(t, "no tool calls in the trajectory: zero steps");
     if (missing)
-        ct_traj_warn(t, "%d tool call%s no observation (the agent was stopped before the result came back)",
-                     missing, missing == 1 ? " has" : "s have");
+        ct_traj_warn(
+            t, "%d tool call%s no observation (the agent was stopped before the result came back)",
+            missing, missing == 1 ? " has" : "s have");
     ct_buf_free(&pending);
     free(spans);
     ct_lines_free(&li);
@@ -366,8 +397,8 @@ done:
 static int head_is_atif(ct_fs *fs, const char *rel)
 {
     ct_buf b = CT_BUF_INIT;
-    int yes = ct_fmt_head(fs, rel, &b, 4096) == 0 && b.data && ct_memstr(b.data, b.len, "\"schema_version\"") &&
-              ct_memstr(b.data, b.len, "\"ATIF-");
+    int yes = ct_fmt_head(fs, rel, &b, 4096) == 0 && b.data &&
+              ct_memstr(b.data, b.len, "\"schema_version\"") && ct_memstr(b.data, b.len, "\"ATIF-");
     ct_buf_free(&b);
     return yes;
 }
@@ -395,7 +426,9 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         file = ct_xstrdup(rel);
         char *parent = ct_path_parent(rel);
         char *base = ct_path_base(parent);
-        trial = !*parent ? ct_xstrdup("..") : strcmp(base, "agent") == 0 ? ct_path_parent(parent) : ct_xstrdup(parent);
+        trial = !*parent                     ? ct_xstrdup("..")
+                : strcmp(base, "agent") == 0 ? ct_path_parent(parent)
+                                             : ct_xstrdup(parent);
         free(parent);
         free(base);
     }
@@ -407,8 +440,9 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         ct_error_clear(&e2);
         size_t before = out->n;
         if (ct_loader_claude_code.load(fs, rel, 1, out, &e2) == CT_OK && out->n > before) {
-            ct_traj_warn(out->items[out->n - 1], "agent/trajectory.json could not be used (%s); steps come from "
-                                                 "agent/claude-code.txt",
+            ct_traj_warn(out->items[out->n - 1],
+                         "agent/trajectory.json could not be used (%s); steps come from "
+                         "agent/claude-code.txt",
                          why.msg);
             if (err) ct_error_clear(err);
             rc = CT_OK;
@@ -423,8 +457,10 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
 const ct_loader ct_loader_atif = {
     .name = "harbor-atif",
     .agent = "Harbor",
-    .summary = "Harbor trial with an ATIF agent/trajectory.json (+ result.json, verifier/reward.txt)",
-    .detection = "agent/trajectory.json (or a .json) whose head has \"schema_version\": \"ATIF-...\"",
+    .summary =
+        "Harbor trial with an ATIF agent/trajectory.json (+ result.json, verifier/reward.txt)",
+    .detection =
+        "agent/trajectory.json (or a .json) whose head has \"schema_version\": \"ATIF-...\"",
     .detect = detect,
     .load = load,
 };

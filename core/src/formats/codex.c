@@ -26,7 +26,9 @@ typedef struct {
 /* "[2025-08-24T08:14:43] rest": returns rest, NULL when the line is not a header. */
 static const char *header_rest(const char *s, const char **ts_end)
 {
-    if (s[0] != '[' || !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[4]) || s[5] != '-') return NULL;
+    if (s[0] != '[' || !isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[4]) ||
+        s[5] != '-')
+        return NULL;
     const char *e = strchr(s, ']');
     if (!e || e - s > 40 || !strchr(s, 'T') || strchr(s, 'T') > e) return NULL;
     if (ts_end) *ts_end = e;
@@ -96,7 +98,8 @@ static long result_marker(rline *L, size_t a, size_t b, int *code)
         size_t n = strlen(t);
         if (n < 4 || strcmp(t + n - 3, "ms:") != 0) continue;
         const char *p = t + n - 3;
-        while (p > t && isdigit((unsigned char)p[-1])) p--;
+        while (p > t && isdigit((unsigned char)p[-1]))
+            p--;
         if (p - t < 4 || strncmp(p - 4, " in ", 4) != 0) continue;
         const char *q = p - 4;
         if (q - t >= 9 && strncmp(q - 9, "succeeded", 9) == 0) {
@@ -104,7 +107,8 @@ static long result_marker(rline *L, size_t a, size_t b, int *code)
             return (long)i;
         }
         const char *d = q;
-        while (d > t && (isdigit((unsigned char)d[-1]) || d[-1] == '-')) d--;
+        while (d > t && (isdigit((unsigned char)d[-1]) || d[-1] == '-'))
+            d--;
         if (d < q && d - t >= 7 && strncmp(d - 7, "exited ", 7) == 0) {
             *code = atoi(d);
             return (long)i;
@@ -115,12 +119,14 @@ static long result_marker(rline *L, size_t a, size_t b, int *code)
 
 static void join_lines(ct_buf *b, rline *L, size_t a, size_t e)
 {
-    while (a < e && !L[a].text[0]) a++; /* leading blank lines */
+    while (a < e && !L[a].text[0])
+        a++; /* leading blank lines */
     for (size_t i = a; i < e; i++) {
         if (i > a) ct_buf_putc(b, '\n');
         ct_buf_puts(b, L[i].text);
     }
-    while (b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' ')) b->data[--b->len] = '\0';
+    while (b->len && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' '))
+        b->data[--b->len] = '\0';
 }
 
 static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err)
@@ -131,8 +137,9 @@ static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err
     char *display = ct_xstrdup(ct_fs_display(fs, rel));
     if (ct_is_lfs_pointer(raw.data, raw.len)) {
         ct_buf_free(&raw);
-        rc = ct_error_setf(err, CT_ELFS, display, -1, 0,
-                           "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+        rc = ct_error_setf(
+            err, CT_ELFS, display, -1, 0,
+            "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
         free(display);
         return rc;
     }
@@ -169,7 +176,8 @@ static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err
             continue;
         }
         size_t e = i + 1;
-        while (e < nl_ && !header_rest(L[e].text, NULL) && !prompt_line(L[e].text)) e++;
+        while (e < nl_ && !header_rest(L[e].text, NULL) && !prompt_line(L[e].text))
+            e++;
         char *ts = ct_xstrndup(L[i].text + 1, (size_t)(ts_end - L[i].text - 1));
         int code;
         long m;
@@ -182,7 +190,8 @@ static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err
                 join_lines(&cmd, L, i + 1, e);
             }
             const char *in = NULL;
-            for (const char *p = cmd.data; (p = strstr(p, " in /")) != NULL; p++) in = p;
+            for (const char *p = cmd.data; (p = strstr(p, " in /")) != NULL; p++)
+                in = p;
             if (in && !strchr(in, '\n')) cmd.data[in - cmd.data] = '\0';
             if (t->n_steps >= MAX_STEPS) {
                 limited = 1;
@@ -192,7 +201,8 @@ static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err
                 s->tool = "exec";
                 s->action = ct_traj_strdup(t, inner);
                 s->kind = ct_fmt_kind_from_shell(inner);
-                if (s->kind == CT_KIND_SUBMIT || s->kind == CT_KIND_CREATE || s->kind == CT_KIND_EDIT)
+                if (s->kind == CT_KIND_SUBMIT || s->kind == CT_KIND_CREATE ||
+                    s->kind == CT_KIND_EDIT)
                     s->kind = CT_KIND_BASH;
                 free(inner);
                 s->timestamp = ct_traj_strdup(t, ts);
@@ -243,9 +253,11 @@ static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err
             size_t vn = strcspn(v, " ");
             t->format_version = ct_traj_strndup(t, v, vn);
             for (size_t k = i + 1; k < e; k++) {
-                if (ct_str_starts(L[k].text, "model: ") && !t->model) t->model = ct_traj_strdup(t, L[k].text + 7);
+                if (ct_str_starts(L[k].text, "model: ") && !t->model)
+                    t->model = ct_traj_strdup(t, L[k].text + 7);
                 if (ct_str_starts(L[k].text, "workdir: "))
-                    json_object_set_new(t->metadata, "cwd", json_string(ct_traj_strdup(t, L[k].text + 9)));
+                    json_object_set_new(t->metadata, "cwd",
+                                        json_string(ct_traj_strdup(t, L[k].text + 9)));
             }
         }
         free(ts);
@@ -254,15 +266,20 @@ static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err
     if (tokens) json_object_set_new(t->metadata, "tokens_used", json_integer(tokens));
     if (final_text) json_object_set_new(t->metadata, "final_answer", json_string(final_text));
     if (limited) ct_traj_warn(t, "stopped after %d steps (limit)", MAX_STEPS);
-    if (unmatched) ct_traj_warn(t, "%d command result%s match no exec line", unmatched, unmatched == 1 ? "" : "s");
+    if (unmatched)
+        ct_traj_warn(t, "%d command result%s match no exec line", unmatched,
+                     unmatched == 1 ? "" : "s");
     size_t missing = 0;
     for (size_t k = 0; k < t->n_steps; k++)
         if (!t->steps[k].observation) missing++;
-    if (missing) ct_traj_warn(t, "%zu command%s no result (killed?)", missing, missing == 1 ? " has" : "s have");
+    if (missing)
+        ct_traj_warn(t, "%zu command%s no result (killed?)", missing,
+                     missing == 1 ? " has" : "s have");
     if (n_exec == 0) ct_traj_warn(t, "codex ran no command: zero steps");
     ct_buf_free(&thought);
     ct_lines_free(&li);
-    for (size_t k = 0; k < nl_; k++) free(L[k].text);
+    for (size_t k = 0; k < nl_; k++)
+        free(L[k].text);
     free(L);
     ct_buf_free(&raw);
     free(display);
@@ -273,7 +290,8 @@ static int file_has(ct_fs *fs, const char *dir, const char *name, const char *ne
 {
     char *p = ct_path_join(dir, name);
     ct_buf b = CT_BUF_INIT;
-    int yes = ct_fs_is_file(fs, p) && ct_fmt_head(fs, p, &b, head) == 0 && b.data && ct_memstr(b.data, b.len, needle);
+    int yes = ct_fs_is_file(fs, p) && ct_fmt_head(fs, p, &b, head) == 0 && b.data &&
+              ct_memstr(b.data, b.len, needle);
     ct_buf_free(&b);
     free(p);
     return yes;
@@ -286,12 +304,14 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
         int has_log = ct_fs_is_file(fs, log);
         free(log);
         if (!has_log) return CT_DETECT_NO;
-        return file_has(fs, rel, "commands.txt", "codex exec", 65536) ? CT_DETECT_SURE : CT_DETECT_NO;
+        return file_has(fs, rel, "commands.txt", "codex exec", 65536) ? CT_DETECT_SURE
+                                                                      : CT_DETECT_NO;
     }
     if (!ct_str_ends(rel, ".log")) return CT_DETECT_NO;
     ct_buf b = CT_BUF_INIT;
-    int yes = ct_fmt_head(fs, rel, &b, 65536) == 0 && b.data &&
-              (ct_memstr(b.data, b.len, "OpenAI Codex v") || ct_memstr(b.data, b.len, "codex exec "));
+    int yes =
+        ct_fmt_head(fs, rel, &b, 65536) == 0 && b.data &&
+        (ct_memstr(b.data, b.len, "OpenAI Codex v") || ct_memstr(b.data, b.len, "codex exec "));
     ct_buf_free(&b);
     if (!yes && ct_str_ends(rel, "agent.log")) {
         char *parent = ct_path_parent(rel);
@@ -320,8 +340,10 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     t->agent = "Codex CLI";
     if (ct_fmt_is_tb_trial(fs, trial)) ct_fmt_tb_trial_fill(fs, trial, t);
     int rc = parse_log(fs, log, t, err);
-    if (rc == CT_OK) ct_traj_list_push(out, t);
-    else ct_traj_free(t);
+    if (rc == CT_OK)
+        ct_traj_list_push(out, t);
+    else
+        ct_traj_free(t);
     free(log);
     free(trial);
     free(display);
@@ -332,7 +354,8 @@ const ct_loader ct_loader_codex = {
     .name = "codex",
     .agent = "Codex CLI",
     .summary = "OpenAI codex CLI exec log (sessions/agent.log in a terminal-bench trial)",
-    .detection = "tb trial whose commands.txt runs `codex exec`; a .log with `OpenAI Codex v` in its head",
+    .detection =
+        "tb trial whose commands.txt runs `codex exec`; a .log with `OpenAI Codex v` in its head",
     .detect = detect,
     .load = load,
 };

@@ -167,6 +167,11 @@ void ct_fmt_ansi_feed(ct_ansi *a, ct_buf *out, const char *s, size_t n)
             }
             continue;
         }
+        if (c == '\n') { /* a broken escape never swallows a line break */
+            a->st = ANSI_TEXT;
+            run = i;
+            continue;
+        }
         run = i + 1;
         if (++a->len > 4096) { /* never let a broken escape swallow the stream */
             a->st = ANSI_TEXT;
@@ -174,8 +179,10 @@ void ct_fmt_ansi_feed(ct_ansi *a, ct_buf *out, const char *s, size_t n)
         }
         switch (a->st) {
         case ANSI_ESC:
-            a->st = c == '[' ? ANSI_CSI : c == ']' ? ANSI_OSC
-                  : (c >= 0x20 && c <= 0x2f) ? ANSI_ESC_INT : ANSI_TEXT;
+            a->st = c == '['                   ? ANSI_CSI
+                    : c == ']'                 ? ANSI_OSC
+                    : (c >= 0x20 && c <= 0x2f) ? ANSI_ESC_INT
+                                               : ANSI_TEXT;
             break;
         case ANSI_ESC_INT:
             if (c >= 0x30 && c <= 0x7e) a->st = ANSI_TEXT;
@@ -184,8 +191,10 @@ void ct_fmt_ansi_feed(ct_ansi *a, ct_buf *out, const char *s, size_t n)
             if (c >= 0x40 && c <= 0x7e) a->st = ANSI_TEXT;
             break;
         case ANSI_OSC:
-            if (c == 0x07) a->st = ANSI_TEXT;
-            else if (c == 0x1b) a->st = ANSI_OSC_ESC;
+            if (c == 0x07)
+                a->st = ANSI_TEXT;
+            else if (c == 0x1b)
+                a->st = ANSI_OSC_ESC;
             break;
         case ANSI_OSC_ESC:
             a->st = c == '\\' ? ANSI_TEXT : ANSI_OSC;

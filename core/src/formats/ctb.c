@@ -31,9 +31,11 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
         ct_buf b = CT_BUF_INIT;
         if (ct_fmt_head(fs, steps, &b, 4096) == 0 && b.data) {
             size_t s = ct_json_skip_ws(b.data, b.len, 0);
-            if (s < b.len && b.data[s] == '[' && (ct_memstr(b.data, b.len, "\"step_id\"") || ct_memstr(b.data, b.len, "\"action")))
+            if (s < b.len && b.data[s] == '[' &&
+                (ct_memstr(b.data, b.len, "\"step_id\"") || ct_memstr(b.data, b.len, "\"action")))
                 score = 80;
-            else if (s + 1 < b.len && b.data[s] == '[' && b.data[ct_json_skip_ws(b.data, b.len, s + 1)] == ']')
+            else if (s + 1 < b.len && b.data[s] == '[' &&
+                     b.data[ct_json_skip_ws(b.data, b.len, s + 1)] == ']')
                 score = CT_DETECT_LIKELY;
         }
         ct_buf_free(&b);
@@ -73,8 +75,10 @@ static void set_ref(ct_trajectory *t, ct_source_ref *r, json_t *ref)
 static char *trimmed(const char *s, size_t *n)
 {
     size_t a = 0, e = strlen(s);
-    while (a < e && isspace((unsigned char)s[a])) a++;
-    while (e > a && isspace((unsigned char)s[e - 1])) e--;
+    while (a < e && isspace((unsigned char)s[a]))
+        a++;
+    while (e > a && isspace((unsigned char)s[e - 1]))
+        e--;
     *n = e - a;
     return ct_xstrndup(s + a, e - a);
 }
@@ -114,7 +118,8 @@ static void fill_fenced(ct_trajectory *t, ct_step *s, const char *text)
         return;
     }
     const char *body = f + skip;
-    while (*body && *body != '\n' && isspace((unsigned char)*body)) body++;
+    while (*body && *body != '\n' && isspace((unsigned char)*body))
+        body++;
     if (*body == '\n') body++;
     const char *end = strstr(body, "```");
     if (!end) end = body + strlen(body);
@@ -158,7 +163,8 @@ static int is_oh_event(json_t *o)
 }
 
 /* Build the step for one steps.json element from its action_ref content. */
-static ct_step *step_from_content(ct_trajectory *t, const char *content, const char *path, int *n_run)
+static ct_step *step_from_content(ct_trajectory *t, const char *content, const char *path,
+                                  int *n_run)
 {
     size_t n;
     char *c = trimmed(content ? content : "", &n);
@@ -193,7 +199,8 @@ static ct_step *step_from_content(ct_trajectory *t, const char *content, const c
     return s;
 }
 
-static void observation_from_content(ct_trajectory *t, ct_step *s, const char *content, const char *path)
+static void observation_from_content(ct_trajectory *t, ct_step *s, const char *content,
+                                     const char *path)
 {
     if (!content) return;
     size_t n;
@@ -205,7 +212,8 @@ static void observation_from_content(ct_trajectory *t, ct_step *s, const char *c
         s->observation = ct_fmt_content_text(t, json_object_get(o, "content"));
     } else if (!o && message_content(t, c, n)) {
         s->observation = message_content(t, c, n);
-    } else if ((path && ct_str_ends(path, "prompt.txt")) || strstr(content, "New Terminal Output:")) {
+    } else if ((path && ct_str_ends(path, "prompt.txt")) ||
+               strstr(content, "New Terminal Output:")) {
         s->observation = ct_terminus_observation(t, content, strlen(content));
     } else {
         s->observation = ct_traj_strdup(t, content);
@@ -249,8 +257,9 @@ static void describe_from_path(ct_trajectory *t, const char *path)
     if (segs[4]) {
         static const struct {
             const char *dir, *agent;
-        } agents[] = {{"openhands", "OpenHands"}, {"miniswe", "mini-SWE-agent"}, {"terminus2", "Terminus-2"},
-                      {"terminus", "Terminus"}, {"sweagent", "SWE-agent"}, {"swe-agent", "SWE-agent"}};
+        } agents[] = {{"openhands", "OpenHands"},  {"miniswe", "mini-SWE-agent"},
+                      {"terminus2", "Terminus-2"}, {"terminus", "Terminus"},
+                      {"sweagent", "SWE-agent"},   {"swe-agent", "SWE-agent"}};
         for (size_t i = 0; i < sizeof agents / sizeof agents[0]; i++)
             if (strcmp(segs[0], agents[i].dir) == 0) t->agent = agents[i].agent;
         char *m = strstr(segs[1], "__");
@@ -262,7 +271,8 @@ static void describe_from_path(ct_trajectory *t, const char *path)
             json_object_set_new(t->metadata, "trial_name", json_string(segs[4]));
         }
     }
-    for (int i = 0; i < 5; i++) free(segs[i]);
+    for (int i = 0; i < 5; i++)
+        free(segs[i]);
 }
 
 static void read_task(ct_fs *fs, const char *dir, ct_trajectory *t)
@@ -293,20 +303,38 @@ static long read_stages(ct_fs *fs, const char *dir, ct_trajectory *t)
             json_object_set(t->metadata, "stage_ranges", v);
             size_t i;
             json_t *r;
-            json_array_foreach(v, i, r) {
+            json_array_foreach(v, i, r)
+            {
                 long end = ref_int(json_object_get(r, "end_step_id"));
                 if (end > max_end) max_end = end;
             }
         } else {
             char m[CT_ERROR_MSG_MAX + 600];
             ct_traj_warn(t, "stage ranges ignored: %s",
-                         e.code ? ct_error_format(&e, m, sizeof m) : "stage_ranges.json is not a list");
+                         e.code ? ct_error_format(&e, m, sizeof m)
+                                : "stage_ranges.json is not a list");
         }
         json_decref(v);
         ct_buf_free(&b);
     }
     free(sr);
     return max_end;
+}
+
+/* The reference tool names Claude Code tools in tool_type; they say what the step did. */
+static ct_step_kind kind_of_tool(const char *tool, const char *action)
+{
+    static const struct {
+        const char *tool;
+        ct_step_kind kind;
+    } map[] = {
+        {"Read", CT_KIND_READ},         {"Edit", CT_KIND_EDIT},    {"MultiEdit", CT_KIND_EDIT},
+        {"NotebookEdit", CT_KIND_EDIT}, {"Write", CT_KIND_CREATE}, {"Grep", CT_KIND_SEARCH},
+        {"Glob", CT_KIND_SEARCH},       {"LS", CT_KIND_SEARCH},    {"WebSearch", CT_KIND_SEARCH},
+        {"TodoWrite", CT_KIND_THINK},   {"Task", CT_KIND_OTHER},   {"WebFetch", CT_KIND_OTHER}};
+    for (size_t i = 0; tool && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(tool, map[i].tool) == 0) return map[i].kind;
+    return ct_fmt_kind_from_shell(action);
 }
 
 static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_error *err)
@@ -316,9 +344,22 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     ct_buf raw = CT_BUF_INIT;
     json_t *arr = NULL;
     int rc = ct_fmt_read_json(fs, steps, &raw, &arr, err);
+    int repaired = 0;
+    if (rc == CT_EPARSE && raw.data && !ct_utf8_valid(raw.data, raw.len)) {
+        /* broken bytes inside strings: parse a repaired copy, spans still come from raw */
+        char *fixed = ct_utf8_sanitize(raw.data, raw.len);
+        arr = json_loadb(fixed, strlen(fixed), JSON_ALLOW_NUL, NULL);
+        free(fixed);
+        if (arr) {
+            rc = CT_OK;
+            repaired = 1;
+            if (err) ct_error_clear(err);
+        }
+    }
     if (rc == CT_OK && !json_is_array(arr))
-        rc = ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, steps), -1, 0,
-                           "steps.json must be a list of steps ({step_id, action_ref, observation_ref})");
+        rc = ct_error_setf(
+            err, CT_EFORMAT, ct_fs_display(fs, steps), -1, 0,
+            "steps.json must be a list of steps ({step_id, action_ref, observation_ref})");
     if (rc != CT_OK) {
         json_decref(arr);
         ct_buf_free(&raw);
@@ -329,6 +370,7 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     ct_trajectory *t = ct_traj_new("codetracebench", ct_fs_display(fs, is_dir ? rel : dir));
     t->agent = NULL;
     const char *steps_display = ct_traj_strdup(t, ct_fs_display(fs, steps));
+    if (repaired) ct_traj_warn(t, "%s: invalid UTF-8 replaced by U+FFFD", steps_display);
     read_task(fs, dir, t);
     char *srp = ct_path_join(dir, "stage_ranges.json");
     int bench = ct_fs_is_file(fs, srp);
@@ -344,12 +386,14 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     int n_run = 0, prev_id = 0, disorder = 0;
     size_t i;
     json_t *el;
-    json_array_foreach(arr, i, el) {
+    json_array_foreach(arr, i, el)
+    {
         if (!json_is_object(el)) {
             ct_traj_warn(t, "steps.json element %zu is not an object; skipped", i + 1);
             continue;
         }
-        json_t *ar = json_object_get(el, "action_ref"), *orf = json_object_get(el, "observation_ref");
+        json_t *ar = json_object_get(el, "action_ref"),
+               *orf = json_object_get(el, "observation_ref");
         const char *apath = ct_fmt_str(ar, "path"), *opath = ct_fmt_str(orf, "path");
         if (!t->agent && apath) describe_from_path(t, apath);
         long sid = ref_int(json_object_get(el, "step_id"));
@@ -361,7 +405,7 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         if (given && *given) {
             s = ct_traj_add_step(t);
             s->action = ct_fmt_jstr(t, json_object_get(el, "action"));
-            s->kind = ct_fmt_kind_from_shell(s->action);
+            s->kind = kind_of_tool(ct_fmt_str(el, "tool_type"), s->action);
         } else {
             s = step_from_content(t, ct_fmt_str(ar, "content"), apath, &n_run);
         }
@@ -372,19 +416,27 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         if (thinking) s->thought = ct_traj_strdup(t, thinking);
         json_t *pg = json_object_get(el, "parallel_group");
         if (json_is_integer(pg)) s->parallel_group = (int)json_integer_value(pg);
-        if (json_object_get(el, "observation")) s->observation = text_of(t, json_object_get(el, "observation"));
-        else observation_from_content(t, s, ct_fmt_str(orf, "content"), opath);
-        if (apath) set_ref(t, &s->src, ar);
-        else if (ns >= 0) ct_fmt_set_src(t, &s->src, steps_display, &li, sp[i].start, sp[i].end);
+        if (json_object_get(el, "observation"))
+            s->observation = text_of(t, json_object_get(el, "observation"));
+        else
+            observation_from_content(t, s, ct_fmt_str(orf, "content"), opath);
+        if (apath)
+            set_ref(t, &s->src, ar);
+        else if (ns >= 0)
+            ct_fmt_set_src(t, &s->src, steps_display, &li, sp[i].start, sp[i].end);
         if (opath) set_ref(t, &s->obs_src, orf);
         if (bench && !apath) ct_traj_warn(t, "step %ld has no action_ref", sid);
     }
-    if (disorder) ct_traj_warn(t, "steps.json step ids are not strictly increasing; steps kept in file order");
-    if (max_stage > 0 && t->n_steps > 0 && max_stage > t->steps[t->n_steps - 1].bench_step_id)
+    if (disorder)
         ct_traj_warn(t,
-                     "inconsistent benchmark entry: stage_ranges.json covers steps up to %ld but steps.json "
-                     "has %zu step%s (last id %d)",
-                     max_stage, t->n_steps, t->n_steps == 1 ? "" : "s", t->steps[t->n_steps - 1].bench_step_id);
+                     "steps.json step ids are not strictly increasing; steps kept in file order");
+    if (max_stage > 0 && t->n_steps > 0 && max_stage > t->steps[t->n_steps - 1].bench_step_id)
+        ct_traj_warn(
+            t,
+            "inconsistent benchmark entry: stage_ranges.json covers steps up to %ld but steps.json "
+            "has %zu step%s (last id %d)",
+            max_stage, t->n_steps, t->n_steps == 1 ? "" : "s",
+            t->steps[t->n_steps - 1].bench_step_id);
     if (t->n_steps == 0) ct_traj_warn(t, "steps.json lists no steps");
     ct_lines_free(&li);
     free(sp);
@@ -399,9 +451,11 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
 const ct_loader ct_loader_ctb = {
     .name = "codetracebench",
     .agent = "CodeTraceBench",
-    .summary = "CodeTraceBench normalised steps (steps.json + stage_ranges.json + task.md) and the reference "
+    .summary = "CodeTraceBench normalised steps (steps.json + stage_ranges.json + task.md) and the "
+               "reference "
                "tool's pre-normalised steps.json",
-    .detection = "a directory with steps.json (a list with step_id) — definitive with stage_ranges.json",
+    .detection =
+        "a directory with steps.json (a list with step_id) — definitive with stage_ranges.json",
     .detect = detect,
     .load = load,
 };

@@ -46,7 +46,8 @@ typedef struct {
  * redraws (the last non-empty segment). */
 static char *clean_line(const char *s, size_t n)
 {
-    while (n && (s[n - 1] == '\r' || s[n - 1] == '\n')) n--;
+    while (n && (s[n - 1] == '\r' || s[n - 1] == '\n'))
+        n--;
     ct_buf seg = CT_BUF_INIT, best = CT_BUF_INIT;
     ct_buf_reserve(&seg, n + 1);
     ct_buf_reserve(&best, 1);
@@ -68,10 +69,12 @@ static char *clean_line(const char *s, size_t n)
         if (c == 0x1b) {
             if (i + 1 < n && s[i + 1] == '[') {
                 i += 2;
-                while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e)) i++;
+                while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e))
+                    i++;
             } else if (i + 1 < n && s[i + 1] == ']') {
                 i += 2;
-                while (i < n && s[i] != '\a' && !(s[i] == 0x1b && i + 1 < n && s[i + 1] == '\\')) i++;
+                while (i < n && s[i] != '\a' && !(s[i] == 0x1b && i + 1 < n && s[i + 1] == '\\'))
+                    i++;
                 if (i < n && s[i] == 0x1b) i++;
             } else if (i + 1 < n && (s[i + 1] == '(' || s[i + 1] == ')')) {
                 i += 2;
@@ -106,7 +109,8 @@ static void doc_add(doc *d, size_t rs, size_t re, const char *text, size_t tn)
 
 static void doc_free(doc *d)
 {
-    for (size_t i = 0; i < d->n; i++) free(d->l[i].text);
+    for (size_t i = 0; i < d->n; i++)
+        free(d->l[i].text);
     free(d->l);
 }
 
@@ -162,9 +166,11 @@ static int doc_from_cast(doc *d, const char *s, size_t n)
     while (q < text.len && d->n < MAX_LINES) {
         const char *nl = memchr(t + q, '\n', text.len - q);
         size_t e = nl ? (size_t)(nl - t) : text.len;
-        while (ev + 1 < ne && ev_off[ev + 1] <= q) ev++;
+        while (ev + 1 < ne && ev_off[ev + 1] <= q)
+            ev++;
         size_t ev_end = ev;
-        while (ev_end + 1 < ne && ev_off[ev_end + 1] < e) ev_end++;
+        while (ev_end + 1 < ne && ev_off[ev_end + 1] < e)
+            ev_end++;
         doc_add(d, ne ? ev_rs[ev] : 0, ne ? ev_re[ev_end] : 0, t + q, e - q);
         q = e + 1;
     }
@@ -179,7 +185,8 @@ static int doc_from_cast(doc *d, const char *s, size_t n)
 
 static const char *skip_ws(const char *s)
 {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     return s;
 }
 
@@ -226,7 +233,8 @@ static int is_rule(const char *s)
 static int is_noise_end(const char *s)
 {
     return strstr(s, "Waiting for the LM to respond") != NULL || ct_str_starts(s, "asciinema: ") ||
-           (ct_str_starts(s, "root@") && strstr(s, "# ")) || ct_str_starts(s, "Saved trajectory to");
+           (ct_str_starts(s, "root@") && strstr(s, "# ")) ||
+           ct_str_starts(s, "Saved trajectory to");
 }
 
 static int blank(const char *s)
@@ -286,8 +294,10 @@ static void set_range(ct_trajectory *t, ct_source_ref *ref, const char *disp, co
 
 static const char *trimmed(ct_trajectory *t, const char *s, size_t n)
 {
-    while (n && isspace((unsigned char)*s)) s++, n--;
-    while (n && isspace((unsigned char)s[n - 1])) n--;
+    while (n && isspace((unsigned char)*s))
+        s++, n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
     return n ? ct_traj_strndup(t, s, n) : NULL;
 }
 
@@ -309,7 +319,8 @@ static const char *task_from_message(ct_trajectory *t, const char *msg)
     return trimmed(t, b, (size_t)(e - b));
 }
 
-/* `mini -m MODEL` / `--model MODEL` / `--model=MODEL` in commands.txt. */
+/* `mini -m MODEL` / `--model MODEL` / `--model=MODEL` in commands.txt (t may be NULL: only
+ * tell whether commands.txt runs `mini`). */
 static const char *model_from_commands(ct_fs *fs, const char *trial, ct_trajectory *t, int *invoked)
 {
     char *p = ct_path_join(trial, "commands.txt");
@@ -330,7 +341,7 @@ static const char *model_from_commands(ct_fs *fs, const char *trial, ct_trajecto
             if (opt) {
                 const char *v = opt + skip;
                 size_t n = strcspn(v, " '\"\n,]");
-                if (n && n < 200) model = ct_traj_strndup(t, v, n);
+                if (n && n < 200 && t) model = ct_traj_strndup(t, v, n);
             }
         }
     }
@@ -362,8 +373,8 @@ static int file_has_marker(ct_fs *fs, const char *rel)
 static int detect(ct_fs *fs, const char *rel, int is_dir)
 {
     if (!is_dir) {
-        if (!ct_str_ends(rel, ".log") && !ct_str_ends(rel, ".cast") && !ct_str_ends(rel, ".txt"))
-            return CT_DETECT_NO;
+        /* not the panes .txt captures: a screen capture holds only the last screenful */
+        if (!ct_str_ends(rel, ".log") && !ct_str_ends(rel, ".cast")) return CT_DETECT_NO;
         return file_has_marker(fs, rel) ? CT_DETECT_LIKELY : CT_DETECT_NO;
     }
     char *mt = ct_path_join(rel, "agent-logs/mini.traj.json");
@@ -377,10 +388,8 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
     free(log);
     free(cast);
     if (!score && ct_fmt_is_tb_trial(fs, rel)) {
-        ct_trajectory *scratch = ct_traj_new("x", "");
         int invoked;
-        model_from_commands(fs, rel, scratch, &invoked);
-        ct_traj_free(scratch);
+        model_from_commands(fs, rel, NULL, &invoked);
         if (invoked) score = CT_DETECT_LIKELY;
     }
     return score;
@@ -407,8 +416,10 @@ static char *read_session(ct_fs *fs, const char *trial, ct_buf *raw, doc *d, ct_
             free(p);
             continue;
         }
-        if (k == 0) doc_from_log(d, raw->data, raw->len);
-        else doc_from_cast(d, raw->data, raw->len);
+        if (k == 0)
+            doc_from_log(d, raw->data, raw->len);
+        else
+            doc_from_cast(d, raw->data, raw->len);
         return p;
     }
     return NULL;
@@ -425,7 +436,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     if (is_dir) {
         trial = ct_xstrdup(rel);
         src = read_session(fs, trial, &raw, &d, t);
-        if (!src) ct_traj_warn(t, "no readable sessions/agent.log or sessions/agent.cast in this trial");
+        if (!src)
+            ct_traj_warn(t, "no readable sessions/agent.log or sessions/agent.cast in this trial");
     } else {
         int rc = ct_fs_read(fs, rel, &raw, 0, err);
         if (rc != CT_OK) {
@@ -437,10 +449,13 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
             ct_traj_free(t);
             ct_buf_free(&raw);
             return ct_error_setf(err, CT_ELFS, ct_fs_display(fs, rel), -1, 0,
-                                 "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+                                 "this is a Git LFS pointer file; the data was never downloaded "
+                                 "(run `git lfs pull`)");
         }
-        if (ct_str_ends(rel, ".cast")) doc_from_cast(&d, raw.data, raw.len);
-        else doc_from_log(&d, raw.data, raw.len);
+        if (ct_str_ends(rel, ".cast"))
+            doc_from_cast(&d, raw.data, raw.len);
+        else
+            doc_from_log(&d, raw.data, raw.len);
         src = ct_xstrdup(rel);
         /* <trial>/sessions/agent.log: the trial is two levels up when the fs reaches it */
         char *p1 = ct_path_parent(rel), *p2 = p1 ? ct_path_parent(p1) : NULL;
@@ -523,7 +538,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         s->action = a ? a : "";
         const char *th = content;
         size_t thl = fs0;
-        while (thl && isspace((unsigned char)*th)) th++, thl--;
+        while (thl && isspace((unsigned char)*th))
+            th++, thl--;
         if (thl >= 8 && strncmp(th, "THOUGHT:", 8) == 0) th += 8, thl -= 8;
         s->thought = trimmed(t, th, thl);
         s->kind = ct_fmt_kind_from_shell(s->action);
@@ -543,17 +559,22 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
             if (disp) set_range(t, &s->obs_src, disp, &li, &d, o->first, o->last);
         }
     }
-    if (format_errors) json_object_set_new(t->metadata, "format_error_turns", json_integer(format_errors));
+    if (format_errors)
+        json_object_set_new(t->metadata, "format_error_turns", json_integer(format_errors));
     if (last_cost >= 0) json_object_set_new(t->metadata, "cost_usd", json_real(last_cost));
-    if (t->n_steps && t->steps[t->n_steps - 1].kind == CT_KIND_SUBMIT) t->exit_status = "Submitted (inferred)";
+    if (t->n_steps && t->steps[t->n_steps - 1].kind == CT_KIND_SUBMIT)
+        t->exit_status = "Submitted (inferred)";
     if (t->n_steps) {
         ct_step *ls = &t->steps[t->n_steps - 1];
         if (!ls->observation && ls->kind != CT_KIND_SUBMIT)
-            ct_traj_warn(t, "step %d has no observation: the run stopped before its result", ls->step_id);
+            ct_traj_warn(t, "step %d has no observation: the run stopped before its result",
+                         ls->step_id);
     }
     if (t->n_steps == 0) {
-        if (not_installed) ct_traj_warn(t, "agent not installed: the log shows `mini: command not found`");
-        else if (src) ct_traj_warn(t, "no mini-swe-agent steps in %s", src);
+        if (not_installed)
+            ct_traj_warn(t, "agent not installed: the log shows `mini: command not found`");
+        else if (src)
+            ct_traj_warn(t, "no mini-swe-agent steps in %s", src);
     }
 
     free(bl);

@@ -76,8 +76,10 @@ static int count_fences(const char *s, size_t n, const char *lang, fence *first)
 
 static void trim(const char **s, size_t *n)
 {
-    while (*n && isspace((unsigned char)**s)) (*s)++, (*n)--;
-    while (*n && isspace((unsigned char)(*s)[*n - 1])) (*n)--;
+    while (*n && isspace((unsigned char)**s))
+        (*s)++, (*n)--;
+    while (*n && isspace((unsigned char)(*s)[*n - 1]))
+        (*n)--;
 }
 
 /* <returncode>N</returncode> anywhere in an observation. */
@@ -86,7 +88,8 @@ static int parse_returncode(const char *obs, int *code)
     const char *p = obs ? strstr(obs, "<returncode>") : NULL;
     if (!p) return 0;
     p += strlen("<returncode>");
-    while (isspace((unsigned char)*p)) p++;
+    while (isspace((unsigned char)*p))
+        p++;
     char *e;
     long v = strtol(p, &e, 10);
     if (e == p) return 0;
@@ -105,20 +108,22 @@ static const char *timestamp_of(ct_trajectory *t, json_t *v)
     struct tm tm;
     if (!gmtime_r(&secs, &tm)) return NULL;
     int ms = (int)((d - (double)secs) * 1000.0);
-    return ct_traj_printf(t, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    return ct_traj_printf(t, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
 /* ---- what a shell command does to files ------------------------------------------------- */
 
 static const char *word_after(ct_trajectory *t, const char *p, const char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
     const char *s = p;
     char q = 0;
     if (p < end && (*p == '\'' || *p == '"')) q = *p++, s = p;
-    while (p < end && (q ? *p != q : !isspace((unsigned char)*p) && *p != ';' && *p != '&' &&
-                                         *p != '|' && *p != '<' && *p != '>'))
+    while (p < end && (q ? *p != q
+                         : !isspace((unsigned char)*p) && *p != ';' && *p != '&' && *p != '|' &&
+                               *p != '<' && *p != '>'))
         p++;
     return p > s ? ct_traj_strndup(t, s, (size_t)(p - s)) : NULL;
 }
@@ -139,7 +144,8 @@ static const char *heredoc_body(ct_trajectory *t, const char *cmd, const char *l
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         size_t l2 = len && p[len - 1] == '\r' ? len - 1 : len;
-        if (l2 == dl && memcmp(p, delim, dl) == 0) return ct_traj_strndup(t, body, (size_t)(p - body));
+        if (l2 == dl && memcmp(p, delim, dl) == 0)
+            return ct_traj_strndup(t, body, (size_t)(p - body));
         if (!nl) break;
         p = nl + 1;
     }
@@ -154,7 +160,8 @@ static void classify_shell(ct_trajectory *t, ct_step *s)
     const char *cmd = s->action;
     s->kind = ct_fmt_kind_from_shell(cmd);
     if (s->kind == CT_KIND_SUBMIT) return;
-    while (isspace((unsigned char)*cmd)) cmd++;
+    while (isspace((unsigned char)*cmd))
+        cmd++;
     const char *eol = strchr(cmd, '\n');
     if (!eol) eol = cmd + strlen(cmd);
     size_t fl = (size_t)(eol - cmd);
@@ -170,17 +177,21 @@ static void classify_shell(ct_trajectory *t, ct_step *s)
             ct_file_touch *f = ct_step_add_file(t, s);
             f->path = path;
             f->op = append ? "append" : "create";
-            if (append) f->new_text = body;
-            else f->content = body;
+            if (append)
+                f->new_text = body;
+            else
+                f->content = body;
         }
         return;
     }
     if (ct_str_starts(cmd, "sed ") && (ct_memstr(cmd, fl, " -i") != NULL)) {
         /* the file is the last word of the first line */
         const char *e = eol;
-        while (e > cmd && isspace((unsigned char)e[-1])) e--;
+        while (e > cmd && isspace((unsigned char)e[-1]))
+            e--;
         const char *b = e;
-        while (b > cmd && !isspace((unsigned char)b[-1])) b--;
+        while (b > cmd && !isspace((unsigned char)b[-1]))
+            b--;
         if (b < e && *b != '-' && *b != '\'' && *b != '"') {
             s->kind = CT_KIND_EDIT;
             ct_file_touch *f = ct_step_add_file(t, s);
@@ -226,7 +237,8 @@ static const char *task_from_template(ct_trajectory *t, const char *msg, const c
     size_t pl = (size_t)(mark - pre);
     const char *suf = mark + ml;
     const char *se = suf;
-    while (*se && !(se[0] == '{' && (se[1] == '{' || se[1] == '%'))) se++;
+    while (*se && !(se[0] == '{' && (se[1] == '{' || se[1] == '%')))
+        se++;
     size_t sl = (size_t)(se - suf);
     if (sl > 200) sl = 200;
     const char *b = msg;
@@ -282,7 +294,8 @@ static int sniff_score(const char *h, size_t n, int named)
             const char *v = tf + strlen("\"trajectory_format\"");
             size_t rest = n - (size_t)(v - h);
             size_t k = 0;
-            while (k < rest && (isspace((unsigned char)v[k]) || v[k] == ':')) k++;
+            while (k < rest && (isspace((unsigned char)v[k]) || v[k] == ':'))
+                k++;
             if (rest - k > 16 && memcmp(v + k, "\"mini-swe-agent", 15) == 0) return CT_DETECT_SURE;
         }
         int msgs = ct_memstr(h, n, "\"messages\"") != NULL;
@@ -291,7 +304,8 @@ static int sniff_score(const char *h, size_t n, int named)
                    ct_memstr(h, n, "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT") ||
                    ct_memstr(h, n, "<returncode>");
         /* SWE-agent .traj files are dicts too: they carry "trajectory" + "history" */
-        if (ct_memstr(h, n, "\"history\"") && ct_memstr(h, n, "\"trajectory\"")) return CT_DETECT_NO;
+        if (ct_memstr(h, n, "\"history\"") && ct_memstr(h, n, "\"trajectory\""))
+            return CT_DETECT_NO;
         if ((msgs || info) && mini) return named ? CT_DETECT_SURE : CT_DETECT_LIKELY;
         /* a huge info.submission can push every marker past the sniffed head */
         if (named && ct_str_starts(h + i, "{") && (info || msgs)) return CT_DETECT_LIKELY;
@@ -397,7 +411,8 @@ static void load_text_turns(mctx *c)
             json_t *o = json_array_get(c->msgs, j);
             const char *r = role_of(o);
             if (strcmp(r, "assistant") == 0) break;
-            if (strcmp(r, "user") != 0 && strcmp(r, "tool") != 0 && strcmp(r, "exit") != 0) continue;
+            if (strcmp(r, "user") != 0 && strcmp(r, "tool") != 0 && strcmp(r, "exit") != 0)
+                continue;
             s->observation = ct_fmt_content_text(t, json_object_get(o, "content"));
             s->has_exit_code = parse_returncode(s->observation, &s->exit_code);
             set_src(c, &s->obs_src, j);
@@ -424,7 +439,8 @@ static void load_tool_turns(mctx *c)
             continue;
         }
         const char *thought = ct_fmt_content_text(t, json_object_get(m, "content"));
-        if (!thought || !*thought) thought = ct_fmt_jstr(t, json_object_get(m, "reasoning_content"));
+        if (!thought || !*thought)
+            thought = ct_fmt_jstr(t, json_object_get(m, "reasoning_content"));
         if (thought && !*thought) thought = NULL;
         int group = nsteps > 1 ? ++c->group : 0;
         ct_span *call_spans = NULL;
@@ -443,8 +459,10 @@ static void load_tool_turns(mctx *c)
             const char *cmd = NULL;
             const char *args = ct_fmt_str(fn, "arguments");
             json_t *aj = args ? json_loads(args, JSON_DECODE_ANY, NULL) : NULL;
-            if (json_is_object(aj)) cmd = ct_fmt_jstr(t, json_object_get(aj, "command"));
-            else if (args) cmd = ct_traj_strdup(t, args);
+            if (json_is_object(aj))
+                cmd = ct_fmt_jstr(t, json_object_get(aj, "command"));
+            else if (args)
+                cmd = ct_traj_strdup(t, args);
             json_decref(aj);
             if (!cmd && k < nact) {
                 json_t *act = json_array_get(actions, k);
@@ -459,9 +477,12 @@ static void load_tool_turns(mctx *c)
             s->timestamp = msg_timestamp(t, m);
             if (call_spans && (long)k < ncs)
                 ct_fmt_set_src(t, &s->src, c->disp, &c->li, call_spans[k].start, call_spans[k].end);
-            else set_src(c, &s->src, i);
-            if (!name || strcmp(name, "bash") == 0) classify_shell(t, s);
-            else s->kind = CT_KIND_OTHER;
+            else
+                set_src(c, &s->src, i);
+            if (!name || strcmp(name, "bash") == 0)
+                classify_shell(t, s);
+            else
+                s->kind = CT_KIND_OTHER;
             /* its observation: the tool message answering this call id (else the k-th one) */
             size_t seen = 0;
             for (size_t j = i + 1; j < nm; j++) {
@@ -493,7 +514,8 @@ static int is_tool_schema(json_t *msgs)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(msgs, i, m) {
+    json_array_foreach(msgs, i, m)
+    {
         const char *r = role_of(m);
         if (strcmp(r, "tool") == 0 || strcmp(r, "exit") == 0) return 1;
         if (strcmp(r, "assistant") == 0 && json_array_size(json_object_get(m, "tool_calls")) > 0)
@@ -502,8 +524,43 @@ static int is_tool_schema(json_t *msgs)
     return 0;
 }
 
+/* SWE-bench evaluation next to a native run: <run>/logs/<instance>/report.json beside
+ * <run>/trajs/<instance>/<instance>.traj.json (or a report.json in the file's own folder). Only
+ * looked for inside the fs, so it is found when the run dir is what the user named. */
+static void fill_swebench_report(ct_fs *fs, const char *file, const char *iid, ct_trajectory *t)
+{
+    char *d1 = ct_path_parent(file);
+    char *d2 = ct_path_parent(d1);
+    char *d3 = ct_path_parent(d2);
+    char *cand[2];
+    cand[0] = ct_path_join(d1, "report.json");
+    cand[1] = *d2 && iid ? ct_xasprintf("%s%slogs/%s/report.json", d3, *d3 ? "/" : "", iid) : NULL;
+    for (int k = 0; k < 2 && t->solved == CT_UNKNOWN; k++) {
+        if (!cand[k] || !ct_fs_is_file(fs, cand[k])) continue;
+        ct_buf raw = CT_BUF_INIT;
+        json_t *j = NULL;
+        if (ct_fmt_read_json(fs, cand[k], &raw, &j, NULL) == CT_OK && json_is_object(j)) {
+            json_t *r = json_object_get(j, "resolved");
+            if (!r && iid) r = json_object_get(json_object_get(j, iid), "resolved");
+            if (json_is_boolean(r)) {
+                t->solved = json_is_true(r) ? CT_TRUE : CT_FALSE;
+                json_object_set_new(t->metadata, "swebench_report",
+                                    json_string(ct_fs_display(fs, cand[k])));
+            }
+        }
+        json_decref(j);
+        ct_buf_free(&raw);
+    }
+    free(cand[0]);
+    free(cand[1]);
+    free(d1);
+    free(d2);
+    free(d3);
+}
+
 /* Load one mini trajectory file `file` (raw bytes already parsed into root). */
-static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_list *out, ct_error *err)
+static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_list *out,
+                     ct_error *err)
 {
     ct_buf raw = CT_BUF_INIT;
     json_t *root = NULL;
@@ -564,12 +621,14 @@ static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_lis
     if (trial) ct_fmt_tb_trial_fill(fs, trial, t); /* results.json instruction wins as the task */
     json_t *cfg = json_object_get(info, "config");
     t->model = ct_fmt_jstr(t, json_object_get(json_object_get(cfg, "model"), "model_name"));
-    if (!t->model) t->model = ct_fmt_jstr(t, json_object_get(json_object_get(info, "config"), "model_name"));
+    if (!t->model)
+        t->model = ct_fmt_jstr(t, json_object_get(json_object_get(info, "config"), "model_name"));
     t->exit_status = ct_fmt_jstr(t, json_object_get(info, "exit_status"));
     json_t *sub = json_object_get(info, "submission");
     if (json_is_string(sub) && json_string_length(sub) > 0) t->final_patch = ct_fmt_jstr(t, sub);
     json_t *iid = json_object_get(root, "instance_id");
     if (json_is_string(iid)) json_object_set(t->metadata, "instance_id", iid);
+    if (!trial) fill_swebench_report(fs, file, json_string_value(iid), t);
     json_t *mv = json_object_get(info, "mini_version");
     if (mv) json_object_set(t->metadata, "mini_version", mv);
     json_t *ms = json_object_get(info, "model_stats");
@@ -589,8 +648,10 @@ static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_lis
         if (!t->task) t->task = task_heuristic(t, first_user);
     }
 
-    if (tools) load_tool_turns(&c);
-    else load_text_turns(&c);
+    if (tools)
+        load_tool_turns(&c);
+    else
+        load_text_turns(&c);
 
     /* the end of the run: a final "exit" message (1.1) or the submitted diff (bare list / v1) */
     json_t *last = nm ? json_array_get(c.msgs, nm - 1) : NULL;
@@ -599,7 +660,8 @@ static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_lis
         json_t *ex = json_object_get(last, "extra");
         if (!t->exit_status) t->exit_status = ct_fmt_jstr(t, json_object_get(ex, "exit_status"));
         const char *content = ct_fmt_content_text(t, json_object_get(last, "content"));
-        if (!t->final_patch && content && ct_str_starts(content, "diff --git")) t->final_patch = content;
+        if (!t->final_patch && content && ct_str_starts(content, "diff --git"))
+            t->final_patch = content;
     } else if (strcmp(lr, "user") == 0 && !t->final_patch) {
         const char *content = ct_fmt_content_text(t, json_object_get(last, "content"));
         if (content && ct_str_starts(content, "diff --git")) t->final_patch = content;
@@ -607,7 +669,8 @@ static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_lis
     if (!t->exit_status && t->n_steps && t->steps[t->n_steps - 1].kind == CT_KIND_SUBMIT)
         t->exit_status = "Submitted (inferred)";
 
-    if (c.format_errors) json_object_set_new(t->metadata, "format_error_turns", json_integer(c.format_errors));
+    if (c.format_errors)
+        json_object_set_new(t->metadata, "format_error_turns", json_integer(c.format_errors));
     if (t->n_steps == 0) ct_traj_warn(t, "no steps: the agent issued no command");
     const char *es = t->exit_status;
     if (es && strcmp(es, "Submitted") != 0 && strcmp(es, "Submitted (inferred)") != 0) {
@@ -619,9 +682,11 @@ static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_lis
     if (t->n_steps) {
         ct_step *ls = &t->steps[t->n_steps - 1];
         if (!ls->observation && ls->kind != CT_KIND_SUBMIT)
-            ct_traj_warn(t, "step %d has no observation: the run stopped before its result", ls->step_id);
+            ct_traj_warn(t, "step %d has no observation: the run stopped before its result",
+                         ls->step_id);
     }
-    if (!c.spans && nm) ct_traj_warn(t, "could not map messages to byte ranges; steps have no source");
+    if (!c.spans && nm)
+        ct_traj_warn(t, "could not map messages to byte ranges; steps have no source");
 
     free(c.spans);
     ct_lines_free(&c.li);
@@ -652,8 +717,9 @@ const ct_loader ct_loader_mini_swe = {
     .agent = "mini-SWE-agent",
     .summary = "mini-SWE-agent *.traj.json (bare list, mini-swe-agent-1, mini-swe-agent-1.1) and "
                "terminal-bench trials with agent-logs/mini.traj.json",
-    .detection = "\"trajectory_format\": \"mini-swe-agent-*\", or a *.traj.json dict/list of role/content "
-                 "messages with mini markers; a dir holding agent-logs/mini.traj.json",
+    .detection =
+        "\"trajectory_format\": \"mini-swe-agent-*\", or a *.traj.json dict/list of role/content "
+        "messages with mini markers; a dir holding agent-logs/mini.traj.json",
     .detect = detect,
     .load = load,
 };

@@ -59,8 +59,10 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
     int score = CT_DETECT_NO;
     /* episode-N dirs are Terminus, not a one-shot agent. */
     if (!ct_fs_is_dir(fs, ep) && response_ok(fs, resp)) {
-        if (is_dir && strcmp(logs, rel) != 0) score = CT_DETECT_SURE; /* trial dir */
-        else score = ct_fs_is_file(fs, prompt) ? CT_DETECT_LIKELY : CT_DETECT_WEAK;
+        if (is_dir && strcmp(logs, rel) != 0)
+            score = CT_DETECT_SURE; /* trial dir */
+        else
+            score = ct_fs_is_file(fs, prompt) ? CT_DETECT_LIKELY : CT_DETECT_WEAK;
     }
     free(resp);
     free(prompt);
@@ -86,8 +88,9 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     if (rc != CT_OK) goto done;
     json_t *cmds = json_object_get(root, "commands");
     if (!json_is_object(root) || !json_is_array(cmds)) {
-        rc = ct_error_setf(err, CT_EFORMAT, rdisplay, -1, 0,
-                           "expected {\"commands\": [...], \"explanation\": ...} in a one-shot response");
+        rc = ct_error_setf(
+            err, CT_EFORMAT, rdisplay, -1, 0,
+            "expected {\"commands\": [...], \"explanation\": ...} in a one-shot response");
         goto done;
     }
     t = ct_traj_new("one-shot", ct_fs_display(fs, rel));
@@ -122,11 +125,13 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     ct_span *spans = NULL;
     long ns = -1;
     static const char *const path[] = {"commands"};
-    if (ct_json_find(raw.data, raw.len, 0, path, 1, &sa) == 0) ns = ct_json_array_spans(raw.data, raw.len, sa.start, &spans);
+    if (ct_json_find(raw.data, raw.len, 0, path, 1, &sa) == 0)
+        ns = ct_json_array_spans(raw.data, raw.len, sa.start, &spans);
     size_t i;
     json_t *c;
     int skipped = 0;
-    json_array_foreach(cmds, i, c) {
+    json_array_foreach(cmds, i, c)
+    {
         const char *cmd = ct_fmt_jstr(t, c);
         if (!cmd && json_is_object(c)) cmd = ct_fmt_jstr(t, json_object_get(c, "keystrokes"));
         if (!cmd) {
@@ -138,15 +143,20 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         s->tool = "shell";
         s->action = cmd;
         s->kind = ct_fmt_kind_from_shell(cmd);
-        if (s->kind == CT_KIND_SUBMIT || s->kind == CT_KIND_CREATE || s->kind == CT_KIND_EDIT) s->kind = CT_KIND_BASH;
+        if (s->kind == CT_KIND_SUBMIT || s->kind == CT_KIND_CREATE || s->kind == CT_KIND_EDIT)
+            s->kind = CT_KIND_BASH;
         if (t->n_steps == 1) s->thought = expl;
         if (ns > (long)i) ct_fmt_set_src(t, &s->src, rdisplay, &li, spans[i].start, spans[i].end);
     }
     free(spans);
     ct_lines_free(&li);
-    if (skipped) ct_traj_warn(t, "%d command%s not text, skipped", skipped, skipped == 1 ? " is" : "s are");
-    if (t->n_steps == 0) ct_traj_warn(t, "the one-shot response has no commands: zero steps");
-    else ct_traj_warn(t, "one-shot agent: the commands ran without per-command output, so steps have no observation");
+    if (skipped)
+        ct_traj_warn(t, "%d command%s not text, skipped", skipped, skipped == 1 ? " is" : "s are");
+    if (t->n_steps == 0)
+        ct_traj_warn(t, "the one-shot response has no commands: zero steps");
+    else
+        ct_traj_warn(t, "one-shot agent: the commands ran without per-command output, so steps "
+                        "have no observation");
     ct_traj_list_push(out, t);
     t = NULL;
     rc = CT_OK;
@@ -164,7 +174,8 @@ done:
 const ct_loader ct_loader_oneshot = {
     .name = "one-shot",
     .agent = "one-shot agent",
-    .summary = "single-episode agents: agent-logs/response.json {commands, explanation} (+ prompt.txt, debug.json)",
+    .summary = "single-episode agents: agent-logs/response.json {commands, explanation} (+ "
+               "prompt.txt, debug.json)",
     .detection = "agent-logs/response.json with a \"commands\" list and no episode-N dirs",
     .detect = detect,
     .load = load,

@@ -24,11 +24,34 @@
 
 #define MAX_EVENTS 500000
 
+/* jansson refuses invalid UTF-8, and real logs hold broken bytes inside strings. Such bytes never
+ * change the JSON structure, so a repaired copy (bad bytes -> U+FFFD) is parsed while spans are
+ * still computed on the raw bytes. *repaired tells the caller to warn. */
+static json_t *parse_repairing(const char *data, size_t len, const char *display, ct_error *err,
+                               int *repaired)
+{
+    *repaired = 0;
+    json_t *v = ct_fmt_parse_json(data, len, display, err);
+    if (v || ct_utf8_valid(data, len) || ct_is_lfs_pointer(data, len)) return v;
+    char *fixed = ct_utf8_sanitize(data, len);
+    json_t *w = json_loadb(fixed, strlen(fixed), JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    free(fixed);
+    if (w) {
+        *repaired = 1;
+        if (err) ct_error_clear(err);
+    }
+    return w;
+}
+
 /* ---------------------------------------------------------------- event → step */
 
 static const char *const not_steps[] = {
-    "message", "system", "recall", "change_agent_state", "condensation",
-    "condensation_request", "null", "start", "pause", "resume", "stop",
+    "message",      "system",
+    "recall",       "change_agent_state",
+    "condensation", "condensation_request",
+    "null",         "start",
+    "pause",        "resume",
+    "stop",
 };
 
 static long long ev_id(json_t *ev)
@@ -60,7 +83,8 @@ static json_t *tool_args(json_t *ev)
     json_t *calls = json_object_get(msg, "tool_calls");
     size_t i;
     json_t *c;
-    json_array_foreach(calls, i, c) {
+    json_array_foreach(calls, i, c)
+    {
         const char *id = ct_fmt_str(c, "id");
         if (call_id && id && strcmp(id, call_id) != 0 && json_array_size(calls) > 1) continue;
         const char *a = ct_fmt_str(json_object_get(c, "function"), "arguments");
@@ -96,7 +120,9 @@ static const char *first_quoted(ct_trajectory *t, const char *code)
     const char *p = strchr(code, '(');
     if (!p) return NULL;
     p++;
-    while (*p && (isspace((unsigned char)*p) || isalnum((unsigned char)*p) || *p == '_' || *p == '=')) p++;
+    while (*p &&
+           (isspace((unsigned char)*p) || isalnum((unsigned char)*p) || *p == '_' || *p == '='))
+        p++;
     if (*p != '\'' && *p != '"') return NULL;
     char q = *p++;
     const char *e = strchr(p, q);
@@ -112,12 +138,13 @@ static int word_at(const char *s, const char *w)
 /* Kind of an IPython cell: agentskills helpers (old CodeAct) name what they do. */
 static ct_step_kind ipython_kind(ct_trajectory *t, ct_step *s, const char *code)
 {
-    while (isspace((unsigned char)*code)) code++;
+    while (isspace((unsigned char)*code))
+        code++;
     if (*code == '!') return ct_fmt_kind_from_shell(code + 1);
     static const char *const reads[] = {"open_file", "goto_line", "scroll_down", "scroll_up"};
     static const char *const searches[] = {"search_dir", "search_file", "find_file"};
-    static const char *const edits[] = {"edit_file_by_replace", "insert_content_at_line", "append_file",
-                                        "edit_file"};
+    static const char *const edits[] = {"edit_file_by_replace", "insert_content_at_line",
+                                        "append_file", "edit_file"};
     for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
         if (word_at(code, reads[i])) {
             const char *p = i == 0 ? first_quoted(t, code) : NULL;
@@ -132,7 +159,8 @@ static ct_step_kind ipython_kind(ct_trajectory *t, ct_step *s, const char *code)
         if (word_at(code, searches[i])) return CT_KIND_SEARCH;
     int create = word_at(code, "create_file");
     int edit = 0;
-    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) edit |= word_at(code, edits[i]);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++)
+        edit |= word_at(code, edits[i]);
     if (create || edit) {
         const char *p = first_quoted(t, code);
         if (p) {
@@ -171,9 +199,12 @@ static void edit_step(ct_trajectory *t, ct_step *s, json_t *args, json_t *targs,
     const char *text = arg_str(args, targs, "file_text");
     const char *llm = ct_fmt_str(args, "content");
     if (!cmd) cmd = text ? "create" : old_s ? "str_replace" : "edit";
-    if (strcmp(cmd, "view") == 0) s->kind = CT_KIND_READ;
-    else if (strcmp(cmd, "create") == 0) s->kind = CT_KIND_CREATE;
-    else s->kind = CT_KIND_EDIT;
+    if (strcmp(cmd, "view") == 0)
+        s->kind = CT_KIND_READ;
+    else if (strcmp(cmd, "create") == 0)
+        s->kind = CT_KIND_CREATE;
+    else
+        s->kind = CT_KIND_EDIT;
     ct_buf_printf(b, "%s %s %s", tool, cmd, path ? path : "?");
     ct_file_touch *f = ct_step_add_file(t, s);
     f->path = ct_traj_strdup(t, path);
@@ -254,7 +285,8 @@ ct_step *ct_openhands_add_step(ct_trajectory *t, json_t *ev, int *n_run)
         const char *content = ct_fmt_str(args, "content");
         s->tool = ct_traj_strdup(t, fn ? fn : "write");
         s->kind = CT_KIND_CREATE;
-        ct_buf_printf(&b, "write %s\n--- content ---\n%s", path ? path : "?", content ? content : "");
+        ct_buf_printf(&b, "write %s\n--- content ---\n%s", path ? path : "?",
+                      content ? content : "");
         ct_file_touch *f = ct_step_add_file(t, s);
         f->path = ct_traj_strdup(t, path);
         f->op = "write";
@@ -269,8 +301,10 @@ ct_step *ct_openhands_add_step(ct_trajectory *t, json_t *ev, int *n_run)
         s->kind = CT_KIND_SUBMIT;
         ct_buf_puts(&b, "finish");
         json_t *tc = json_object_get(args, "task_completed");
-        if (json_is_string(tc) && *json_string_value(tc)) ct_buf_printf(&b, " task_completed=%s", json_string_value(tc));
-        else if (json_is_boolean(tc)) ct_buf_printf(&b, " task_completed=%s", json_is_true(tc) ? "true" : "false");
+        if (json_is_string(tc) && *json_string_value(tc))
+            ct_buf_printf(&b, " task_completed=%s", json_string_value(tc));
+        else if (json_is_boolean(tc))
+            ct_buf_printf(&b, " task_completed=%s", json_is_true(tc) ? "true" : "false");
         const char *ft = arg_str(args, NULL, "final_thought");
         if (!ft) ft = arg_str(targs, NULL, "message");
         if (ft) ct_buf_printf(&b, "\n%s", ft);
@@ -295,7 +329,8 @@ ct_step *ct_openhands_add_step(ct_trajectory *t, json_t *ev, int *n_run)
             dump_into(&b, more);
         }
     }
-    s->thought = thought ? ct_traj_strdup(t, thought) : (s->kind == CT_KIND_THINK ? NULL : model_text(t, ev));
+    s->thought = thought ? ct_traj_strdup(t, thought)
+                         : (s->kind == CT_KIND_THINK ? NULL : model_text(t, ev));
     s->action = ct_traj_strndup(t, b.data ? b.data : "", b.len);
     ct_buf_free(&b);
     json_decref(targs);
@@ -306,7 +341,8 @@ void ct_openhands_set_observation(ct_trajectory *t, ct_step *s, json_t *obs)
 {
     const char *c = ct_fmt_jstr(t, json_object_get(obs, "content"));
     s->observation = c ? c : ct_traj_strdup(t, "");
-    json_t *ec = json_object_get(json_object_get(json_object_get(obs, "extras"), "metadata"), "exit_code");
+    json_t *ec =
+        json_object_get(json_object_get(json_object_get(obs, "extras"), "metadata"), "exit_code");
     if (!json_is_integer(ec)) ec = json_object_get(obs, "exit_code");
     if (json_is_integer(ec)) {
         s->has_exit_code = 1;
@@ -379,7 +415,8 @@ static void warn_missing(ct_trajectory *t, const int *ids, size_t n)
 {
     if (!n) return;
     ct_buf b = CT_BUF_INIT;
-    for (size_t i = 0; i < n && i < 20; i++) ct_buf_printf(&b, "%s%d", i ? ", " : "", ids[i]);
+    for (size_t i = 0; i < n && i < 20; i++)
+        ct_buf_printf(&b, "%s%d", i ? ", " : "", ids[i]);
     if (n > 20) ct_buf_puts(&b, ", ...");
     ct_traj_warn(t, "%zu action%s without an observation (run killed or truncated?): step%s %s", n,
                  n == 1 ? "" : "s", n == 1 ? "" : "s", b.data);
@@ -446,8 +483,10 @@ static void build_new(ct_trajectory *t, oh_evs *evs)
         size_t lo = 0, hi = nix;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (ix[mid].cause < id) lo = mid + 1;
-            else hi = mid;
+            if (ix[mid].cause < id)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
         if (id >= 0 && lo < nix && ix[lo].cause == id) {
             const oh_ev *ob = &evs->v[ix[lo].idx];
@@ -544,7 +583,8 @@ static int is_session_dir(ct_fs *fs, const char *rel)
         size_t n;
         long long id;
         if (ct_fs_list(fs, ev, &ents, &n, NULL) == CT_OK) {
-            for (size_t i = 0; i < n && !yes; i++) yes = !ents[i].is_dir && uint_name(ents[i].name, ".json", &id);
+            for (size_t i = 0; i < n && !yes; i++)
+                yes = !ents[i].is_dir && uint_name(ents[i].name, ".json", &id);
             ct_fs_list_free(ents, n);
         }
     }
@@ -570,7 +610,8 @@ static void sl_push(strlist *l, char *s)
 
 static void sl_free(strlist *l)
 {
-    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
     free(l->v);
     *l = (strlist){0};
 }
@@ -584,8 +625,10 @@ static void sessions_below(ct_fs *fs, const char *dir, strlist *out, size_t limi
     for (size_t i = 0; i < n && out->n < limit; i++) {
         if (!ents[i].is_dir) continue;
         char *c = ct_path_join(dir, ents[i].name);
-        if (is_session_dir(fs, c)) sl_push(out, c);
-        else free(c);
+        if (is_session_dir(fs, c))
+            sl_push(out, c);
+        else
+            free(c);
     }
     ct_fs_list_free(ents, n);
 }
@@ -610,7 +653,7 @@ static int openhands_log(ct_fs *fs, const char *rel)
 {
     char *log = ct_path_join(rel, "sessions/agent.log");
     ct_buf b = CT_BUF_INIT;
-    int yes = ct_fs_is_file(fs, log) && ct_fmt_head(fs, log, &b, 0) == 0 && b.data &&
+    int yes = ct_fs_is_file(fs, log) && ct_fmt_head(fs, log, &b, 256 * 1024) == 0 && b.data &&
               !ct_is_lfs_pointer(b.data, b.len) && ct_memstr(b.data, b.len, "openhands:INFO");
     ct_buf_free(&b);
     free(log);
@@ -647,7 +690,13 @@ static void read_event_files(ct_fs *fs, ct_trajectory *t, const char *dir, oh_ev
         json_t *ev = NULL;
         ct_error e;
         ct_error_clear(&e);
-        if (ct_fmt_read_json(fs, rel, &raw, &ev, &e) != CT_OK) {
+        int repaired = 0;
+        if (ct_fs_read(fs, rel, &raw, 0, &e) == CT_OK)
+            ev = parse_repairing(raw.data ? raw.data : "", raw.len, ct_fs_display(fs, rel), &e,
+                                 &repaired);
+        if (repaired)
+            ct_traj_warn(t, "%s: invalid UTF-8 replaced by U+FFFD", ct_fs_display(fs, rel));
+        if (!ev) {
             char m[CT_ERROR_MSG_MAX + 600];
             ct_traj_warn(t, "event skipped: %s", ct_error_format(&e, m, sizeof m));
         } else if (!json_is_object(ev)) {
@@ -657,7 +706,8 @@ static void read_event_files(ct_fs *fs, ct_trajectory *t, const char *dir, oh_ev
             ct_lines li;
             ct_lines_build(&li, raw.data, raw.len);
             size_t end = raw.len;
-            while (end > 0 && (raw.data[end - 1] == '\n' || raw.data[end - 1] == '\r')) end--;
+            while (end > 0 && (raw.data[end - 1] == '\n' || raw.data[end - 1] == '\r'))
+                end--;
             evs_push(evs, ev, ct_fs_display(fs, rel), 0, end, &li);
             ct_lines_free(&li);
         }
@@ -667,13 +717,24 @@ static void read_event_files(ct_fs *fs, ct_trajectory *t, const char *dir, oh_ev
     ct_fs_list_free(ents, n);
 }
 
+static int ll_cmp(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* event_cache/<start>-<end>.json shards (lists of events); events already read are skipped. */
 static void read_event_cache(ct_fs *fs, ct_trajectory *t, const char *dir, oh_evs *evs)
 {
     ct_dirent *ents;
     size_t n;
     if (ct_fs_list(fs, dir, &ents, &n, NULL) != CT_OK) return;
-    size_t have = evs->n;
+    /* ids already read from events/ (OpenHands writes both events/ and the shards) */
+    size_t nseen = 0;
+    long long *seen = ct_xmalloc((evs->n + 1) * sizeof *seen);
+    for (size_t j = 0; j < evs->n; j++)
+        if (ev_id(evs->v[j].ev) >= 0) seen[nseen++] = ev_id(evs->v[j].ev);
+    qsort(seen, nseen, sizeof *seen, ll_cmp);
     for (size_t i = 0; i < n; i++) {
         if (ents[i].is_dir || !ct_str_ends(ents[i].name, ".json")) continue;
         char *rel = ct_path_join(dir, ents[i].name);
@@ -694,12 +755,11 @@ static void read_event_cache(ct_fs *fs, ct_trajectory *t, const char *dir, oh_ev
             ct_lines_build(&li, raw.data, raw.len);
             size_t k;
             json_t *ev;
-            json_array_foreach(arr, k, ev) {
+            json_array_foreach(arr, k, ev)
+            {
                 if (!json_is_object(ev) || evs->n >= MAX_EVENTS) continue;
                 long long id = ev_id(ev);
-                int dup = 0;
-                for (size_t j = 0; j < have && !dup && id >= 0; j++) dup = ev_id(evs->v[j].ev) == id;
-                if (dup) continue;
+                if (id >= 0 && nseen && bsearch(&id, seen, nseen, sizeof *seen, ll_cmp)) continue;
                 int ok = ns == (long)json_array_size(arr);
                 evs_push(evs, json_incref(ev), ct_fs_display(fs, rel), ok ? sp[k].start : 0,
                          ok ? sp[k].end : raw.len, &li);
@@ -711,6 +771,7 @@ static void read_event_cache(ct_fs *fs, ct_trajectory *t, const char *dir, oh_ev
         ct_buf_free(&raw);
         free(rel);
     }
+    free(seen);
     ct_fs_list_free(ents, n);
 }
 
@@ -728,8 +789,8 @@ static void load_session(ct_fs *fs, const char *root, const char *session, const
         json_t *m = NULL;
         if (ct_fmt_read_json(fs, meta, &raw, &m, NULL) == CT_OK && json_is_object(m)) {
             t->model = ct_fmt_jstr(t, json_object_get(m, "llm_model"));
-            static const char *keys[] = {"conversation_id", "title", "accumulated_cost", "prompt_tokens",
-                                         "completion_tokens"};
+            static const char *keys[] = {"conversation_id", "title", "accumulated_cost",
+                                         "prompt_tokens", "completion_tokens"};
             for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
                 json_t *v = json_object_get(m, keys[i]);
                 if (v && !json_is_null(v)) json_object_set(t->metadata, keys[i], v);
@@ -763,22 +824,27 @@ static void set_meta(ct_trajectory *t, const char *key, json_t *v)
 }
 
 /* A record's history → events with spans in the file (rec_start: offset of the record). */
-static void record_events(ct_trajectory *t, json_t *hist, const char *raw, size_t n, size_t rec_start,
-                          size_t rec_end, const char *display, const ct_lines *li, oh_evs *evs)
+static void record_events(ct_trajectory *t, json_t *hist, const char *raw, size_t n,
+                          size_t rec_start, size_t rec_end, const char *display, const ct_lines *li,
+                          oh_evs *evs)
 {
     static const char *const path[] = {"history"};
     ct_span hs, *sp = NULL;
     long ns = -1;
-    if (ct_json_find(raw, n, rec_start, path, 1, &hs) == 0) ns = ct_json_array_spans(raw, n, hs.start, &sp);
+    if (ct_json_find(raw, n, rec_start, path, 1, &hs) == 0)
+        ns = ct_json_array_spans(raw, n, hs.start, &sp);
     if (ns != (long)json_array_size(hist)) {
         ns = -1;
-        ct_traj_warn(t, "could not locate the events inside the record; steps point at the whole record");
+        ct_traj_warn(
+            t, "could not locate the events inside the record; steps point at the whole record");
     }
     size_t i;
     json_t *ev;
-    json_array_foreach(hist, i, ev) {
+    json_array_foreach(hist, i, ev)
+    {
         if (!json_is_object(ev) || evs->n >= MAX_EVENTS) continue;
-        evs_push(evs, json_incref(ev), display, ns >= 0 ? sp[i].start : rec_start, ns >= 0 ? sp[i].end : rec_end, li);
+        evs_push(evs, json_incref(ev), display, ns >= 0 ? sp[i].start : rec_start,
+                 ns >= 0 ? sp[i].end : rec_end, li);
     }
     free(sp);
 }
@@ -798,7 +864,8 @@ static ct_trajectory *load_record(json_t *rec, const char *raw, size_t n, size_t
     set_meta(t, "agent_class", json_object_get(md, "agent_class"));
     set_meta(t, "max_iterations", json_object_get(md, "max_iterations"));
     set_meta(t, "dataset", json_object_get(md, "dataset"));
-    set_meta(t, "accumulated_cost", json_object_get(json_object_get(rec, "metrics"), "accumulated_cost"));
+    set_meta(t, "accumulated_cost",
+             json_object_get(json_object_get(rec, "metrics"), "accumulated_cost"));
     json_t *issue = json_object_get(rec, "issue");
     if (json_is_object(issue)) {
         json_t *o = json_object();
@@ -821,8 +888,10 @@ static ct_trajectory *load_record(json_t *rec, const char *raw, size_t n, size_t
     }
     json_t *hist = json_object_get(rec, "history");
     oh_evs evs = {0};
-    if (json_is_array(hist)) record_events(t, hist, raw, n, start, end, display, li, &evs);
-    else ct_traj_warn(t, "the record has no history list: no steps");
+    if (json_is_array(hist))
+        record_events(t, hist, raw, n, start, end, display, li, &evs);
+    else
+        ct_traj_warn(t, "the record has no history list: no steps");
     build(t, &evs);
     evs_free(&evs);
     return t;
@@ -846,12 +915,15 @@ static int load_jsonl(ct_fs *fs, const char *rel, ct_buf *raw, ct_traj_list *out
         size_t end = nl ? (size_t)(nl - raw->data) : raw->len;
         size_t s = ct_json_skip_ws(raw->data, end, pos);
         size_t e = end;
-        while (e > s && (raw->data[e - 1] == '\r' || raw->data[e - 1] == ' ' || raw->data[e - 1] == '\t')) e--;
+        while (e > s &&
+               (raw->data[e - 1] == '\r' || raw->data[e - 1] == ' ' || raw->data[e - 1] == '\t'))
+            e--;
         if (s < e) {
             k++;
             ct_error le;
             ct_error_clear(&le);
-            json_t *rec = ct_fmt_parse_json(raw->data + s, e - s, display, &le);
+            int repaired;
+            json_t *rec = parse_repairing(raw->data + s, e - s, display, &le, &repaired);
             ct_trajectory *t;
             if (rec && is_record(rec)) {
                 t = load_record(rec, raw->data, raw->len, s, e, display, &li, "eval-output");
@@ -860,20 +932,26 @@ static int load_jsonl(ct_fs *fs, const char *rel, ct_buf *raw, ct_traj_list *out
                 t = new_traj(display);
                 json_object_set_new(t->metadata, "container", json_string("eval-output"));
                 if (rec) {
-                    ct_traj_warn(t, "line %d: not a trajectory record (no history list); skipped", ct_lines_of(&li, s));
+                    ct_traj_warn(t, "line %d: not a trajectory record (no history list); skipped",
+                                 ct_lines_of(&li, s));
                     if (first.code == CT_OK)
-                        ct_error_setf(&first, CT_EFORMAT, display, (long long)s, ct_lines_of(&li, s),
+                        ct_error_setf(&first, CT_EFORMAT, display, (long long)s,
+                                      ct_lines_of(&li, s),
                                       "not an OpenHands record (no history list)");
                 } else {
-                    ct_traj_warn(t, "line %d: %s JSON at byte %lld; record skipped", ct_lines_of(&li, s),
-                                 ct_memstr(le.msg, strlen(le.msg), "truncated") ? "truncated" : "invalid",
-                                 (long long)s + (le.offset > 0 ? le.offset : 0));
+                    ct_traj_warn(
+                        t, "line %d: %s JSON at byte %lld; record skipped", ct_lines_of(&li, s),
+                        ct_memstr(le.msg, strlen(le.msg), "truncated") ? "truncated" : "invalid",
+                        (long long)s + (le.offset > 0 ? le.offset : 0));
                     if (first.code == CT_OK)
-                        ct_error_setf(&first, CT_EPARSE, display, (long long)s + (le.offset > 0 ? le.offset : 0),
+                        ct_error_setf(&first, CT_EPARSE, display,
+                                      (long long)s + (le.offset > 0 ? le.offset : 0),
                                       ct_lines_of(&li, s), "%s", le.msg);
                 }
             }
             json_decref(rec);
+            if (repaired)
+                ct_traj_warn(t, "line %d: invalid UTF-8 replaced by U+FFFD", ct_lines_of(&li, s));
             t->id = ct_traj_printf(t, "%s#%zu", display, k);
             ct_traj_list_push(out, t);
         }
@@ -893,20 +971,24 @@ static int load_jsonl(ct_fs *fs, const char *rel, ct_buf *raw, ct_traj_list *out
 static int load_json_file(ct_fs *fs, const char *rel, ct_buf *raw, ct_traj_list *out, ct_error *err)
 {
     const char *display = ct_fs_display(fs, rel);
-    json_t *v = ct_fmt_parse_json(raw->data, raw->len, display, err);
-    if (!v) return err ? err->code : CT_EPARSE;
+    int repaired;
+    size_t first = out->n;
+    json_t *v = parse_repairing(raw->data, raw->len, display, err, &repaired);
+    if (!v) return err && err->code ? err->code : CT_EPARSE;
     ct_lines li;
     ct_lines_build(&li, raw->data, raw->len);
     int rc = CT_OK;
     if (is_record(v)) {
         size_t s = ct_json_skip_ws(raw->data, raw->len, 0);
-        ct_traj_list_push(out, load_record(v, raw->data, raw->len, s, raw->len, display, &li, "eval-output-json"));
+        ct_traj_list_push(out, load_record(v, raw->data, raw->len, s, raw->len, display, &li,
+                                           "eval-output-json"));
     } else if (json_is_array(v) && json_array_size(v) > 0 && is_record(json_array_get(v, 0))) {
         ct_span *sp = NULL;
         long ns = ct_json_array_spans(raw->data, raw->len, 0, &sp);
         size_t i;
         json_t *rec;
-        json_array_foreach(v, i, rec) {
+        json_array_foreach(v, i, rec)
+        {
             size_t s = ns == (long)json_array_size(v) ? sp[i].start : 0;
             size_t e = ns == (long)json_array_size(v) ? sp[i].end : raw->len;
             ct_trajectory *t;
@@ -928,19 +1010,24 @@ static int load_json_file(ct_fs *fs, const char *rel, ct_buf *raw, ct_traj_list 
         oh_evs evs = {0};
         size_t i;
         json_t *ev;
-        json_array_foreach(v, i, ev) {
+        json_array_foreach(v, i, ev)
+        {
             if (!json_is_object(ev) || evs.n >= MAX_EVENTS) continue;
             int ok = ns == (long)json_array_size(v);
-            evs_push(&evs, json_incref(ev), display, ok ? sp[i].start : 0, ok ? sp[i].end : raw->len, &li);
+            evs_push(&evs, json_incref(ev), display, ok ? sp[i].start : 0,
+                     ok ? sp[i].end : raw->len, &li);
         }
         free(sp);
         build(t, &evs);
         evs_free(&evs);
         ct_traj_list_push(out, t);
     } else {
-        rc = ct_error_setf(err, CT_EFORMAT, display, -1, 0,
-                           "not an OpenHands file: expected a list of events or records with a history");
+        rc = ct_error_setf(
+            err, CT_EFORMAT, display, -1, 0,
+            "not an OpenHands file: expected a list of events or records with a history");
     }
+    for (size_t i = first; repaired && i < out->n; i++)
+        ct_traj_warn(out->items[i], "invalid UTF-8 replaced by U+FFFD");
     ct_lines_free(&li);
     json_decref(v);
     return rc;
@@ -961,9 +1048,12 @@ static int detect_file(ct_fs *fs, const char *rel)
         int hist = ct_memstr(h, n, "\"history\"") != NULL;
         int inst = ct_memstr(h, n, "\"instance_id\"") || ct_memstr(h, n, "\"issue\"");
         int evs = (ct_memstr(h, n, "\"action\"") || ct_memstr(h, n, "\"observation\""));
-        if (n > 0 && h[0] == '{' && hist && inst && evs) score = jsonl ? CT_DETECT_SURE : 80;
-        else if (n > 0 && h[0] == '[' && hist && inst && evs) score = 80;
-        else if (n > 0 && h[0] == '[' && evs && ct_memstr(h, n, "\"source\"") && ct_memstr(h, n, "\"id\"") &&
+        if (n > 0 && h[0] == '{' && hist && inst && evs)
+            score = jsonl ? CT_DETECT_SURE : 80;
+        else if (n > 0 && h[0] == '[' && hist && inst && evs)
+            score = 80;
+        else if (n > 0 && h[0] == '[' && evs && ct_memstr(h, n, "\"source\"") &&
+                 ct_memstr(h, n, "\"id\"") &&
                  (ct_memstr(h, n, "\"cause\"") || ct_memstr(h, n, "\"args\"")))
             score = 75;
     }
@@ -977,9 +1067,12 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
     strlist s = {0};
     find_sessions(fs, rel, &s, 2);
     int score = CT_DETECT_NO;
-    if (s.n == 1) score = CT_DETECT_SURE;
-    else if (s.n > 1) score = ct_fmt_is_tb_trial(fs, rel) ? CT_DETECT_SURE : CT_DETECT_LIKELY;
-    else if (openhands_log(fs, rel)) score = 70;
+    if (s.n == 1)
+        score = CT_DETECT_SURE;
+    else if (s.n > 1)
+        score = ct_fmt_is_tb_trial(fs, rel) ? CT_DETECT_SURE : CT_DETECT_LIKELY;
+    else if (openhands_log(fs, rel))
+        score = 70;
     sl_free(&s);
     return score;
 }
@@ -994,14 +1087,16 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
             sl_free(&s);
             if (log) {
                 char *p = ct_path_join(rel, "sessions/agent.log");
-                int rc = ct_error_setf(err, CT_EEMPTY, ct_fs_display(fs, p), -1, 0,
-                                       "OpenHands log without actions: no steps recoverable (the harness kept only "
-                                       "openhands:INFO logs, no event stream)");
+                int rc = ct_error_setf(
+                    err, CT_EEMPTY, ct_fs_display(fs, p), -1, 0,
+                    "OpenHands log without actions: no steps recoverable (the harness kept only "
+                    "openhands:INFO logs, no event stream)");
                 free(p);
                 return rc;
             }
-            return ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, rel), -1, 0,
-                                 "no OpenHands session here (expected events/<id>.json or sessions/<id>/events/)");
+            return ct_error_setf(
+                err, CT_EFORMAT, ct_fs_display(fs, rel), -1, 0,
+                "no OpenHands session here (expected events/<id>.json or sessions/<id>/events/)");
         }
         for (size_t i = 0; i < s.n; i++) {
             char *id = s.n == 1 ? ct_xstrdup(ct_fs_display(fs, rel))
@@ -1017,12 +1112,14 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     if (rc == CT_OK) {
         if (ct_is_lfs_pointer(raw.data, raw.len)) {
             rc = ct_error_setf(err, CT_ELFS, ct_fs_display(fs, rel), -1, 0,
-                               "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+                               "this is a Git LFS pointer file; the data was never downloaded (run "
+                               "`git lfs pull`)");
         } else {
             size_t s = ct_json_skip_ws(raw.data, raw.len, 0);
             int one_value = s < raw.len && raw.data[s] == '[';
             if (!one_value && ct_str_ends(rel, ".json")) one_value = 1;
-            rc = one_value ? load_json_file(fs, rel, &raw, out, err) : load_jsonl(fs, rel, &raw, out, err);
+            rc = one_value ? load_json_file(fs, rel, &raw, out, err)
+                           : load_jsonl(fs, rel, &raw, out, err);
         }
     }
     ct_buf_free(&raw);
@@ -1032,11 +1129,14 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
 const ct_loader ct_loader_openhands = {
     .name = "openhands",
     .agent = "OpenHands",
-    .summary = "OpenHands event streams: file store (sessions/<id>/events/<n>.json, event_cache), evaluation "
-               "output.jsonl (and its JSON-array form), resolver output.jsonl (old schema), trajectory export",
-    .detection = "events/<n>.json or sessions/[sessions/]<id>/events/; *.jsonl lines with history + "
-                 "instance_id/issue; JSON list of events with action/observation + source + id; "
-                 "sessions/agent.log with openhands:INFO (reported as no steps)",
+    .summary = "OpenHands event streams: file store (sessions/<id>/events/<n>.json, event_cache), "
+               "evaluation "
+               "output.jsonl (and its JSON-array form), resolver output.jsonl (old schema), "
+               "trajectory export",
+    .detection =
+        "events/<n>.json or sessions/[sessions/]<id>/events/; *.jsonl lines with history + "
+        "instance_id/issue; JSON list of events with action/observation + source + id; "
+        "sessions/agent.log with openhands:INFO (reported as no steps)",
     .detect = detect,
     .load = load,
 };

@@ -37,7 +37,8 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
     for (size_t i = 0; i < n; i++) {
         long k;
         if (!ents[i].is_dir && step_no(ents[i].name, &k)) steps++;
-        if (strcmp(ents[i].name, "task.md") == 0 || strcmp(ents[i].name, "stage_ranges.json") == 0) task = 1;
+        if (strcmp(ents[i].name, "task.md") == 0 || strcmp(ents[i].name, "stage_ranges.json") == 0)
+            task = 1;
     }
     ct_fs_list_free(ents, n);
     if (!steps) return CT_DETECT_NO;
@@ -76,7 +77,8 @@ static json_t *step_object(ct_trajectory *t, const char *name, const ct_buf *raw
                 if (!json_is_object(first)) {
                     json_decref(first);
                     first = NULL;
-                    ct_traj_warn(t, "%s: line %zu is not a JSON object (%s); step skipped", name, lines, je.text);
+                    ct_traj_warn(t, "%s: line %zu is not a JSON object (%s); step skipped", name,
+                                 lines, je.text);
                     return NULL;
                 }
                 *end = e;
@@ -85,7 +87,8 @@ static json_t *step_object(ct_trajectory *t, const char *name, const ct_buf *raw
         pos = e + 1;
     }
     if (first && lines > 1)
-        ct_traj_warn(t, "%s holds %zu JSON lines; the first one is the step, the rest were ignored", name, lines);
+        ct_traj_warn(t, "%s holds %zu JSON lines; the first one is the step, the rest were ignored",
+                     name, lines);
     if (!first) ct_traj_warn(t, "%s is empty; step skipped", name);
     return first;
 }
@@ -106,9 +109,11 @@ static void read_task_and_stages(ct_fs *fs, const char *rel, ct_trajectory *t)
     ct_buf b = CT_BUF_INIT;
     if (ct_fs_is_file(fs, task) && ct_fs_read(fs, task, &b, 0, NULL) == CT_OK && b.data) {
         size_t e = b.len;
-        while (e > 0 && isspace((unsigned char)b.data[e - 1])) e--;
+        while (e > 0 && isspace((unsigned char)b.data[e - 1]))
+            e--;
         size_t s = 0;
-        while (s < e && isspace((unsigned char)b.data[s])) s++;
+        while (s < e && isspace((unsigned char)b.data[s]))
+            s++;
         if (e > s) t->task = ct_traj_strndup(t, b.data + s, e - s);
     }
     ct_buf_free(&b);
@@ -123,7 +128,8 @@ static void read_task_and_stages(ct_fs *fs, const char *rel, ct_trajectory *t)
         } else {
             char m[CT_ERROR_MSG_MAX + 600];
             ct_traj_warn(t, "stage ranges ignored: %s",
-                         e.code ? ct_error_format(&e, m, sizeof m) : "stage_ranges.json is not a list");
+                         e.code ? ct_error_format(&e, m, sizeof m)
+                                : "stage_ranges.json is not a list");
         }
     }
     json_decref(v);
@@ -145,7 +151,9 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     size_t n = 0;
     for (size_t i = 0; i < ne; i++) {
         long k;
-        if (ents[i].is_dir || !ct_str_ends(ents[i].name, ".jsonl") || !ct_str_starts(ents[i].name, "step_")) continue;
+        if (ents[i].is_dir || !ct_str_ends(ents[i].name, ".jsonl") ||
+            !ct_str_starts(ents[i].name, "step_"))
+            continue;
         if (!step_no(ents[i].name, &k)) {
             ct_traj_warn(t, "%s: no step number after step_; file skipped", ents[i].name);
             continue;
@@ -194,7 +202,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
             ct_lines_free(&li);
             json_t *la = json_object_get(o, "llm_analysis");
             if (la && !json_is_null(la))
-                json_array_append_new(notes, json_pack("{s:i, s:O}", "step_id", s->step_id, "llm_analysis", la));
+                json_array_append_new(
+                    notes, json_pack("{s:i, s:O}", "step_id", s->step_id, "llm_analysis", la));
             json_decref(o);
         }
         free(p);
@@ -203,7 +212,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     if (json_array_size(notes)) json_object_set(t->metadata, "step_annotations", notes);
     json_decref(notes);
     if (t->n_steps == 0) ct_traj_warn(t, "no readable step_<N>.jsonl file: no steps");
-    for (size_t i = 0; i < n; i++) free(sf[i].name);
+    for (size_t i = 0; i < n; i++)
+        free(sf[i].name);
     free(sf);
     ct_traj_list_push(out, t);
     return CT_OK;
@@ -212,7 +222,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
 const ct_loader ct_loader_step_jsonl = {
     .name = "step-jsonl",
     .agent = "(any)",
-    .summary = "CodeTracer step-JSONL annotations: step_<N>.jsonl files (one object each) + task.md",
+    .summary =
+        "CodeTracer step-JSONL annotations: step_<N>.jsonl files (one object each) + task.md",
     .detection = "a directory with step_<N>.jsonl files",
     .detect = detect,
     .load = load,

@@ -25,7 +25,8 @@ typedef struct {
 
 static void words_free(words *ws)
 {
-    for (int i = 0; i < ws->n; i++) free(ws->w[i]);
+    for (int i = 0; i < ws->n; i++)
+        free(ws->w[i]);
     ws->n = 0;
 }
 
@@ -34,7 +35,8 @@ static void split_words(const char *s, size_t n, words *ws)
     ws->n = 0;
     size_t i = 0;
     while (i < n && ws->n < MAX_WORDS) {
-        while (i < n && isspace((unsigned char)s[i])) i++;
+        while (i < n && isspace((unsigned char)s[i]))
+            i++;
         if (i >= n) break;
         ct_buf b = CT_BUF_INIT;
         ct_buf_reserve(&b, 16);
@@ -42,7 +44,8 @@ static void split_words(const char *s, size_t n, words *ws)
             char c = s[i];
             if (c == '\'') {
                 i++;
-                while (i < n && s[i] != '\'') ct_buf_putc(&b, s[i++]);
+                while (i < n && s[i] != '\'')
+                    ct_buf_putc(&b, s[i++]);
                 if (i < n) i++;
             } else if (c == '"') {
                 i++;
@@ -78,9 +81,12 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
             int tr = ct_memstr(h.data, h.len, "\"trajectory\"") != NULL;
             int env = ct_memstr(h.data, h.len, "\"environment\"") != NULL;
             int hist = ct_memstr(h.data, h.len, "\"history\"") != NULL;
-            int act = ct_memstr(h.data, h.len, "\"action\"") && ct_memstr(h.data, h.len, "\"observation\"");
-            if (traj && (tr || env || hist)) score = CT_DETECT_SURE;
-            else if (tr && act && (hist || env) && !ct_memstr(h.data, h.len, "\"trajectory_format\""))
+            int act = ct_memstr(h.data, h.len, "\"action\"") &&
+                      ct_memstr(h.data, h.len, "\"observation\"");
+            if (traj && (tr || env || hist))
+                score = CT_DETECT_SURE;
+            else if (tr && act && (hist || env) &&
+                     !ct_memstr(h.data, h.len, "\"trajectory_format\""))
                 score = CT_DETECT_LIKELY;
         }
     }
@@ -136,8 +142,10 @@ static const char *task_of(ct_trajectory *t, const char *msg)
         e = strstr(b, "\nINSTRUCTIONS:");
     }
     if (!e) e = b + strlen(b);
-    while (b < e && isspace((unsigned char)*b)) b++;
-    while (e > b && isspace((unsigned char)e[-1])) e--;
+    while (b < e && isspace((unsigned char)*b))
+        b++;
+    while (e > b && isspace((unsigned char)e[-1]))
+        e--;
     return e > b ? ct_traj_strndup(t, b, (size_t)(e - b)) : NULL;
 }
 
@@ -150,14 +158,17 @@ static const char *model_from_args(ct_fs *fs, const char *file, ct_trajectory *t
     for (size_t k = 0; k < 2 && !model; k++) {
         char *p = ct_path_join(dir, names[k]);
         ct_buf b = CT_BUF_INIT;
-        if (ct_fs_is_file(fs, p) && ct_fs_read(fs, p, &b, 4 * 1024 * 1024, NULL) == CT_OK && b.data) {
+        if (ct_fs_is_file(fs, p) && ct_fs_read(fs, p, &b, 4 * 1024 * 1024, NULL) == CT_OK &&
+            b.data) {
             const char *m = strstr(b.data, "\n  model:\n");
             const char *hit = m ? strstr(m, "model_name:") : strstr(b.data, "model_name:");
             if (hit) {
                 hit += strlen("model_name:");
-                while (*hit == ' ' || *hit == '\'' || *hit == '"') hit++;
+                while (*hit == ' ' || *hit == '\'' || *hit == '"')
+                    hit++;
                 size_t n = strcspn(hit, "'\"\r\n");
-                while (n && hit[n - 1] == ' ') n--;
+                while (n && hit[n - 1] == ' ')
+                    n--;
                 if (n && n < 200) model = ct_traj_strndup(t, hit, n);
             }
         }
@@ -253,9 +264,11 @@ static void classify(ct_trajectory *t, ct_step *s, const char *open_before, json
             f->line_start = arg_long(args, "line_number", ws.n > 2 ? ws.w[2] : NULL);
         } else {
             f->path = open_before;
-            if (!strcmp(cmd, "goto")) f->line_start = arg_long(args, "line_number", ws.n > 1 ? ws.w[1] : NULL);
+            if (!strcmp(cmd, "goto"))
+                f->line_start = arg_long(args, "line_number", ws.n > 1 ? ws.w[1] : NULL);
         }
-    } else if (!strcmp(cmd, "search_dir") || !strcmp(cmd, "search_file") || !strcmp(cmd, "find_file")) {
+    } else if (!strcmp(cmd, "search_dir") || !strcmp(cmd, "search_file") ||
+               !strcmp(cmd, "find_file")) {
         s->kind = CT_KIND_SEARCH;
         s->tool = ct_traj_strdup(t, tool);
     } else if (!strcmp(cmd, "create")) {
@@ -365,15 +378,16 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     if (!json_is_object(root) || !json_is_array(traj)) {
         json_decref(root);
         ct_buf_free(&raw);
-        return ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, rel), -1, 0,
-                             "not a SWE-agent trajectory: expected an object with a \"trajectory\" list");
+        return ct_error_setf(
+            err, CT_EFORMAT, ct_fs_display(fs, rel), -1, 0,
+            "not a SWE-agent trajectory: expected an object with a \"trajectory\" list");
     }
     size_t ns = json_array_size(traj);
     if (ns > MAX_STEPS) {
         json_decref(root);
         ct_buf_free(&raw);
-        return ct_error_setf(err, CT_ELIMIT, ct_fs_display(fs, rel), -1, 0, "%zu steps (limit %d)", ns,
-                             MAX_STEPS);
+        return ct_error_setf(err, CT_ELIMIT, ct_fs_display(fs, rel), -1, 0, "%zu steps (limit %d)",
+                             ns, MAX_STEPS);
     }
     ct_trajectory *t = ct_traj_new("swe-agent", ct_fs_display(fs, rel));
     const char *disp = t->path;
@@ -403,7 +417,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     json_t *repo = json_object_get(json_object_get(replay, "env"), "repo");
     json_t *bc = json_object_get(repo, "base_commit");
     if (json_is_string(bc)) json_object_set(t->metadata, "base_commit", bc);
-    json_t *img = json_object_get(json_object_get(json_object_get(replay, "env"), "deployment"), "image");
+    json_t *img =
+        json_object_get(json_object_get(json_object_get(replay, "env"), "deployment"), "image");
     if (json_is_string(img)) json_object_set(t->metadata, "image", img);
     if (!t->model) t->model = model_from_args(fs, rel, t);
 
@@ -441,7 +456,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         const char *act = ct_fmt_jstr(t, json_object_get(js, "action"));
         if (!act) act = "";
         size_t al = strlen(act);
-        while (al && isspace((unsigned char)act[al - 1])) al--;
+        while (al && isspace((unsigned char)act[al - 1]))
+            al--;
         s->action = ct_traj_strndup(t, act, al);
         const char *th = ct_fmt_jstr(t, json_object_get(js, "thought"));
         s->thought = th && *th ? th : NULL;
@@ -475,7 +491,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         ct_step *ls = &t->steps[ns - 1];
         if ((!ls->observation || !*ls->observation) && ls->kind != CT_KIND_SUBMIT &&
             !(es && strcmp(es, "submitted") == 0))
-            ct_traj_warn(t, "step %d has no observation: the run stopped before its result", ls->step_id);
+            ct_traj_warn(t, "step %d has no observation: the run stopped before its result",
+                         ls->step_id);
     }
 
     free(spans);

@@ -28,7 +28,8 @@ static json_t *extract_object(const char *text, size_t len, int *wrapped)
     *wrapped = 0;
     size_t s = ct_json_skip_ws(text, len, 0);
     size_t e = len;
-    while (e > s && isspace((unsigned char)text[e - 1])) e--;
+    while (e > s && isspace((unsigned char)text[e - 1]))
+        e--;
     if (s < e && text[s] == '{') {
         json_t *v = json_loadb(text + s, e - s, JSON_ALLOW_NUL, NULL);
         if (json_is_object(v)) return v;
@@ -40,9 +41,10 @@ static json_t *extract_object(const char *text, size_t len, int *wrapped)
         size_t end = ct_json_value_end(text, len, i);
         if (end == (size_t)-1) continue;
         json_t *v = json_loadb(text + i, end - i, JSON_ALLOW_NUL, NULL);
-        if (json_is_object(v) && (json_object_get(v, "commands") || json_object_get(v, "analysis") ||
-                                  json_object_get(v, "state_analysis") || json_object_get(v, "task_complete") ||
-                                  json_object_get(v, "is_task_complete"))) {
+        if (json_is_object(v) &&
+            (json_object_get(v, "commands") || json_object_get(v, "analysis") ||
+             json_object_get(v, "state_analysis") || json_object_get(v, "task_complete") ||
+             json_object_get(v, "is_task_complete"))) {
             *wrapped = 1;
             return v;
         }
@@ -54,7 +56,9 @@ static json_t *extract_object(const char *text, size_t len, int *wrapped)
 static int truthy(json_t *v)
 {
     if (json_is_boolean(v)) return json_is_true(v);
-    if (json_is_string(v)) return strcmp(json_string_value(v), "true") == 0 || strcmp(json_string_value(v), "True") == 0;
+    if (json_is_string(v))
+        return strcmp(json_string_value(v), "true") == 0 ||
+               strcmp(json_string_value(v), "True") == 0;
     return 0;
 }
 
@@ -75,20 +79,25 @@ static ct_step_kind merge_kind(ct_step_kind acc, ct_step_kind k, int first)
     return acc;
 }
 
-void ct_terminus_fill_step(ct_trajectory *t, ct_step *s, const char *text, size_t len, const char *where)
+void ct_terminus_fill_step(ct_trajectory *t, ct_step *s, const char *text, size_t len,
+                           const char *where)
 {
     int wrapped;
     json_t *o = extract_object(text, len, &wrapped);
     s->tool = "keystrokes";
     if (!o) {
         size_t a = ct_json_skip_ws(text, len, 0), e = len;
-        while (e > a && isspace((unsigned char)text[e - 1])) e--;
+        while (e > a && isspace((unsigned char)text[e - 1]))
+            e--;
         s->action = ct_traj_strndup(t, text + a, e - a);
-        s->kind = ct_fmt_kind_from_shell(s->action);
-        ct_traj_warn(t, "%s: the response holds no JSON object; its raw text is kept as the action", where);
+        /* Terminus sends no keystrokes for a response it cannot parse: nothing ran */
+        s->kind = CT_KIND_OTHER;
+        ct_traj_warn(t, "%s: the response holds no JSON object; its raw text is kept as the action",
+                     where);
         return;
     }
-    if (wrapped) ct_traj_warn(t, "%s: JSON object extracted from surrounding prose or code fences", where);
+    if (wrapped)
+        ct_traj_warn(t, "%s: JSON object extracted from surrounding prose or code fences", where);
     ct_buf th = CT_BUF_INIT;
     join_text(&th, ct_fmt_str(o, "analysis"));
     join_text(&th, ct_fmt_str(o, "plan"));
@@ -96,13 +105,15 @@ void ct_terminus_fill_step(ct_trajectory *t, ct_step *s, const char *text, size_
     join_text(&th, ct_fmt_str(o, "explanation"));
     if (th.len) s->thought = ct_traj_strndup(t, th.data, th.len);
     ct_buf_free(&th);
-    int done = truthy(json_object_get(o, "task_complete")) || truthy(json_object_get(o, "is_task_complete"));
+    int done = truthy(json_object_get(o, "task_complete")) ||
+               truthy(json_object_get(o, "is_task_complete"));
     ct_buf b = CT_BUF_INIT;
     json_t *cmds = json_object_get(o, "commands");
     size_t i, n = 0;
     json_t *c;
     ct_step_kind kind = CT_KIND_BASH;
-    json_array_foreach(cmds, i, c) {
+    json_array_foreach(cmds, i, c)
+    {
         json_t *ks = json_is_object(c) ? json_object_get(c, "keystrokes") : c;
         if (!json_is_string(ks)) continue;
         size_t kl = json_string_length(ks);
@@ -241,7 +252,8 @@ static void task_from_prompt(ct_trajectory *t, const char *p, size_t n)
         s += strlen(marks[i].start);
         const char *e = ct_memstr(s, n - (size_t)(s - p), marks[i].end);
         if (!e) e = p + n;
-        while (e > s && isspace((unsigned char)e[-1])) e--;
+        while (e > s && isspace((unsigned char)e[-1]))
+            e--;
         t->task = ct_traj_strndup(t, s, (size_t)(e - s));
         return;
     }
@@ -251,8 +263,9 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
 {
     char *dir = is_dir ? episodes_dir(fs, rel) : NULL;
     if (!dir)
-        return ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, rel), -1, 0,
-                             "no Terminus episodes here (expected agent-logs/episode-<n>/response.txt)");
+        return ct_error_setf(
+            err, CT_EFORMAT, ct_fs_display(fs, rel), -1, 0,
+            "no Terminus episodes here (expected agent-logs/episode-<n>/response.txt)");
     ct_dirent *ents;
     size_t ne;
     int rc = ct_fs_list(fs, dir, &ents, &ne, err);
@@ -268,7 +281,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         long no;
         if (!ents[i].is_dir) continue;
         if (!episode_no(ents[i].name, &no)) {
-            if (ct_str_starts(ents[i].name, "episode")) ct_traj_warn(t, "%s: not episode-<n>; ignored", ents[i].name);
+            if (ct_str_starts(ents[i].name, "episode"))
+                ct_traj_warn(t, "%s: not episode-<n>; ignored", ents[i].name);
             continue;
         }
         if (n >= MAX_EPISODES) {
@@ -282,20 +296,37 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     ct_fs_list_free(ents, ne);
     qsort(eps, n, sizeof *eps, ep_cmp);
 
-    if (ct_fmt_is_tb_trial(fs, rel)) ct_fmt_tb_trial_fill(fs, rel, t);
-    else if (ct_fmt_is_harbor_trial(fs, rel)) ct_fmt_harbor_trial_fill(fs, rel, t);
+    if (ct_fmt_is_tb_trial(fs, rel))
+        ct_fmt_tb_trial_fill(fs, rel, t);
+    else if (ct_fmt_is_harbor_trial(fs, rel))
+        ct_fmt_harbor_trial_fill(fs, rel, t);
     ct_buf resp = CT_BUF_INIT, prompt = CT_BUF_INIT;
     int version = 0; /* 1 or 2 once a response told us */
     for (size_t i = 0; i < n; i++) {
         char *ep = ct_path_join(dir, eps[i].name);
         char *rp = ct_path_join(ep, "response.txt");
+        if (i == 0 && !t->model) {
+            /* debug.json is the LiteLLM log of the call; its "model" names the model */
+            char *dj = ct_path_join(ep, "debug.json");
+            long long size = 0;
+            if (ct_fs_stat(fs, dj, &size) == 0 && size < 16 * 1024 * 1024) {
+                ct_buf raw = CT_BUF_INIT;
+                json_t *d = NULL;
+                if (ct_fmt_read_json(fs, dj, &raw, &d, NULL) == CT_OK)
+                    t->model = ct_fmt_jstr(t, json_object_get(d, "model"));
+                json_decref(d);
+                ct_buf_free(&raw);
+            }
+            free(dj);
+        }
         if (i == 0 && !t->task) {
             char *pp = ct_path_join(ep, "prompt.txt");
             if (read_text(fs, pp, &prompt) == 0) task_from_prompt(t, prompt.data, prompt.len);
             free(pp);
         }
         if (read_text(fs, rp, &resp) != 0) {
-            ct_traj_warn(t, "%s has no readable response.txt (run killed during this episode?)", eps[i].name);
+            ct_traj_warn(t, "%s has no readable response.txt (run killed during this episode?)",
+                         eps[i].name);
         } else {
             ct_step *s = ct_traj_add_step(t);
             s->bench_step_id = (int)eps[i].no + 1;
@@ -303,9 +334,11 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
             ct_terminus_fill_step(t, s, resp.data, resp.len, where);
             free(where);
             if (!version) {
-                if (ct_memstr(resp.data, resp.len, "\"state_analysis\"") || ct_memstr(resp.data, resp.len, "\"is_task_complete\""))
+                if (ct_memstr(resp.data, resp.len, "\"state_analysis\"") ||
+                    ct_memstr(resp.data, resp.len, "\"is_task_complete\""))
                     version = 1;
-                else if (ct_memstr(resp.data, resp.len, "\"analysis\"") || ct_memstr(resp.data, resp.len, "\"task_complete\""))
+                else if (ct_memstr(resp.data, resp.len, "\"analysis\"") ||
+                         ct_memstr(resp.data, resp.len, "\"task_complete\""))
                     version = 2;
             }
             whole_file_ref(t, &s->src, ct_fs_display(fs, rp), &resp);
@@ -318,7 +351,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
                 s->observation = ct_terminus_observation(t, prompt.data, prompt.len);
                 whole_file_ref(t, &s->obs_src, ct_fs_display(fs, npp), &prompt);
             } else if (i + 1 < n) {
-                ct_traj_warn(t, "step %zu (%s): no %s/prompt.txt, so no observation", t->n_steps, eps[i].name, next);
+                ct_traj_warn(t, "step %zu (%s): no %s/prompt.txt, so no observation", t->n_steps,
+                             eps[i].name, next);
             }
             free(next);
             free(np);
@@ -332,10 +366,12 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     t->agent = version == 2 ? "Terminus-2" : "Terminus";
     if (t->n_steps > 0 && !ct_str_ends(t->steps[t->n_steps - 1].action, "[task_complete: true]") &&
         t->solved != CT_TRUE)
-        ct_traj_warn(t, "the last step does not declare the task complete (run stopped or timed out?)");
+        ct_traj_warn(
+            t, "the last step does not declare the task complete (run stopped or timed out?)");
     ct_buf_free(&resp);
     ct_buf_free(&prompt);
-    for (size_t i = 0; i < n; i++) free(eps[i].name);
+    for (size_t i = 0; i < n; i++)
+        free(eps[i].name);
     free(eps);
     free(dir);
     ct_traj_list_push(out, t);
@@ -345,7 +381,8 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
 const ct_loader ct_loader_terminus = {
     .name = "terminus",
     .agent = "Terminus",
-    .summary = "Terminus 1/2 in a terminal-bench trial: agent-logs/episode-N/{prompt.txt,response.txt}",
+    .summary =
+        "Terminus 1/2 in a terminal-bench trial: agent-logs/episode-N/{prompt.txt,response.txt}",
     .detection = "agent-logs/episode-<n>/response.txt (or agent/episode-<n>/)",
     .detect = detect,
     .load = load,

@@ -21,9 +21,19 @@
 #define OBS_SCAN 4096 /* bytes scanned at each end of an observation */
 
 static const char *const rule_ids[] = {
-    "failed-action",  "repeat-command", "retry-failure",  "reverted-edit", "regression",
-    "outside-patch",  "after-done",     "unused-explore", "install-loop",  "failed-submit",
-    "weakened-test",  "empty-action",   NULL,
+    "failed-action",
+    "repeat-command",
+    "retry-failure",
+    "reverted-edit",
+    "regression",
+    "outside-patch",
+    "after-done",
+    "unused-explore",
+    "install-loop",
+    "failed-submit",
+    "weakened-test",
+    "empty-action",
+    NULL,
 };
 
 const char *const *ct_heuristic_rule_ids(void)
@@ -135,20 +145,52 @@ static const char *const invoke_errors[] = {
 
 /* Errors of a missing target (a guessed path): only meaningful for looking/fs commands. */
 static const char *const missing_errors[] = {
-    "No such file or directory",
-    "does not exist",
-    "cannot access",
-    "can't open file",
-    "not found",
-    NULL,
+    "No such file or directory", "does not exist", "cannot access",
+    "can't open file",           "not found",      NULL,
 };
+
+/* Errors an edit tool reports when it applied nothing. */
+static const char *const edit_errors[] = {
+    "No exact match found", "Parameter `old_str`", "No changes made", "old_str` did not appear",
+    "[Edit error", "Error: no match", NULL,
+};
+
+static int is_shell_tool(const ct_step *s)
+{
+    const char *t = s->tool ? s->tool : "";
+    return !*t || !strcmp(t, "bash") || !strcmp(t, "Bash") || !strcmp(t, "execute_bash") ||
+           !strcmp(t, "shell") || !strcmp(t, "terminal") || !strcmp(t, "keystrokes");
+}
+
+/* Did the call fail before doing anything? Shell exit 126/127 (not executable / not found),
+ * the shell's own syntax errors, a tool's rejection of its arguments, an edit that matched
+ * nothing. "command not found" inside a longer script only counts with exit status 127: the
+ * rest of the script may have run. */
+static int invoke_failed(const ct_step *s, const info *in, const char *obs, size_t len)
+{
+    if (s->has_exit_code && (s->exit_code == 126 || s->exit_code == 127)) return 1;
+    if (!obs) return 0;
+    for (const char *const *p = invoke_errors; *p; p++) {
+        if (!obs_has(obs, len, *p)) continue;
+        if (!strcmp(*p, ": command not found") && s->has_exit_code && s->exit_code != 127)
+            continue;
+        return 1;
+    }
+    if (in->cls == CT_CLASS_CHANGE && (in->fine == CT_FINE_EDIT || in->fine == CT_FINE_CREATE) &&
+        !is_shell_tool(s)) {
+        if (ct_str_starts(obs, "ERROR:") || ct_str_starts(obs, "Error:")) return 1;
+        if (obs_any(obs, len < 400 ? len : 400, edit_errors)) return 1;
+    }
+    return 0;
+}
 
 static outcome test_outcome(const char *obs, size_t len, int has_exit, int exit_code)
 {
     if (!obs) return OUT_UNKNOWN;
-    static const char *const fail[] = {" failed", "FAILED", "Error:", "Traceback (most recent",
-                                       "AssertionError", "FAIL:", "ERRORS", " error", NULL};
-    static const char *const pass[] = {" passed", "\nOK", "OK (", "All tests passed",
+    static const char *const fail[] = {
+        " failed", "FAILED", "Error:", "Traceback (most recent", "AssertionError", "FAIL:",
+        "ERRORS",  " error", NULL};
+    static const char *const pass[] = {" passed",      "\nOK",   "OK (", "All tests passed",
                                        "tests passed", "PASSED", NULL};
     int f = obs_any(obs, len, fail);
     int p = obs_any(obs, len, pass);
@@ -176,7 +218,8 @@ static char *shell_target(const char *cmd)
         if (*p != '>' || p[1] == '&' || (p > line && p[-1] == '&')) continue;
         char *q = p + 1;
         if (*q == '>') q++;
-        while (*q == ' ') q++;
+        while (*q == ' ')
+            q++;
         if (*q == '\'' || *q == '"') q++;
         size_t m = strcspn(q, " \t;&|'\"<>)");
         if (m && strncmp(q, "/dev/", 5) != 0) {
@@ -192,9 +235,11 @@ static char *shell_target(const char *cmd)
             /* the last word of this simple command */
             size_t m = strcspn(hit, ";&|");
             char *end = hit + m;
-            while (end > hit && isspace((unsigned char)end[-1])) end--;
+            while (end > hit && isspace((unsigned char)end[-1]))
+                end--;
             char *st = end;
-            while (st > hit && !isspace((unsigned char)st[-1])) st--;
+            while (st > hit && !isspace((unsigned char)st[-1]))
+                st--;
             if (end > st && *st != '-' && *st != '\'' && *st != '"')
                 res = ct_xstrndup(st, (size_t)(end - st));
         }
@@ -223,11 +268,21 @@ static int is_blank(const char *s)
     return 1;
 }
 
+/* `:` or `true` alone: a shell no-op. */
+static int is_noop(const char *a)
+{
+    while (isspace((unsigned char)*a)) a++;
+    size_t n = strlen(a);
+    while (n && isspace((unsigned char)a[n - 1])) n--;
+    return (n == 1 && a[0] == ':') || (n == 4 && !strncmp(a, "true", 4));
+}
+
 /* path a/b/c.py matches x/a/b/c.py at a '/' boundary (patch paths are repo-relative). */
 static int path_in_patch(const char *patch, const char *path)
 {
     const char *p = path;
-    while (*p == '/' || *p == '.') p++;
+    while (*p == '/' || *p == '.')
+        p++;
     /* try every suffix starting after a '/' */
     for (const char *q = p; q; q = strchr(q, '/')) {
         if (*q == '/') q++;
@@ -263,12 +318,11 @@ static int scratch_path(const char *p)
 /* ---- labelling ---- */
 
 static void set(ctx *c, size_t i, ct_label_kind kind, const char *rule, const char *dev,
-                const char *sev, const char *alt, const int *ev, size_t n_ev, const char *fmt,
-                ...) __attribute__((format(printf, 10, 11)));
+                const char *sev, const char *alt, const int *ev, size_t n_ev, const char *fmt, ...)
+    __attribute__((format(printf, 10, 11)));
 
 static void set(ctx *c, size_t i, ct_label_kind kind, const char *rule, const char *dev,
-                const char *sev, const char *alt, const int *ev, size_t n_ev, const char *fmt,
-                ...)
+                const char *sev, const char *alt, const int *ev, size_t n_ev, const char *fmt, ...)
 {
     ct_step_label *l = &c->a->labels[i];
     if (l->label == CT_LABEL_INCORRECT) return;
@@ -309,7 +363,8 @@ typedef struct kmap {
 static void kmap_init(kmap *m, size_t n)
 {
     m->cap = 16;
-    while (m->cap < 2 * n + 2) m->cap *= 2;
+    while (m->cap < 2 * n + 2)
+        m->cap *= 2;
     m->keys = ct_xcalloc(m->cap, sizeof *m->keys);
     m->vals = ct_xcalloc(m->cap, sizeof *m->vals);
 }
@@ -318,7 +373,8 @@ static int *kmap_slot(kmap *m, uint64_t k)
 {
     if (!k) k = 1;
     size_t i = (size_t)(k * 0x9E3779B97F4A7C15ull) & (m->cap - 1);
-    while (m->keys[i] && m->keys[i] != k) i = (i + 1) & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != k)
+        i = (i + 1) & (m->cap - 1);
     if (!m->keys[i]) {
         m->keys[i] = k;
         m->vals[i] = -1;
@@ -340,23 +396,55 @@ static void rule_empty_action(ctx *c)
     for (size_t i = 0; i < c->n; i++) {
         const ct_step *s = &c->t->steps[i];
         if (s->kind == CT_KIND_THINK || s->n_files) continue;
-        if (s->action && !is_blank(s->action)) continue;
+        if (s->action && !is_blank(s->action) && !is_noop(s->action)) continue;
         int ev = (int)i + 1;
         set(c, i, CT_LABEL_UNUSEFUL, "empty-action", "wrong_tool", "minor",
             "Issue one well-formed command per turn.", &ev, 1,
-            "Step %d issued no command or tool call, so it did nothing.", (int)i + 1);
+            "Step %d issued no command or tool call (or a shell no-op), so it did nothing.",
+            (int)i + 1);
     }
+}
+
+static int same_path(const char *a, const char *b)
+{
+    if (!a || !b) return 0;
+    size_t la = strlen(a), lb = strlen(b);
+    if (la == lb) return !strcmp(a, b);
+    if (la > lb) return a[la - lb - 1] == '/' && !strcmp(a + la - lb, b);
+    return b[lb - la - 1] == '/' && !strcmp(b + lb - la, a);
 }
 
 static void rule_failed_action(ctx *c)
 {
     if (!on(c, "failed_action")) return;
+    int first_edit_ok = ct_config_bool(c->cfg, "heuristic.failed_action.first_failed_edit_ok", 1);
     for (size_t i = 0; i < c->n; i++) {
         const info *in = &c->in[i];
         if (!in->invoke_error) continue;
-        int ev = (int)i + 1;
+        int ev[2] = {(int)i + 1, 0};
+        if (in->fine == CT_FINE_EDIT && in->wpath && first_edit_ok) {
+            /* a rejected edit is a normal first try; only a further attempt on the same file
+             * after a rejection, with no successful edit of it in between, is waste */
+            int prev_fail = -1;
+            for (size_t k = i; k-- > 0;) {
+                if (c->in[k].fine != CT_FINE_EDIT || !same_path(c->in[k].wpath, in->wpath))
+                    continue;
+                if (c->in[k].invoke_error) prev_fail = (int)k;
+                break;
+            }
+            if (prev_fail < 0) continue;
+            ev[0] = prev_fail + 1;
+            ev[1] = (int)i + 1;
+            set(c, i, CT_LABEL_UNUSEFUL, "failed-action", "redundant", "minor",
+                "Look at the file's current text and the tool's error before editing again.", ev,
+                2,
+                "Step %d is another edit of %s that the tool rejected, right after the rejected "
+                "attempt at step %d; nothing was applied.",
+                (int)i + 1, in->wpath, prev_fail + 1);
+            continue;
+        }
         set(c, i, CT_LABEL_UNUSEFUL, "failed-action", "wrong_tool", "minor",
-            "Check the command or path before issuing it, and read the tool's error.", &ev, 1,
+            "Check the command or path before issuing it, and read the tool's error.", ev, 1,
             "Step %d failed before doing anything (the tool or shell rejected the call), so it "
             "changed nothing and brought no evidence.",
             (int)i + 1);
@@ -372,21 +460,30 @@ static void rule_repeat(ctx *c)
     for (size_t i = 0; i < c->n; i++) {
         info *in = &c->in[i];
         const ct_step *s = &c->t->steps[i];
-        int looks = in->cls == CT_CLASS_EXPLORE &&
-                    (in->fine == CT_FINE_EXPLORE || in->fine == CT_FINE_TEST ||
-                     in->fine == CT_FINE_RUN);
+        int looks =
+            in->cls == CT_CLASS_EXPLORE &&
+            (in->fine == CT_FINE_EXPLORE || in->fine == CT_FINE_TEST || in->fine == CT_FINE_RUN);
         if (!looks || !s->action || (is_blank(s->action) && !s->n_files)) continue;
         int *slot = kmap_slot(&m, in->key);
         int prev = *slot;
         *slot = (int)i;
+        /* a view of a file already shown whole (no range), nothing changed since */
+        const ct_file_touch *f = s->n_files ? &s->files[0] : NULL;
+        if (f && f->path && f->op && !strcmp(f->op, "view")) {
+            uint64_t pk = fnv(0x5eedull, f->path, strlen(f->path));
+            int *ps = kmap_slot(&m, pk);
+            int whole = *ps;
+            if (f->line_start == 0 && f->line_end == 0) *ps = (int)i;
+            if (prev < 0 && whole >= 0 && c->in[whole].version == in->version) prev = whole;
+        }
         if (prev < 0) continue;
         if (c->in[prev].version != in->version) continue; /* something changed in between */
         if (window > 0 && (long long)(i - (size_t)prev) > window) continue;
         int ev[2] = {prev + 1, (int)i + 1};
         set(c, i, CT_LABEL_UNUSEFUL, "repeat-command", "redundant", "minor",
             "Reuse the output already obtained instead of running the same thing again.", ev, 2,
-            "Step %d repeats step %d exactly, with no state change in between, so it could only "
-            "show the same output again.",
+            "Step %d repeats what step %d already showed, with no state change in between, so "
+            "it could only show the same output again.",
             (int)i + 1, prev + 1);
     }
     kmap_free(&m);
@@ -409,15 +506,13 @@ static void rule_retry_failure(ctx *c)
         int ev[2] = {prev + 1, (int)i + 1};
         if (in->cls == CT_CLASS_CHANGE && !in->failed && in->changed) {
             set(c, i, CT_LABEL_INCORRECT, "retry-failure", "wrong_tool", "moderate",
-                "Find out why the command failed and fix the cause before running it again.",
-                ev, 2,
+                "Find out why the command failed and fix the cause before running it again.", ev, 2,
                 "Step %d reruns the command that failed at step %d unchanged, without "
                 "addressing why it failed, and this time changes the environment blindly.",
                 (int)i + 1, prev + 1);
         } else {
             set(c, i, CT_LABEL_UNUSEFUL, "retry-failure", "redundant", "minor",
-                "Read the error of the failed attempt and change the command accordingly.", ev,
-                2,
+                "Read the error of the failed attempt and change the command accordingly.", ev, 2,
                 "Step %d retries the command that failed at step %d without changing it%s.",
                 (int)i + 1, prev + 1, in->failed ? ", and it fails again" : "");
         }
@@ -488,15 +583,16 @@ static void rule_reverted_edit(ctx *c)
             if (!pi->changed || !pi->wpath) continue;
             const char *a = pi->wpath, *b = target;
             size_t la = strlen(a), lb = strlen(b);
-            int same = !strcmp(a, b) || (la > lb && a[la - lb - 1] == '/' && !strcmp(a + la - lb, b)) ||
+            int same = !strcmp(a, b) ||
+                       (la > lb && a[la - lb - 1] == '/' && !strcmp(a + la - lb, b)) ||
                        (lb > la && b[lb - la - 1] == '/' && !strcmp(b + lb - la, a));
             if (!same) continue;
             if (revert_path) {
                 int ev[2] = {(int)i + 1, (int)j + 1};
                 set(c, i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
-                    "Understand the failure before editing; make the change that survives.", ev,
-                    2, "The change to %s at step %d was reverted at step %d, so it was wrong.",
-                    target, (int)i + 1, (int)j + 1);
+                    "Understand the failure before editing; make the change that survives.", ev, 2,
+                    "The change to %s at step %d was reverted at step %d, so it was wrong.", target,
+                    (int)i + 1, (int)j + 1);
             } else {
                 /* rewritten wholesale: wrong only when a run in between showed it failing */
                 int failed_run = -1;
@@ -507,8 +603,7 @@ static void rule_reverted_edit(ctx *c)
                 if (failed_run >= 0 && !scratch_path(target)) {
                     int ev[3] = {(int)i + 1, failed_run + 1, (int)j + 1};
                     set(c, i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
-                        "Test the approach on a small case before writing the whole file.", ev,
-                        3,
+                        "Test the approach on a small case before writing the whole file.", ev, 3,
                         "The version of %s written at step %d failed when run at step %d and "
                         "was rewritten at step %d.",
                         target, (int)i + 1, failed_run + 1, (int)j + 1);
@@ -655,8 +750,8 @@ static void rule_unused_explore(ctx *c)
 static void rule_failed_submit(ctx *c)
 {
     if (!on(c, "failed_submit")) return;
-    int failed = c->t->solved == CT_FALSE || (c->t->solved == CT_UNKNOWN && c->t->has_reward &&
-                                              c->t->reward <= 0.0);
+    int failed = c->t->solved == CT_FALSE ||
+                 (c->t->solved == CT_UNKNOWN && c->t->has_reward && c->t->reward <= 0.0);
     if (!failed) return;
     int sub = submit_index(c);
     if (sub < 0) return;
@@ -718,7 +813,8 @@ static void derive(ctx *c)
         const ct_step_label *l = &a->labels[i];
         if (l->label == CT_LABEL_CORRECT || !l->rule || !l->correct_alternative) continue;
         size_t k = 0;
-        while (k < n_seen && strcmp(seen[k], l->rule) != 0) k++;
+        while (k < n_seen && strcmp(seen[k], l->rule) != 0)
+            k++;
         if (k < n_seen) continue;
         seen[n_seen++] = l->rule;
         if (b.len) ct_buf_putc(&b, ' ');
@@ -749,7 +845,8 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
     if (c.r_inc < -1) c.r_inc = -1;
     if (c.r_unu < -1) c.r_unu = -1;
     if (r_ok > 1) r_ok = 1;
-    for (size_t i = 0; i < c.n; i++) c.a->labels[i].reward = r_ok;
+    for (size_t i = 0; i < c.n; i++)
+        c.a->labels[i].reward = r_ok;
 
     int version = 0;
     for (size_t i = 0; i < c.n; i++) {
@@ -760,7 +857,7 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
         in->version = version;
         const char *obs = s->observation;
         size_t len = obs ? strlen(obs) : 0;
-        in->invoke_error = obs_any(obs, len, invoke_errors);
+        in->invoke_error = invoke_failed(s, in, obs, len);
         if (!in->invoke_error && obs && len < 600 &&
             (in->fine == CT_FINE_EXPLORE || in->fine == CT_FINE_FS || in->fine == CT_FINE_OTHER) &&
             obs_any(obs, len, missing_errors) && !(s->has_exit_code && s->exit_code == 0))
@@ -794,7 +891,8 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
     free(st);
     derive(&c);
 
-    for (size_t i = 0; i < c.n; i++) free((void *)c.in[i].wpath);
+    for (size_t i = 0; i < c.n; i++)
+        free((void *)c.in[i].wpath);
     free(c.in);
     json_decref(own);
     *out = c.a;

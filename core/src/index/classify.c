@@ -15,8 +15,8 @@
 #define MAX_DEPTH 4 /* bash -c / find -exec / xargs nesting */
 
 static const char *const fine_names[CT_FINE__COUNT] = {
-    "explore", "edit", "create", "fs", "run", "test", "build",
-    "install", "vcs", "submit", "think", "other",
+    "explore", "edit",    "create", "fs",     "run",   "test",
+    "build",   "install", "vcs",    "submit", "think", "other",
 };
 
 const char *ct_fine_kind_name(ct_fine_kind k)
@@ -32,18 +32,30 @@ const char *ct_step_class_name(ct_step_class c)
 static int fine_rank(ct_fine_kind k)
 {
     switch (k) {
-    case CT_FINE_SUBMIT: return 11;
-    case CT_FINE_INSTALL: return 10;
-    case CT_FINE_EDIT: return 9;
-    case CT_FINE_CREATE: return 8;
-    case CT_FINE_VCS: return 7;
-    case CT_FINE_FS: return 6;
-    case CT_FINE_BUILD: return 5;
-    case CT_FINE_TEST: return 4;
-    case CT_FINE_RUN: return 3;
-    case CT_FINE_EXPLORE: return 2;
-    case CT_FINE_THINK: return 1;
-    default: return 0;
+    case CT_FINE_SUBMIT:
+        return 11;
+    case CT_FINE_INSTALL:
+        return 10;
+    case CT_FINE_EDIT:
+        return 9;
+    case CT_FINE_CREATE:
+        return 8;
+    case CT_FINE_VCS:
+        return 7;
+    case CT_FINE_FS:
+        return 6;
+    case CT_FINE_BUILD:
+        return 5;
+    case CT_FINE_TEST:
+        return 4;
+    case CT_FINE_RUN:
+        return 3;
+    case CT_FINE_EXPLORE:
+        return 2;
+    case CT_FINE_THINK:
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -61,8 +73,10 @@ static ct_step_class class_of(ct_fine_kind k)
     case CT_FINE_INSTALL:
     case CT_FINE_VCS:
     case CT_FINE_BUILD:
-    case CT_FINE_SUBMIT: return CT_CLASS_CHANGE;
-    default: return CT_CLASS_EXPLORE;
+    case CT_FINE_SUBMIT:
+        return CT_CLASS_CHANGE;
+    default:
+        return CT_CLASS_EXPLORE;
     }
 }
 
@@ -71,10 +85,10 @@ static ct_step_class class_of(ct_fine_kind k)
 typedef struct scmd {
     char *w[MAX_WORDS];
     int nw;
-    int out_create;        /* `> file` to a real file */
-    int out_append;        /* `>> file` */
-    int out_scratch;       /* only redirected into /tmp */
-    const char *heredoc;   /* body of the first heredoc (points into the command text) */
+    int out_create;      /* `> file` to a real file */
+    int out_append;      /* `>> file` */
+    int out_scratch;     /* only redirected into /tmp */
+    const char *heredoc; /* body of the first heredoc (points into the command text) */
     size_t heredoc_len;
 } scmd;
 
@@ -89,7 +103,8 @@ typedef struct lexer {
 
 static void scmd_free(scmd *c)
 {
-    for (int i = 0; i < c->nw; i++) free(c->w[i]);
+    for (int i = 0; i < c->nw; i++)
+        free(c->w[i]);
     memset(c, 0, sizeof *c);
 }
 
@@ -113,7 +128,8 @@ static void read_word(lexer *lx, ct_buf *b)
         }
         if (ch == '\'') {
             lx->i++;
-            while (lx->i < lx->n && s[lx->i] != '\'') ct_buf_putc(b, s[lx->i++]);
+            while (lx->i < lx->n && s[lx->i] != '\'')
+                ct_buf_putc(b, s[lx->i++]);
             lx->i++;
             continue;
         }
@@ -139,15 +155,18 @@ static void read_word(lexer *lx, ct_buf *b)
                 char c2 = s[lx->i];
                 ct_buf_putc(b, c2);
                 lx->i++;
-                if (c2 == '(') depth++;
-                else if (c2 == ')' && --depth == 0) break;
+                if (c2 == '(')
+                    depth++;
+                else if (c2 == ')' && --depth == 0)
+                    break;
             }
             continue;
         }
         if (ch == '`') {
             ct_buf_putc(b, ch);
             lx->i++;
-            while (lx->i < lx->n && s[lx->i] != '`') ct_buf_putc(b, s[lx->i++]);
+            while (lx->i < lx->n && s[lx->i] != '`')
+                ct_buf_putc(b, s[lx->i++]);
             if (lx->i < lx->n) ct_buf_putc(b, s[lx->i++]);
             continue;
         }
@@ -160,9 +179,12 @@ static void skip_blanks(lexer *lx)
 {
     while (lx->i < lx->n) {
         char ch = lx->s[lx->i];
-        if (ch == ' ' || ch == '\t' || ch == '\r') lx->i++;
-        else if (ch == '\\' && lx->i + 1 < lx->n && lx->s[lx->i + 1] == '\n') lx->i += 2;
-        else break;
+        if (ch == ' ' || ch == '\t' || ch == '\r')
+            lx->i++;
+        else if (ch == '\\' && lx->i + 1 < lx->n && lx->s[lx->i + 1] == '\n')
+            lx->i += 2;
+        else
+            break;
     }
 }
 
@@ -187,7 +209,8 @@ static void consume_heredocs(lexer *lx)
             const char *nl = memchr(lx->s + ls, '\n', lx->n - ls);
             size_t le = nl ? (size_t)(nl - lx->s) : lx->n;
             size_t a = ls, z = le;
-            while (a < z && (lx->s[a] == ' ' || lx->s[a] == '\t')) a++;
+            while (a < z && (lx->s[a] == ' ' || lx->s[a] == '\t'))
+                a++;
             while (z > a && (lx->s[z - 1] == ' ' || lx->s[z - 1] == '\t' || lx->s[z - 1] == '\r'))
                 z--;
             lx->i = nl ? le + 1 : lx->n;
@@ -215,8 +238,9 @@ static int next_command(lexer *lx, scmd *c)
         if (lx->i >= lx->n) break;
         const char *s = lx->s;
         char ch = s[lx->i];
-        if (ch == '#' ) { /* comment to the end of the line */
-            while (lx->i < lx->n && s[lx->i] != '\n') lx->i++;
+        if (ch == '#') { /* comment to the end of the line */
+            while (lx->i < lx->n && s[lx->i] != '\n')
+                lx->i++;
             continue;
         }
         if (ch == '\n') {
@@ -249,8 +273,10 @@ static int next_command(lexer *lx, scmd *c)
             if (lx->i < lx->n && s[lx->i] == op) {
                 dbl = 1;
                 lx->i++;
-                if (op == '<' && lx->i < lx->n && s[lx->i] == '<') trip = 1, lx->i++;
-                else if (op == '<' && lx->i < lx->n && s[lx->i] == '-') dash = 1, lx->i++;
+                if (op == '<' && lx->i < lx->n && s[lx->i] == '<')
+                    trip = 1, lx->i++;
+                else if (op == '<' && lx->i < lx->n && s[lx->i] == '-')
+                    dash = 1, lx->i++;
             }
             if (lx->i < lx->n && s[lx->i] == '&') dup = 1, lx->i++;
             if (lx->i < lx->n && s[lx->i] == '|') lx->i++;
@@ -269,9 +295,12 @@ static int next_command(lexer *lx, scmd *c)
             } else if (op == '>' && !dup && !(amp && isdigit((unsigned char)target[0])) &&
                        !is_null_target(target)) {
                 (void)fd_src;
-                if (is_scratch_target(target)) c->out_scratch = 1;
-                else if (dbl) c->out_append = 1;
-                else c->out_create = 1;
+                if (is_scratch_target(target))
+                    c->out_scratch = 1;
+                else if (dbl)
+                    c->out_append = 1;
+                else
+                    c->out_create = 1;
             }
             continue;
         }
@@ -329,17 +358,16 @@ static int testish(const char *p)
 {
     const char *b = base_name(p);
     return ct_str_starts(b, "test") || strstr(b, "_test.") || strstr(b, "runtests") ||
-           strstr(p, "tests/") || strstr(b, "pytest") || strstr(b, "check") ||
-           strstr(b, "spec");
+           strstr(p, "tests/") || strstr(b, "pytest") || strstr(b, "check") || strstr(b, "spec");
 }
 
 /* Python source that writes files or removes them. */
 static int python_writes(const char *code, size_t n)
 {
     static const char *const pats[] = {
-        ".write(",     "write_text(", "write_bytes(", "os.remove(", "os.unlink(", "shutil.",
-        "os.rename(",  "os.replace(", "os.makedirs(", "os.mkdir(",  "json.dump(", ".unlink(",
-        "os.rmdir(",   "open(",       NULL,
+        ".write(",    "write_text(", "write_bytes(", "os.remove(",   "os.unlink(",
+        "shutil.",    "os.rename(",  "os.replace(",  "os.makedirs(", "os.mkdir(",
+        "json.dump(", ".unlink(",    "os.rmdir(",    "open(",        NULL,
     };
     for (int k = 0; pats[k]; k++) {
         const char *hit = ct_memstr(code, n, pats[k]);
@@ -382,11 +410,10 @@ static ct_fine_kind classify_python(char **w, int nw, const scmd *c, int depth)
             }
             if (eq(mod, "venv") || eq(mod, "virtualenv")) return CT_FINE_INSTALL;
             if (eq(mod, "py_compile") || eq(mod, "compileall") || eq(mod, "json.tool") ||
-                eq(mod, "pydoc") || eq(mod, "pyflakes") || eq(mod, "flake8") ||
-                eq(mod, "mypy") || eq(mod, "pylint"))
+                eq(mod, "pydoc") || eq(mod, "pyflakes") || eq(mod, "flake8") || eq(mod, "mypy") ||
+                eq(mod, "pylint"))
                 return CT_FINE_TEST;
-            if (eq(mod, "black") || eq(mod, "isort") || eq(mod, "autopep8"))
-                return CT_FINE_EDIT;
+            if (eq(mod, "black") || eq(mod, "isort") || eq(mod, "autopep8")) return CT_FINE_EDIT;
             return CT_FINE_RUN;
         }
         if (a[0] == '-') continue;
@@ -411,35 +438,38 @@ static ct_fine_kind classify_python(char **w, int nw, const scmd *c, int depth)
 }
 
 static const char *const explore_cmds[] = {
-    "ls", "ll", "cat", "head", "tail", "grep", "egrep", "fgrep", "rg", "ag", "ack", "wc", "diff",
-    "less", "more", "pwd", "which", "type", "file", "stat", "du", "df", "ps", "tree", "echo",
-    "printf", "nl", "sort", "uniq", "cut", "jq", "yq", "xxd", "od", "hexdump", "printenv",
-    "whoami", "id", "uname", "date", "basename", "dirname", "realpath", "readlink", "test", "[",
-    "[[", "locate", "man", "help", "column", "tr", "strings", "cmp", "sha256sum", "md5sum",
-    "sha1sum", "lsof", "netstat", "ss", "top", "free", "nproc", "hostname", "apt-cache",
-    "dpkg", "dpkg-query", "whereis", "fd", "fdfind", "bat", "view", "comm", "paste", "fold",
-    "expand", "rev", "tac", "seq", "zcat", "zgrep", "lscpu", "env", "awk", "gawk", "mawk",
-    "sed", "find", "pip-show", "command", "ldd", "nm", "objdump", "readelf", "getent", "ping",
-    "nslookup", "dig", "host", "curl", "true", "false", ":", "history", "uptime", "groups",
-    "xdg-open", "tput", "lsb_release", "systemctl", "journalctl", "pgrep", "time", "watch",
-    NULL,
+    "ls",       "ll",        "cat",     "head",        "tail",      "grep",       "egrep",
+    "fgrep",    "rg",        "ag",      "ack",         "wc",        "diff",       "less",
+    "more",     "pwd",       "which",   "type",        "file",      "stat",       "du",
+    "df",       "ps",        "tree",    "echo",        "printf",    "nl",         "sort",
+    "uniq",     "cut",       "jq",      "yq",          "xxd",       "od",         "hexdump",
+    "printenv", "whoami",    "id",      "uname",       "date",      "basename",   "dirname",
+    "realpath", "readlink",  "test",    "[",           "[[",        "locate",     "man",
+    "help",     "column",    "tr",      "strings",     "cmp",       "sha256sum",  "md5sum",
+    "sha1sum",  "lsof",      "netstat", "ss",          "top",       "free",       "nproc",
+    "hostname", "apt-cache", "dpkg",    "dpkg-query",  "whereis",   "fd",         "fdfind",
+    "bat",      "view",      "comm",    "paste",       "fold",      "expand",     "rev",
+    "tac",      "seq",       "zcat",    "zgrep",       "lscpu",     "env",        "awk",
+    "gawk",     "mawk",      "sed",     "find",        "pip-show",  "command",    "ldd",
+    "nm",       "objdump",   "readelf", "getent",      "ping",      "nslookup",   "dig",
+    "host",     "curl",      "true",    "false",       ":",         "history",    "uptime",
+    "groups",   "xdg-open",  "tput",    "lsb_release", "systemctl", "journalctl", "pgrep",
+    "time",     "watch",     NULL,
 };
 
 static const char *const other_cmds[] = {
-    "cd",    "pushd", "popd",  "export", "source", ".",     "set",   "unset", "alias",
-    "sleep", "clear", "exit",  "wait",   "kill",   "pkill", "read",  "trap",  "ulimit",
-    "umask", "shopt", "reset", "tmux",   "screen", "C-c",   "C-d",   "C-z",   "q",
-    "Enter", "bg",    "fg",    "jobs",   "disown", "logout", "return", "eval", "let",
-    "declare", "local", "hash", "builtin", "break", "continue", "shift",
-    NULL,
+    "cd",      "pushd", "popd",  "export",  "source", ".",        "set",    "unset", "alias",
+    "sleep",   "clear", "exit",  "wait",    "kill",   "pkill",    "read",   "trap",  "ulimit",
+    "umask",   "shopt", "reset", "tmux",    "screen", "C-c",      "C-d",    "C-z",   "q",
+    "Enter",   "bg",    "fg",    "jobs",    "disown", "logout",   "return", "eval",  "let",
+    "declare", "local", "hash",  "builtin", "break",  "continue", "shift",  NULL,
 };
 
 /* The word after git's global options, and its index. */
 static int git_sub(char **w, int nw)
 {
     for (int i = 1; i < nw; i++) {
-        if (eq(w[i], "-C") || eq(w[i], "-c") || eq(w[i], "--git-dir") ||
-            eq(w[i], "--work-tree")) {
+        if (eq(w[i], "-C") || eq(w[i], "-c") || eq(w[i], "--git-dir") || eq(w[i], "--work-tree")) {
             i++;
             continue;
         }
@@ -455,10 +485,11 @@ static ct_fine_kind classify_git(char **w, int nw)
     if (i < 0) return CT_FINE_EXPLORE;
     const char *sub = w[i];
     static const char *const ro[] = {
-        "status", "diff",  "log",     "show",      "blame",  "grep",     "ls-files", "rev-parse",
-        "describe", "shortlog", "reflog", "cat-file", "ls-tree", "help", "version", "whatchanged",
-        "show-ref", "ls-remote", "rev-list", "merge-base", "name-rev", "for-each-ref", "var",
-        "check-ignore", "count-objects", "fsck", "--version", NULL,
+        "status",        "diff",       "log",       "show",         "blame",    "grep",
+        "ls-files",      "rev-parse",  "describe",  "shortlog",     "reflog",   "cat-file",
+        "ls-tree",       "help",       "version",   "whatchanged",  "show-ref", "ls-remote",
+        "rev-list",      "merge-base", "name-rev",  "for-each-ref", "var",      "check-ignore",
+        "count-objects", "fsck",       "--version", NULL,
     };
     if (any_of(sub, ro)) return CT_FINE_EXPLORE;
     if (eq(sub, "branch") || eq(sub, "tag") || eq(sub, "remote") || eq(sub, "stash") ||
@@ -496,9 +527,10 @@ static ct_fine_kind classify_git(char **w, int nw)
 static ct_fine_kind classify_pkg(char **w, int nw)
 {
     static const char *const inst[] = {
-        "install", "uninstall", "remove", "purge", "update", "upgrade", "add", "i", "ci",
-        "sync", "create", "download", "fetch", "get", "reinstall", "autoremove", "dist-upgrade",
-        "build-dep", "link", "unlink", "rm", NULL,
+        "install", "uninstall", "remove",    "purge",      "update",       "upgrade",
+        "add",     "i",         "ci",        "sync",       "create",       "download",
+        "fetch",   "get",       "reinstall", "autoremove", "dist-upgrade", "build-dep",
+        "link",    "unlink",    "rm",        NULL,
     };
     for (int i = 1; i < nw; i++) {
         if (w[i][0] == '-') continue;
@@ -515,8 +547,9 @@ static ct_fine_kind classify_js_pm(char **w, int nw)
     for (int i = 1; i < nw; i++) {
         if (w[i][0] == '-') continue;
         const char *sub = w[i];
-        static const char *const inst[] = {"install", "i", "ci", "add", "uninstall", "remove",
-                                           "update", "upgrade", "rm", "link", NULL};
+        static const char *const inst[] = {"install",   "i",      "ci",     "add",
+                                           "uninstall", "remove", "update", "upgrade",
+                                           "rm",        "link",   NULL};
         if (any_of(sub, inst)) return CT_FINE_INSTALL;
         if (eq(sub, "test") || eq(sub, "t")) return CT_FINE_TEST;
         if (eq(sub, "run") || eq(sub, "run-script") || eq(sub, "exec") || eq(sub, "x")) {
@@ -570,7 +603,8 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         }
         if (eq(b, "env") && i + 1 < nw) {
             i++;
-            while (i < nw && (w[i][0] == '-' || is_assignment(w[i]))) i++;
+            while (i < nw && (w[i][0] == '-' || is_assignment(w[i])))
+                i++;
             continue;
         }
         if (eq(b, "timeout") || eq(b, "nice") || eq(b, "ionice")) {
@@ -582,11 +616,12 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
             if (eq(b, "timeout") && i < nw) i++; /* the duration */
             continue;
         }
-        if ((eq(b, "uv") || eq(b, "poetry") || eq(b, "pipenv") || eq(b, "conda") ||
-             eq(b, "pdm") || eq(b, "hatch") || eq(b, "rye")) &&
+        if ((eq(b, "uv") || eq(b, "poetry") || eq(b, "pipenv") || eq(b, "conda") || eq(b, "pdm") ||
+             eq(b, "hatch") || eq(b, "rye")) &&
             i + 1 < nw && eq(w[i + 1], "run")) {
             i += 2;
-            while (i < nw && w[i][0] == '-') i++;
+            while (i < nw && w[i][0] == '-')
+                i++;
             continue;
         }
         if ((eq(b, "bundle") && i + 1 < nw && eq(w[i + 1], "exec"))) {
@@ -595,7 +630,8 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         }
         if (eq(b, "npx") || eq(b, "pnpx") || eq(b, "bunx")) {
             i++;
-            while (i < nw && w[i][0] == '-') i++;
+            while (i < nw && w[i][0] == '-')
+                i++;
             continue;
         }
         break;
@@ -624,7 +660,8 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
 
     if (eq(name, "submit") || eq(name, "finish") || eq(name, "exit_forfeit"))
         k = eq(name, "exit_forfeit") ? CT_FINE_OTHER : CT_FINE_SUBMIT;
-    else if (eq(name, "think")) k = CT_FINE_THINK;
+    else if (eq(name, "think"))
+        k = CT_FINE_THINK;
     /* SWE-agent ACI tools */
     else if (eq(name, "open") || eq(name, "goto") || eq(name, "scroll_down") ||
              eq(name, "scroll_up") || eq(name, "search_dir") || eq(name, "search_file") ||
@@ -638,9 +675,12 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
     else if (eq(name, "str_replace_editor") || eq(name, "str_replace_based_edit_tool") ||
              eq(name, "edit_tool")) {
         const char *sub = nw > 1 ? w[1] : "";
-        if (eq(sub, "view")) k = CT_FINE_EXPLORE;
-        else if (eq(sub, "create")) k = CT_FINE_CREATE;
-        else k = CT_FINE_EDIT;
+        if (eq(sub, "view"))
+            k = CT_FINE_EXPLORE;
+        else if (eq(sub, "create"))
+            k = CT_FINE_CREATE;
+        else
+            k = CT_FINE_EDIT;
     } else if (eq(name, "git")) {
         k = classify_git(w, nw);
     } else if (is_python(name)) {
@@ -650,10 +690,9 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         k = eq(name, "easy_install") ? CT_FINE_INSTALL : classify_pkg(w, nw);
     } else if (eq(name, "apt") || eq(name, "apt-get") || eq(name, "yum") || eq(name, "dnf") ||
                eq(name, "apk") || eq(name, "brew") || eq(name, "conda") || eq(name, "mamba") ||
-               eq(name, "micromamba") || eq(name, "gem") || eq(name, "poetry") ||
-               eq(name, "uv") || eq(name, "pdm") || eq(name, "composer") ||
-               eq(name, "cpan") || eq(name, "cpanm") || eq(name, "zypper") ||
-               eq(name, "pacman") || eq(name, "rustup") || eq(name, "nvm") ||
+               eq(name, "micromamba") || eq(name, "gem") || eq(name, "poetry") || eq(name, "uv") ||
+               eq(name, "pdm") || eq(name, "composer") || eq(name, "cpan") || eq(name, "cpanm") ||
+               eq(name, "zypper") || eq(name, "pacman") || eq(name, "rustup") || eq(name, "nvm") ||
                eq(name, "pipenv") || eq(name, "opam") || eq(name, "luarocks")) {
         if (eq(name, "uv") && nw > 1 && eq(w[1], "pip"))
             k = classify_pkg(w + 1, nw - 1);
@@ -667,22 +706,33 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         k = classify_js_pm(w, nw);
     } else if (eq(name, "cargo")) {
         const char *sub = nw > 1 ? w[1] : "";
-        if (eq(sub, "test") || eq(sub, "nextest") || eq(sub, "clippy")) k = CT_FINE_TEST;
-        else if (eq(sub, "build") || eq(sub, "check")) k = CT_FINE_BUILD;
-        else if (eq(sub, "run")) k = CT_FINE_RUN;
-        else if (eq(sub, "add") || eq(sub, "install") || eq(sub, "fetch") ||
-                 eq(sub, "update") || eq(sub, "remove"))
+        if (eq(sub, "test") || eq(sub, "nextest") || eq(sub, "clippy"))
+            k = CT_FINE_TEST;
+        else if (eq(sub, "build") || eq(sub, "check"))
+            k = CT_FINE_BUILD;
+        else if (eq(sub, "run"))
+            k = CT_FINE_RUN;
+        else if (eq(sub, "add") || eq(sub, "install") || eq(sub, "fetch") || eq(sub, "update") ||
+                 eq(sub, "remove"))
             k = CT_FINE_INSTALL;
-        else if (eq(sub, "fmt")) k = CT_FINE_EDIT;
-        else k = CT_FINE_EXPLORE;
+        else if (eq(sub, "fmt"))
+            k = CT_FINE_EDIT;
+        else
+            k = CT_FINE_EXPLORE;
     } else if (eq(name, "go")) {
         const char *sub = nw > 1 ? w[1] : "";
-        if (eq(sub, "test") || eq(sub, "vet")) k = CT_FINE_TEST;
-        else if (eq(sub, "build")) k = CT_FINE_BUILD;
-        else if (eq(sub, "run")) k = CT_FINE_RUN;
-        else if (eq(sub, "get") || eq(sub, "install") || eq(sub, "mod")) k = CT_FINE_INSTALL;
-        else if (eq(sub, "fmt") || eq(sub, "generate")) k = CT_FINE_EDIT;
-        else k = CT_FINE_EXPLORE;
+        if (eq(sub, "test") || eq(sub, "vet"))
+            k = CT_FINE_TEST;
+        else if (eq(sub, "build"))
+            k = CT_FINE_BUILD;
+        else if (eq(sub, "run"))
+            k = CT_FINE_RUN;
+        else if (eq(sub, "get") || eq(sub, "install") || eq(sub, "mod"))
+            k = CT_FINE_INSTALL;
+        else if (eq(sub, "fmt") || eq(sub, "generate"))
+            k = CT_FINE_EDIT;
+        else
+            k = CT_FINE_EXPLORE;
     } else if (eq(name, "make") || eq(name, "gmake") || eq(name, "ninja")) {
         k = CT_FINE_BUILD;
         for (int j = 1; j < nw; j++) {
@@ -690,33 +740,34 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
                 if (eq(w[j], "-C") || eq(w[j], "-f") || eq(w[j], "-j")) j++;
                 continue;
             }
-            if (strstr(w[j], "test") || strstr(w[j], "check")) k = CT_FINE_TEST;
-            else if (eq(w[j], "install")) k = CT_FINE_INSTALL;
-            else if (ct_str_starts(w[j], "clean") || eq(w[j], "distclean")) k = CT_FINE_FS;
+            if (strstr(w[j], "test") || strstr(w[j], "check"))
+                k = CT_FINE_TEST;
+            else if (eq(w[j], "install"))
+                k = CT_FINE_INSTALL;
+            else if (ct_str_starts(w[j], "clean") || eq(w[j], "distclean"))
+                k = CT_FINE_FS;
         }
     } else if (eq(name, "cmake") || eq(name, "gcc") || eq(name, "g++") || eq(name, "cc") ||
-               eq(name, "c++") || eq(name, "clang") || eq(name, "clang++") ||
-               eq(name, "javac") || eq(name, "tsc") || eq(name, "rustc") ||
-               eq(name, "meson") || eq(name, "bazel") || eq(name, "configure") ||
-               eq(name, "autoreconf") || eq(name, "ghc") || eq(name, "kotlinc") ||
-               eq(name, "swiftc") || eq(name, "ld") || eq(name, "as") || eq(name, "ar")) {
+               eq(name, "c++") || eq(name, "clang") || eq(name, "clang++") || eq(name, "javac") ||
+               eq(name, "tsc") || eq(name, "rustc") || eq(name, "meson") || eq(name, "bazel") ||
+               eq(name, "configure") || eq(name, "autoreconf") || eq(name, "ghc") ||
+               eq(name, "kotlinc") || eq(name, "swiftc") || eq(name, "ld") || eq(name, "as") ||
+               eq(name, "ar")) {
         k = CT_FINE_BUILD;
         if ((eq(name, "bazel") || eq(name, "meson")) && nw > 1 && eq(w[1], "test"))
             k = CT_FINE_TEST;
         if (eq(name, "cmake") && nw > 1 && eq(w[1], "--version")) k = CT_FINE_EXPLORE;
         if (eq(name, "tsc") && nw > 1 && eq(w[1], "--noEmit")) k = CT_FINE_TEST;
-    } else if (eq(name, "mvn") || eq(name, "gradle") || eq(name, "gradlew") ||
-               eq(name, "sbt") || eq(name, "ant") || eq(name, "dotnet") ||
-               eq(name, "mix") || eq(name, "stack") || eq(name, "cabal")) {
+    } else if (eq(name, "mvn") || eq(name, "gradle") || eq(name, "gradlew") || eq(name, "sbt") ||
+               eq(name, "ant") || eq(name, "dotnet") || eq(name, "mix") || eq(name, "stack") ||
+               eq(name, "cabal")) {
         k = CT_FINE_BUILD;
         for (int j = 1; j < nw; j++)
-            if (strstr(w[j], "test") || eq(w[j], "verify") || eq(w[j], "check"))
-                k = CT_FINE_TEST;
-    } else if (eq(name, "pytest") || eq(name, "py.test") || eq(name, "tox") ||
-               eq(name, "nox") || eq(name, "jest") || eq(name, "mocha") ||
-               eq(name, "vitest") || eq(name, "rspec") || eq(name, "phpunit") ||
-               eq(name, "bats") || eq(name, "nosetests") || eq(name, "trial") ||
-               eq(name, "ctest") || eq(name, "karma") || eq(name, "ava") ||
+            if (strstr(w[j], "test") || eq(w[j], "verify") || eq(w[j], "check")) k = CT_FINE_TEST;
+    } else if (eq(name, "pytest") || eq(name, "py.test") || eq(name, "tox") || eq(name, "nox") ||
+               eq(name, "jest") || eq(name, "mocha") || eq(name, "vitest") || eq(name, "rspec") ||
+               eq(name, "phpunit") || eq(name, "bats") || eq(name, "nosetests") ||
+               eq(name, "trial") || eq(name, "ctest") || eq(name, "karma") || eq(name, "ava") ||
                eq(name, "flake8") || eq(name, "pylint") || eq(name, "mypy") ||
                eq(name, "pyright") || eq(name, "eslint") || eq(name, "shellcheck") ||
                eq(name, "hadolint") || eq(name, "behave") || eq(name, "cucumber") ||
@@ -736,13 +787,14 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         int check = 0, write = 0;
         for (int j = 1; j < nw; j++) {
             if (eq(w[j], "--check") || eq(w[j], "--diff") || eq(w[j], "-l")) check = 1;
-            if (eq(w[j], "-w") || eq(w[j], "--write") || eq(w[j], "-i") ||
-                eq(w[j], "--in-place"))
+            if (eq(w[j], "-w") || eq(w[j], "--write") || eq(w[j], "-i") || eq(w[j], "--in-place"))
                 write = 1;
         }
         if (eq(name, "black") || eq(name, "isort") || eq(name, "rustfmt")) write = !check;
-        if (write) k = CT_FINE_EDIT;
-        else if (check) k = CT_FINE_TEST;
+        if (write)
+            k = CT_FINE_EDIT;
+        else if (check)
+            k = CT_FINE_TEST;
     } else if (eq(name, "sed")) {
         k = CT_FINE_EXPLORE;
         for (int j = 1; j < nw; j++)
@@ -775,7 +827,8 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         k = CT_FINE_EXPLORE;
         int append = 0;
         for (int j = 1; j < nw; j++) {
-            if (eq(w[j], "-a") || eq(w[j], "--append")) append = 1;
+            if (eq(w[j], "-a") || eq(w[j], "--append"))
+                append = 1;
             else if (w[j][0] != '-' && !is_null_target(w[j]))
                 k = append ? CT_FINE_EDIT : CT_FINE_CREATE;
         }
@@ -785,10 +838,9 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
             if (ct_str_starts(w[j], "of=") && !is_null_target(w[j] + 3)) k = CT_FINE_CREATE;
     } else if (eq(name, "mkdir") || eq(name, "rm") || eq(name, "rmdir") || eq(name, "mv") ||
                eq(name, "cp") || eq(name, "chmod") || eq(name, "chown") || eq(name, "chgrp") ||
-               eq(name, "ln") || eq(name, "install") || eq(name, "rsync") ||
-               eq(name, "unlink") || eq(name, "shred") || eq(name, "mktemp") ||
-               eq(name, "gzip") || eq(name, "gunzip") || eq(name, "zip") ||
-               eq(name, "bunzip2") || eq(name, "xz") || eq(name, "7z") ||
+               eq(name, "ln") || eq(name, "install") || eq(name, "rsync") || eq(name, "unlink") ||
+               eq(name, "shred") || eq(name, "mktemp") || eq(name, "gzip") || eq(name, "gunzip") ||
+               eq(name, "zip") || eq(name, "bunzip2") || eq(name, "xz") || eq(name, "7z") ||
                eq(name, "useradd") || eq(name, "ldconfig") || eq(name, "update-alternatives") ||
                eq(name, "mkfifo") || eq(name, "setfacl") || eq(name, "cpio")) {
         k = CT_FINE_FS;
@@ -800,8 +852,10 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         k = CT_FINE_EXPLORE;
         if (nw > 1) {
             const char *f = w[1];
-            if (strchr(f, 'x') || eq(f, "--extract")) k = CT_FINE_FS;
-            else if (strchr(f, 'c') || eq(f, "--create")) k = CT_FINE_CREATE;
+            if (strchr(f, 'x') || eq(f, "--extract"))
+                k = CT_FINE_FS;
+            else if (strchr(f, 'c') || eq(f, "--create"))
+                k = CT_FINE_CREATE;
             for (int j = 1; j < nw; j++)
                 if (eq(w[j], "-x") || eq(w[j], "--extract")) k = CT_FINE_FS;
         }
@@ -815,10 +869,10 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
     } else if (eq(name, "curl")) {
         k = CT_FINE_EXPLORE;
         for (int j = 1; j < nw; j++)
-            if ((eq(w[j], "-o") || eq(w[j], "--output")) && j + 1 < nw &&
-                !is_null_target(w[j + 1]))
+            if ((eq(w[j], "-o") || eq(w[j], "--output")) && j + 1 < nw && !is_null_target(w[j + 1]))
                 k = CT_FINE_CREATE;
-            else if (eq(w[j], "-O") || eq(w[j], "--remote-name")) k = CT_FINE_CREATE;
+            else if (eq(w[j], "-O") || eq(w[j], "--remote-name"))
+                k = CT_FINE_CREATE;
     } else if (eq(name, "find")) {
         k = CT_FINE_EXPLORE;
         for (int j = 1; j < nw; j++) {
@@ -826,7 +880,8 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
             if ((eq(w[j], "-exec") || eq(w[j], "-execdir") || eq(w[j], "-ok")) && j + 1 < nw &&
                 depth < MAX_DEPTH) {
                 int e = j + 1;
-                while (e < nw && !eq(w[e], ";") && !eq(w[e], "+")) e++;
+                while (e < nw && !eq(w[e], ";") && !eq(w[e], "+"))
+                    e++;
                 k = stronger(k, classify_words(w + j + 1, e - j - 1, NULL, depth + 1));
                 j = e;
             }
@@ -859,12 +914,11 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
         }
         if (j >= nw && c && c->heredoc && depth < MAX_DEPTH)
             k = classify_line(c->heredoc, c->heredoc_len, depth + 1);
-    } else if (eq(name, "node") || eq(name, "nodejs") || eq(name, "ruby") ||
-               eq(name, "php") || eq(name, "java") || eq(name, "Rscript") ||
-               eq(name, "deno") || eq(name, "julia") || eq(name, "lua") ||
-               eq(name, "ts-node") || eq(name, "tsx") || eq(name, "kotlin") ||
-               eq(name, "scala") || eq(name, "swift") || eq(name, "dotnet") ||
-               eq(name, "R") || eq(name, "octave") || eq(name, "gdb") || eq(name, "valgrind") ||
+    } else if (eq(name, "node") || eq(name, "nodejs") || eq(name, "ruby") || eq(name, "php") ||
+               eq(name, "java") || eq(name, "Rscript") || eq(name, "deno") || eq(name, "julia") ||
+               eq(name, "lua") || eq(name, "ts-node") || eq(name, "tsx") || eq(name, "kotlin") ||
+               eq(name, "scala") || eq(name, "swift") || eq(name, "dotnet") || eq(name, "R") ||
+               eq(name, "octave") || eq(name, "gdb") || eq(name, "valgrind") ||
                eq(name, "strace") || eq(name, "ipython") || eq(name, "jupyter") ||
                eq(name, "sqlite3") || eq(name, "psql") || eq(name, "mysql") ||
                eq(name, "redis-cli") || eq(name, "docker")) {
@@ -894,8 +948,7 @@ static ct_fine_kind classify_words(char **w, int nw, const scmd *c, int depth)
             k = stronger(k, CT_FINE_EDIT);
         else
             k = stronger(k, CT_FINE_CREATE);
-    } else if (c && c->out_scratch && (eq(name, "cat") || eq(name, "echo") ||
-                                       eq(name, "printf"))) {
+    } else if (c && c->out_scratch && (eq(name, "cat") || eq(name, "echo") || eq(name, "printf"))) {
         k = stronger(k, CT_FINE_CREATE); /* writing a helper script into /tmp */
     }
     return k;
@@ -958,17 +1011,20 @@ static ct_fine_kind fine_from_touch(const ct_file_touch *f)
     if (eq(op, "view") || eq(op, "read") || eq(op, "open")) return CT_FINE_EXPLORE;
     if (eq(op, "create") || eq(op, "write")) return CT_FINE_CREATE;
     if (eq(op, "delete") || eq(op, "remove")) return CT_FINE_FS;
-    if (!*op) return f->content ? CT_FINE_CREATE : (f->new_text || f->patch) ? CT_FINE_EDIT
-                                                                             : CT_FINE_EXPLORE;
+    if (!*op)
+        return f->content                  ? CT_FINE_CREATE
+               : (f->new_text || f->patch) ? CT_FINE_EDIT
+                                           : CT_FINE_EXPLORE;
     return CT_FINE_EDIT; /* str_replace, insert, aci_edit, patch, undo_edit, ... */
 }
 
 static int bashlike_tool(const char *tool)
 {
     if (!tool) return 1;
-    static const char *const t[] = {"bash", "Bash", "execute_bash", "shell", "terminal",
-                                    "run", "run_command", "exec", "execute_command",
-                                    "cmd", "keystrokes", "tmux", "command", NULL};
+    static const char *const t[] = {
+        "bash",        "Bash", "execute_bash",    "shell", "terminal",   "run",
+        "run_command", "exec", "execute_command", "cmd",   "keystrokes", "tmux",
+        "command",     NULL};
     return any_of(tool, t);
 }
 
@@ -980,10 +1036,18 @@ ct_step_class ct_classify_step(const ct_step *s, ct_fine_kind *fine)
         return CT_CLASS_EXPLORE;
     }
     switch (s->kind) {
-    case CT_KIND_EDIT: k = CT_FINE_EDIT; break;
-    case CT_KIND_CREATE: k = CT_FINE_CREATE; break;
-    case CT_KIND_SUBMIT: k = CT_FINE_SUBMIT; break;
-    case CT_KIND_THINK: k = CT_FINE_THINK; break;
+    case CT_KIND_EDIT:
+        k = CT_FINE_EDIT;
+        break;
+    case CT_KIND_CREATE:
+        k = CT_FINE_CREATE;
+        break;
+    case CT_KIND_SUBMIT:
+        k = CT_FINE_SUBMIT;
+        break;
+    case CT_KIND_THINK:
+        k = CT_FINE_THINK;
+        break;
     case CT_KIND_READ:
     case CT_KIND_SEARCH:
         k = CT_FINE_EXPLORE;
@@ -1010,12 +1074,13 @@ ct_step_class ct_classify_step(const ct_step *s, ct_fine_kind *fine)
             if (eq(tool, "TodoWrite") || eq(tool, "think") || eq(tool, "ExitPlanMode"))
                 k = CT_FINE_THINK;
             else if (eq(tool, "WebFetch") || eq(tool, "WebSearch") || eq(tool, "browser") ||
-                     eq(tool, "LS") || eq(tool, "Glob") || eq(tool, "Grep") ||
-                     eq(tool, "Read") || eq(tool, "NotebookRead"))
+                     eq(tool, "LS") || eq(tool, "Glob") || eq(tool, "Grep") || eq(tool, "Read") ||
+                     eq(tool, "NotebookRead"))
                 k = CT_FINE_EXPLORE;
             else if (eq(tool, "Edit") || eq(tool, "MultiEdit") || eq(tool, "NotebookEdit"))
                 k = CT_FINE_EDIT;
-            else if (eq(tool, "Write")) k = CT_FINE_CREATE;
+            else if (eq(tool, "Write"))
+                k = CT_FINE_CREATE;
             else if (s->action && *s->action)
                 k = classify_line(s->action, strlen(s->action), 0);
         }
@@ -1030,11 +1095,14 @@ const char *ct_step_summary(const ct_step *s, char *out, size_t size)
 {
     if (!size) return out;
     const char *a = s && s->action ? s->action : "";
-    while (*a == '\n' || *a == '\r') a++; /* the reference strips before taking the first line */
+    while (*a == '\n' || *a == '\r')
+        a++; /* the reference strips before taking the first line */
     size_t n = strcspn(a, "\n");
-    while (n > 0 && (a[n - 1] == '\r' || a[n - 1] == ' ' || a[n - 1] == '\t')) n--;
+    while (n > 0 && (a[n - 1] == '\r' || a[n - 1] == ' ' || a[n - 1] == '\t'))
+        n--;
     const char *p = a;
-    while (n > 0 && (*p == ' ' || *p == '\t')) p++, n--;
+    while (n > 0 && (*p == ' ' || *p == '\t'))
+        p++, n--;
     if (n == 0) {
         snprintf(out, size, "step %d", s ? s->step_id : 0);
         return out;
@@ -1043,7 +1111,11 @@ const char *ct_step_summary(const ct_step *s, char *out, size_t size)
     size_t bytes = 0, chars = 0;
     while (bytes < n && chars < 60) {
         unsigned char ch = (unsigned char)p[bytes];
-        size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 1;
+        size_t len = ch < 0x80         ? 1
+                     : (ch >> 5) == 6  ? 2
+                     : (ch >> 4) == 14 ? 3
+                     : (ch >> 3) == 30 ? 4
+                                       : 1;
         if (bytes + len > n) break;
         bytes += len;
         chars++;

@@ -13,26 +13,33 @@ typedef enum { PH_NONE, PH_LOCATE, PH_CHANGE, PH_VERIFY } phase;
 static phase phase_of(ct_fine_kind k)
 {
     switch (k) {
-    case CT_FINE_EXPLORE: return PH_LOCATE;
+    case CT_FINE_EXPLORE:
+        return PH_LOCATE;
     case CT_FINE_EDIT:
     case CT_FINE_CREATE:
     case CT_FINE_FS:
     case CT_FINE_INSTALL:
     case CT_FINE_VCS:
-    case CT_FINE_BUILD: return PH_CHANGE;
+    case CT_FINE_BUILD:
+        return PH_CHANGE;
     case CT_FINE_RUN:
     case CT_FINE_TEST:
-    case CT_FINE_SUBMIT: return PH_VERIFY;
-    default: return PH_NONE;
+    case CT_FINE_SUBMIT:
+        return PH_VERIFY;
+    default:
+        return PH_NONE;
     }
 }
 
 static const char *phase_name(phase p, int first)
 {
     switch (p) {
-    case PH_CHANGE: return "change";
-    case PH_VERIFY: return "verify";
-    default: return first ? "orient" : "locate";
+    case PH_CHANGE:
+        return "change";
+    case PH_VERIFY:
+        return "verify";
+    default:
+        return first ? "orient" : "locate";
     }
 }
 

@@ -20,9 +20,12 @@ void ct_tree_render(const ct_trajectory *t, ct_buf *out)
     unsigned char *cls = ct_xcalloc(n, 1);
     for (size_t i = 0; i < n; i++) {
         cls[i] = (unsigned char)ct_classify_step(&t->steps[i], NULL);
-        if (i == 0) parent[i] = 0;
-        else if (cls[i] == CT_CLASS_CHANGE) parent[i] = i; /* step i-1, stored +1 */
-        else parent[i] = parent[i - 1];
+        if (i == 0)
+            parent[i] = 0;
+        else if (cls[i] == CT_CLASS_CHANGE)
+            parent[i] = i; /* step i-1, stored +1 */
+        else
+            parent[i] = parent[i - 1];
         depth[i] = parent[i] ? depth[parent[i] - 1] + 1 : 1;
         last[parent[i]] = i + 1;
     }
@@ -35,14 +38,16 @@ void ct_tree_render(const ct_trajectory *t, ct_buf *out)
         size_t shown = d > TREE_MAX_INDENT ? TREE_MAX_INDENT : d;
         if (shown + 1 > cap) {
             size_t ncap = cap;
-            while (ncap < shown + 1) ncap *= 2;
+            while (ncap < shown + 1)
+                ncap *= 2;
             more = ct_xrealloc(more, ncap);
             memset(more + cap, 0, ncap - cap);
             cap = ncap;
         }
         int is_last = last[parent[i]] == i + 1;
         more[shown] = (unsigned char)!is_last;
-        for (size_t k = 1; k < shown; k++) ct_buf_puts(out, more[k] ? "│   " : "    ");
+        for (size_t k = 1; k < shown; k++)
+            ct_buf_puts(out, more[k] ? "│   " : "    ");
         ct_buf_puts(out, is_last ? "└── " : "├── ");
         ct_step_summary(&t->steps[i], label, sizeof label);
         ct_buf_printf(out, "[%d] %s (%s)\n", t->steps[i].step_id, label,

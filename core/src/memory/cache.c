@@ -12,7 +12,8 @@
 static void feed_u64(ct__sha256 *s, unsigned long long v)
 {
     unsigned char b[8];
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
     ct__sha256_update(s, b, 8);
 }
 
@@ -108,7 +109,8 @@ static int remember(ct_memory *m, const ct_trajectory *t, const char *hash, ct_e
     else
         sqlite3_bind_int(st, 7, t->solved == CT_TRUE);
     sqlite3_bind_int64(st, 8, ct__mem_now());
-    int rc = sqlite3_step(st) == SQLITE_DONE ? CT_OK : ct__mem_fail(m, err, "remembering a trajectory");
+    int rc =
+        sqlite3_step(st) == SQLITE_DONE ? CT_OK : ct__mem_fail(m, err, "remembering a trajectory");
     sqlite3_finalize(st);
     return rc;
 }
@@ -134,16 +136,18 @@ int ct_memory_cache_get(ct_memory *m, const ct_memory_key *key, ct_analysis **ou
     *out = NULL;
     if (!ct__mem_ok(m, err)) return CT_EDB;
     if (bad_key(key, err)) return CT_EINVAL;
-    sqlite3_stmt *st = ct__mem_prepare(m,
-                                       "SELECT result, elapsed_ms FROM analyses WHERE traj_hash=?1"
-                                       " AND analyzer=?2 AND model=?3 AND profile=?4 AND config_hash=?5",
-                                       err);
+    sqlite3_stmt *st =
+        ct__mem_prepare(m,
+                        "SELECT result, elapsed_ms FROM analyses WHERE traj_hash=?1"
+                        " AND analyzer=?2 AND model=?3 AND profile=?4 AND config_hash=?5",
+                        err);
     if (!st) return CT_EDB;
     bind_key(st, key);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         sqlite3_finalize(st);
-        return ct_error_set(err, CT_ENOTFOUND, "no cached analysis for this trajectory and settings");
+        return ct_error_set(err, CT_ENOTFOUND,
+                            "no cached analysis for this trajectory and settings");
     }
     if (rc != SQLITE_ROW) {
         ct__mem_fail(m, err, "reading the analysis cache");
@@ -165,8 +169,10 @@ int ct_memory_cache_get(ct_memory *m, const ct_memory_key *key, ct_analysis **ou
     ct_analysis *a = ct_analysis_from_json(j, &e2);
     json_decref(j);
     if (!a)
-        return ct_error_setf(err, CT_EDB, m->path, -1, 0, "memory database: a cached analysis is "
-                                                          "malformed (%s)", e2.msg);
+        return ct_error_setf(err, CT_EDB, m->path, -1, 0,
+                             "memory database: a cached analysis is "
+                             "malformed (%s)",
+                             e2.msg);
     a->elapsed_ms = elapsed;
     *out = a;
     return CT_OK;
@@ -184,8 +190,9 @@ int ct_memory_cache_put(ct_memory *m, const ct_memory_key *key, const ct_traject
     size_t len = strlen(text);
     if (len > CT_MEMORY_MAX_RESULT_BYTES) {
         free(text);
-        return ct_error_set(err, CT_ELIMIT, "analysis JSON is %zu bytes, above the cache limit of %u",
-                            len, CT_MEMORY_MAX_RESULT_BYTES);
+        return ct_error_set(err, CT_ELIMIT,
+                            "analysis JSON is %zu bytes, above the cache limit of %u", len,
+                            CT_MEMORY_MAX_RESULT_BYTES);
     }
     if (ct__mem_begin(m, err) != CT_OK) {
         free(text);
@@ -209,7 +216,8 @@ int ct_memory_cache_put(ct_memory *m, const ct_memory_key *key, const ct_traject
         sqlite3_bind_int64(st, 9, a->tokens_out);
         sqlite3_bind_double(st, 10, a->elapsed_ms);
         sqlite3_bind_int64(st, 11, ct__mem_now());
-        if (sqlite3_step(st) != SQLITE_DONE) rc = ct__mem_fail(m, err, "writing the analysis cache");
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = ct__mem_fail(m, err, "writing the analysis cache");
     }
     sqlite3_finalize(st);
     free(text);
@@ -231,7 +239,8 @@ int ct_memory_cache_forget(ct_memory *m, const char *traj_hash, long long *n_out
         return CT_EDB;
     }
     if (traj_hash) sqlite3_bind_text(st, 1, traj_hash, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? CT_OK : ct__mem_fail(m, err, "dropping cached analyses");
+    int rc =
+        sqlite3_step(st) == SQLITE_DONE ? CT_OK : ct__mem_fail(m, err, "dropping cached analyses");
     sqlite3_finalize(st);
     if (rc != CT_OK) {
         ct__mem_rollback(m);

@@ -164,9 +164,22 @@ static int pragma_int(ct_memory *m, const char *sql, long long *out)
 static int check_and_migrate(ct_memory *m, ct_error *err)
 {
     long long version = 0, app = 0, tables = 0;
-    if (pragma_int(m, "PRAGMA user_version", &version) != 0 ||
-        pragma_int(m, "PRAGMA application_id", &app) != 0 ||
-        pragma_int(m, "SELECT count(*) FROM sqlite_master", &tables) != 0)
+    /* One statement, so one snapshot: a process migrating a fresh file at this moment must not
+     * be seen half-way (tables present but no application_id yet). */
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(m->db,
+                                "SELECT (SELECT user_version FROM pragma_user_version),"
+                                " (SELECT application_id FROM pragma_application_id),"
+                                " (SELECT count(*) FROM sqlite_master)",
+                                -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_step(st) == SQLITE_ROW;
+    if (ok) {
+        version = sqlite3_column_int64(st, 0);
+        app = sqlite3_column_int64(st, 1);
+        tables = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (!ok)
         return ct_error_setf(err, CT_EDB, m->path, -1, 0,
                              "memory database is not a usable SQLite database (%s); move it "
                              "away or choose another with --db / CODETRACER_DB",
@@ -207,8 +220,8 @@ static int check_and_migrate(ct_memory *m, ct_error *err)
             return CT_EDB;
         }
     }
-    char *sql = ct_xasprintf("PRAGMA application_id=%d; PRAGMA user_version=%d",
-                             CT_MEMORY_APP_ID, CT_MEMORY_SCHEMA_VERSION);
+    char *sql = ct_xasprintf("PRAGMA application_id=%d; PRAGMA user_version=%d", CT_MEMORY_APP_ID,
+                             CT_MEMORY_SCHEMA_VERSION);
     int rc = exec(m, sql, err, "recording the schema version");
     free(sql);
     if (rc != CT_OK) {
@@ -223,8 +236,9 @@ int ct_memory_open(const char *path, ct_memory **out, ct_error *err)
     *out = NULL;
     char *p = path && *path ? ct_xstrdup(path) : ct_memory_default_path();
     if (!p)
-        return ct_error_set(err, CT_EDB, "no memory database path: set CODETRACER_DB, "
-                                         "XDG_DATA_HOME or HOME, or pass --db FILE");
+        return ct_error_set(err, CT_EDB,
+                            "no memory database path: set CODETRACER_DB, "
+                            "XDG_DATA_HOME or HOME, or pass --db FILE");
     ct_memory *m = ct_xcalloc(1, sizeof *m);
     m->path = p;
     make_parent(p);
@@ -239,8 +253,9 @@ int ct_memory_open(const char *path, ct_memory **out, ct_error *err)
     sqlite3_busy_timeout(m->db, CT_MEMORY_BUSY_MS);
     sqlite3_extended_result_codes(m->db, 1);
     if (sqlite3_db_readonly(m->db, "main") == 1) {
-        ct_error_setf(err, CT_EDB, p, -1, 0, "the memory database is read-only; choose a "
-                                             "writable one with --db / CODETRACER_DB");
+        ct_error_setf(err, CT_EDB, p, -1, 0,
+                      "the memory database is read-only; choose a "
+                      "writable one with --db / CODETRACER_DB");
         ct_memory_close(m);
         return CT_EDB;
     }

@@ -15,7 +15,8 @@ typedef struct fb_row {
 
 static void rows_free(fb_row *r, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(r[i].note);
+    for (size_t i = 0; i < n; i++)
+        free(r[i].note);
     free(r);
 }
 
@@ -56,8 +57,10 @@ int ct_memory_feedback_set(ct_memory *m, const char *traj_hash, int step_id, ct_
                            const char *note, ct_error *err)
 {
     if (!ct__mem_ok(m, err)) return CT_EDB;
-    if (!traj_hash || !*traj_hash) return ct_error_set(err, CT_EINVAL, "feedback needs a trajectory hash");
-    if (step_id < 1) return ct_error_set(err, CT_EINVAL, "step %d does not exist (steps start at 1)", step_id);
+    if (!traj_hash || !*traj_hash)
+        return ct_error_set(err, CT_EINVAL, "feedback needs a trajectory hash");
+    if (step_id < 1)
+        return ct_error_set(err, CT_EINVAL, "step %d does not exist (steps start at 1)", step_id);
     if ((unsigned)label > CT_LABEL_INCORRECT) return ct_error_set(err, CT_EINVAL, "unknown label");
     char *clean = NULL;
     if (note) {
@@ -160,7 +163,8 @@ static int apply_rows(ct_analysis *a, const fb_row *rows, size_t n)
 int ct_memory_feedback_apply(ct_memory *m, const char *traj_hash, ct_analysis *a, ct_error *err)
 {
     if (!ct__mem_ok(m, err)) return CT_EDB;
-    if (!traj_hash || !a) return ct_error_set(err, CT_EINVAL, "feedback_apply needs a hash and an analysis");
+    if (!traj_hash || !a)
+        return ct_error_set(err, CT_EINVAL, "feedback_apply needs a hash and an analysis");
     fb_row *rows;
     size_t n;
     if (rows_load(m, traj_hash, &rows, &n, err) != CT_OK) return CT_EDB;
@@ -208,19 +212,24 @@ static json_t *export_row(sqlite3_stmt *t, const char *hash, const ct_analysis *
     json_object_set_new(o, "traj_hash", json_string(hash));
     for (int c = 2; c <= 4; c++) {
         const char *v = (const char *)sqlite3_column_text(t, c);
-        json_object_set_new(o, c == 2 ? "agent" : c == 3 ? "model" : "format",
+        json_object_set_new(o,
+                            c == 2   ? "agent"
+                            : c == 3 ? "model"
+                                     : "format",
                             v ? json_string(v) : json_null());
     }
-    json_object_set_new(o, "solved", sqlite3_column_type(t, 6) == SQLITE_NULL
-                                         ? json_null()
-                                         : json_boolean(sqlite3_column_int(t, 6)));
+    json_object_set_new(o, "solved",
+                        sqlite3_column_type(t, 6) == SQLITE_NULL
+                            ? json_null()
+                            : json_boolean(sqlite3_column_int(t, 6)));
     json_object_set_new(o, "step_count", json_integer((json_int_t)a->n_labels));
     json_object_set_new(o, "numbering", json_string("step_id"));
     json_object_set_new(o, "incorrect_step_ids", ids_of(a, CT_LABEL_INCORRECT, 1, 1 << 30));
     json_object_set_new(o, "unuseful_step_ids", ids_of(a, CT_LABEL_UNUSEFUL, 1, 1 << 30));
     json_t *confirmed = json_array();
     for (size_t i = 0; i < n_rows; i++)
-        if (rows[i].label == CT_LABEL_CORRECT) json_array_append_new(confirmed, json_integer(rows[i].step_id));
+        if (rows[i].label == CT_LABEL_CORRECT)
+            json_array_append_new(confirmed, json_integer(rows[i].step_id));
     json_object_set_new(o, "confirmed_correct_step_ids", confirmed);
     const char *why = merged ? "user feedback over the cached analysis" : "user feedback";
     json_t *stages = json_array();
@@ -228,20 +237,18 @@ static json_t *export_row(sqlite3_stmt *t, const char *hash, const ct_analysis *
         for (size_t s = 0; s < a->n_stages; s++) {
             const ct_stage *sg = &a->stages[s];
             json_array_append_new(
-                stages, json_pack("{s:i, s:o, s:o, s:s}", "stage_id", sg->stage_id,
-                                  "incorrect_step_ids",
-                                  ids_of(a, CT_LABEL_INCORRECT, sg->start_step_id, sg->end_step_id),
-                                  "unuseful_step_ids",
-                                  ids_of(a, CT_LABEL_UNUSEFUL, sg->start_step_id, sg->end_step_id),
-                                  "reasoning", why));
+                stages,
+                json_pack("{s:i, s:o, s:o, s:s}", "stage_id", sg->stage_id, "incorrect_step_ids",
+                          ids_of(a, CT_LABEL_INCORRECT, sg->start_step_id, sg->end_step_id),
+                          "unuseful_step_ids",
+                          ids_of(a, CT_LABEL_UNUSEFUL, sg->start_step_id, sg->end_step_id),
+                          "reasoning", why));
         }
     } else {
-        json_array_append_new(stages, json_pack("{s:i, s:o, s:o, s:s}", "stage_id", 1,
-                                                "incorrect_step_ids",
-                                                ids_of(a, CT_LABEL_INCORRECT, 1, 1 << 30),
-                                                "unuseful_step_ids",
-                                                ids_of(a, CT_LABEL_UNUSEFUL, 1, 1 << 30),
-                                                "reasoning", why));
+        json_array_append_new(
+            stages, json_pack("{s:i, s:o, s:o, s:s}", "stage_id", 1, "incorrect_step_ids",
+                              ids_of(a, CT_LABEL_INCORRECT, 1, 1 << 30), "unuseful_step_ids",
+                              ids_of(a, CT_LABEL_UNUSEFUL, 1, 1 << 30), "reasoning", why));
     }
     json_object_set_new(o, "incorrect_stages", stages);
     json_t *reasons = json_object();
@@ -250,10 +257,11 @@ static json_t *export_row(sqlite3_stmt *t, const char *hash, const ct_analysis *
         if (!l->from_feedback && l->label == CT_LABEL_CORRECT) continue;
         char key[24];
         snprintf(key, sizeof key, "%d", l->step_id);
-        json_object_set_new(reasons, key,
-                            json_pack("{s:s, s:s, s:s}", "label", ct_label_name(l->label),
-                                      "reason", l->reasoning ? l->reasoning : "", "source",
-                                      l->from_feedback ? "feedback" : (a->analyzer ? a->analyzer : "analysis")));
+        json_object_set_new(
+            reasons, key,
+            json_pack("{s:s, s:s, s:s}", "label", ct_label_name(l->label), "reason",
+                      l->reasoning ? l->reasoning : "", "source",
+                      l->from_feedback ? "feedback" : (a->analyzer ? a->analyzer : "analysis")));
     }
     json_object_set_new(o, "reasons", reasons);
     json_object_set_new(o, "label_source", json_string(merged ? "feedback+analysis" : "feedback"));
@@ -292,7 +300,8 @@ int ct_memory_export(ct_memory *m, int merge_analysis, char **out, size_t *n_row
                                                                        : sqlite3_column_int64(t, 5);
             /* No analysis: every step correct unless feedback says otherwise. */
             ct_trajectory *shape = ct_traj_new("memory", hash);
-            for (long long s = 0; s < steps && s < 1000000; s++) ct_traj_add_step(shape);
+            for (long long s = 0; s < steps && s < 1000000; s++)
+                ct_traj_add_step(shape);
             a = ct_analysis_new(shape, "feedback");
             ct_traj_free(shape);
         }

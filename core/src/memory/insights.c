@@ -37,7 +37,8 @@ void ct_memory_insights_free(ct_insight *v, size_t n)
         free(v[i].agent);
         free(v[i].model);
         free(v[i].text);
-        for (size_t s = 0; s < v[i].n_sources; s++) free(v[i].sources[s]);
+        for (size_t s = 0; s < v[i].n_sources; s++)
+            free(v[i].sources[s]);
         free(v[i].sources);
     }
     free(v);
@@ -52,7 +53,8 @@ typedef struct tokens {
 
 static void tokens_free(tokens *t)
 {
-    for (size_t i = 0; i < t->n; i++) free(t->v[i]);
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i]);
     free(t->v);
     memset(t, 0, sizeof *t);
 }
@@ -64,14 +66,18 @@ static void tokenize(const char *s, int unique, size_t max, tokens *out)
     memset(out, 0, sizeof *out);
     const unsigned char *p = (const unsigned char *)s;
     while (p && *p && out->n < max) {
-        while (*p && !isalnum(*p) && *p < 0x80) p++;
+        while (*p && !isalnum(*p) && *p < 0x80)
+            p++;
         const unsigned char *st = p;
-        while (*p && (isalnum(*p) || *p >= 0x80)) p++;
+        while (*p && (isalnum(*p) || *p >= 0x80))
+            p++;
         if (p == st) continue;
         char *w = ct_xstrndup((const char *)st, (size_t)(p - st));
-        for (char *c = w; *c; c++) *c = (char)tolower((unsigned char)*c);
+        for (char *c = w; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
         int dup = 0;
-        for (size_t i = 0; unique && i < out->n && !dup; i++) dup = strcmp(out->v[i], w) == 0;
+        for (size_t i = 0; unique && i < out->n && !dup; i++)
+            dup = strcmp(out->v[i], w) == 0;
         if (dup) {
             free(w);
             continue;
@@ -120,11 +126,11 @@ static double jaccard(const char *norm_a, const char *norm_b)
 
 static int stopword(const char *w)
 {
-    static const char *const sw[] = {"the", "and", "for", "with", "that", "this", "from", "into",
-                                     "are", "was", "were", "not", "but", "you", "your", "its",
-                                     "has", "have", "had", "then", "than", "there", "their",
-                                     "will", "would", "should", "can", "could", "all", "any",
-                                     "some", "when", "what", "which", "who", "how", "use", NULL};
+    static const char *const sw[] = {
+        "the",  "and",   "for",   "with",  "that",  "this",   "from", "into",  "are", "was",
+        "were", "not",   "but",   "you",   "your",  "its",    "has",  "have",  "had", "then",
+        "than", "there", "their", "will",  "would", "should", "can",  "could", "all", "any",
+        "some", "when",  "what",  "which", "who",   "how",    "use",  NULL};
     for (int i = 0; sw[i]; i++)
         if (strcmp(w, sw[i]) == 0) return 1;
     return 0;
@@ -161,8 +167,10 @@ static int exec_id(ct_memory *m, const char *sql, long long a, const char *s, ct
     sqlite3_stmt *st = ct__mem_prepare(m, sql, err);
     if (!st) return CT_EDB;
     sqlite3_bind_int64(st, 1, a);
-    if (s) sqlite3_bind_text(st, 2, s, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_int64(st, 2, ct__mem_now());
+    if (s)
+        sqlite3_bind_text(st, 2, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 2, ct__mem_now());
     int rc = sqlite3_step(st) == SQLITE_DONE ? CT_OK : ct__mem_fail(m, err, doing);
     sqlite3_finalize(st);
     return rc;
@@ -230,25 +238,29 @@ static int evict(ct_memory *m, ct_error *err)
 }
 
 int ct_memory_insight_add(ct_memory *m, ct_insight_kind kind, const char *agent, const char *model,
-                          const char *text, const char *source_hash, long long *id_out,
-                          int *merged, ct_error *err)
+                          const char *text, const char *source_hash, long long *id_out, int *merged,
+                          ct_error *err)
 {
     if (id_out) *id_out = 0;
     if (merged) *merged = 0;
     if (!ct__mem_ok(m, err)) return CT_EDB;
-    if ((unsigned)kind > CT_INSIGHT_PITFALL) return ct_error_set(err, CT_EINVAL, "unknown insight kind");
+    if ((unsigned)kind > CT_INSIGHT_PITFALL)
+        return ct_error_set(err, CT_EINVAL, "unknown insight kind");
     if (!text) return ct_error_set(err, CT_EINVAL, "an insight needs a text");
     size_t len = strlen(text);
     if (len > CT_MEMORY_MAX_INSIGHT_CHARS)
-        return ct_error_set(err, CT_ELIMIT, "insight text is %zu bytes; the limit is %d (keep "
-                                            "insights short and reusable)",
+        return ct_error_set(err, CT_ELIMIT,
+                            "insight text is %zu bytes; the limit is %d (keep "
+                            "insights short and reusable)",
                             len, CT_MEMORY_MAX_INSIGHT_CHARS);
     char *clean = ct_utf8_sanitize(text, len);
     /* Trim surrounding space. */
     char *s = clean;
-    while (*s && isspace((unsigned char)*s)) s++;
+    while (*s && isspace((unsigned char)*s))
+        s++;
     size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
     char *norm = normalise(s);
     if (!*norm) {
         free(clean);
@@ -289,7 +301,8 @@ int ct_memory_insight_add(ct_memory *m, ct_insight_kind kind, const char *agent,
         if (rc == CT_OK) rc = evict(m, err);
     }
     if (rc == CT_OK && source_hash && *source_hash)
-        rc = exec_id(m, "INSERT OR IGNORE INTO insight_sources(insight_id, traj_hash) VALUES (?1, ?2)",
+        rc = exec_id(m,
+                     "INSERT OR IGNORE INTO insight_sources(insight_id, traj_hash) VALUES (?1, ?2)",
                      id, source_hash, err, "recording an insight's source");
     free(clean);
     free(norm);
@@ -305,8 +318,8 @@ int ct_memory_insight_add(ct_memory *m, ct_insight_kind kind, const char *agent,
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-#define INSIGHT_COLS                                                                           \
-    "i.id, i.kind, i.agent, i.model, i.text, i.use_count, i.hits, i.created_at, i.updated_at,"  \
+#define INSIGHT_COLS                                                                               \
+    "i.id, i.kind, i.agent, i.model, i.text, i.use_count, i.hits, i.created_at, i.updated_at,"     \
     " i.last_used_at"
 
 static void read_row(sqlite3_stmt *st, ct_insight *e)
@@ -360,9 +373,9 @@ static int bump(ct_memory *m, const ct_insight *v, size_t n, ct_error *err)
     return ct__mem_commit(m, err);
 }
 
-int ct_memory_insight_search(ct_memory *m, const char *query, const char *agent,
-                             const char *model, size_t max_items, size_t char_budget, int no_bump,
-                             ct_insight **out, size_t *n, ct_error *err)
+int ct_memory_insight_search(ct_memory *m, const char *query, const char *agent, const char *model,
+                             size_t max_items, size_t char_budget, int no_bump, ct_insight **out,
+                             size_t *n, ct_error *err)
 {
     *out = NULL;
     *n = 0;
@@ -370,7 +383,8 @@ int ct_memory_insight_search(ct_memory *m, const char *query, const char *agent,
     if (!max_items) max_items = 5;
     char *q = query ? fts_query(query, 1) : NULL;
     /* bm25 gives lower (more negative) scores to better matches. Entries scoped to this very
-     * agent come before "any agent" ones only through their text: scope filters, it does not rank. */
+     * agent come before "any agent" ones only through their text: scope filters, it does not rank.
+     */
     sqlite3_stmt *st = ct__mem_prepare(
         m,
         q ? "SELECT " INSIGHT_COLS ", bm25(insights_fts) AS r FROM insights_fts JOIN insights i"
@@ -415,7 +429,8 @@ int ct_memory_insight_search(ct_memory *m, const char *query, const char *agent,
         *n = 0;
         return CT_EDB;
     }
-    for (size_t i = 0; !no_bump && i < *n; i++) (*out)[i].use_count++;
+    for (size_t i = 0; !no_bump && i < *n; i++)
+        (*out)[i].use_count++;
     return CT_OK;
 }
 
@@ -424,12 +439,13 @@ int ct_memory_insight_list(ct_memory *m, int kind, const char *agent, const char
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = ct__mem_prepare(m,
-                                       "SELECT " INSIGHT_COLS " FROM insights i WHERE"
-                                       " (?1 IS NULL OR i.kind = ?1) AND (?2 IS NULL OR i.agent = ?2)"
-                                       " AND (?3 IS NULL OR i.model = ?3)"
-                                       " ORDER BY i.updated_at DESC, i.id DESC LIMIT ?4",
-                                       err);
+    sqlite3_stmt *st =
+        ct__mem_prepare(m,
+                        "SELECT " INSIGHT_COLS " FROM insights i WHERE"
+                        " (?1 IS NULL OR i.kind = ?1) AND (?2 IS NULL OR i.agent = ?2)"
+                        " AND (?3 IS NULL OR i.model = ?3)"
+                        " ORDER BY i.updated_at DESC, i.id DESC LIMIT ?4",
+                        err);
     if (!st) return CT_EDB;
     ct__mem_bind_text(st, 1, kind >= 0 && kind <= 2 ? kind_names[kind] : NULL);
     ct__mem_bind_text(st, 2, agent);
@@ -437,7 +453,8 @@ int ct_memory_insight_list(ct_memory *m, int kind, const char *agent, const char
     sqlite3_bind_int64(st, 4, limit ? (long long)limit : 1000);
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) push(out, n, &cap, st);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        push(out, n, &cap, st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         ct_memory_insights_free(*out, *n);
@@ -461,8 +478,10 @@ int ct_memory_insight_get(ct_memory *m, long long id, ct_insight **out, ct_error
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE) return ct_error_set(err, CT_ENOTFOUND, "no insight with id %lld", id);
     if (rc != SQLITE_ROW) return ct__mem_fail(m, err, "reading an insight");
-    st = ct__mem_prepare(m, "SELECT traj_hash FROM insight_sources WHERE insight_id = ?1"
-                            " ORDER BY traj_hash", err);
+    st = ct__mem_prepare(m,
+                         "SELECT traj_hash FROM insight_sources WHERE insight_id = ?1"
+                         " ORDER BY traj_hash",
+                         err);
     if (!st) {
         ct_memory_insights_free(*out, 1);
         *out = NULL;
@@ -485,8 +504,8 @@ int ct_memory_insight_get(ct_memory *m, long long id, ct_insight **out, ct_error
 int ct_memory_insight_forget(ct_memory *m, long long id, ct_error *err)
 {
     if (ct__mem_begin(m, err) != CT_OK) return CT_EDB;
-    int rc = exec_id(m, "DELETE FROM insights WHERE id = ?1", id, NULL, err,
-                     "forgetting an insight");
+    int rc =
+        exec_id(m, "DELETE FROM insights WHERE id = ?1", id, NULL, err, "forgetting an insight");
     if (rc == CT_OK && sqlite3_changes(m->db) == 0)
         rc = ct_error_set(err, CT_ENOTFOUND, "no insight with id %lld", id);
     if (rc != CT_OK) {
@@ -525,7 +544,8 @@ char *ct_memory_query_for(const ct_trajectory *t, const ct_analysis *a)
     if (t) put_capped(&b, t->task, 2000);
     if (a) {
         put_capped(&b, a->summary, 3000);
-        for (size_t i = 0; i < a->n_root_cause; i++) put_capped(&b, a->root_cause_chain[i], 4000);
+        for (size_t i = 0; i < a->n_root_cause; i++)
+            put_capped(&b, a->root_cause_chain[i], 4000);
     }
     return ct_buf_steal(&b);
 }
@@ -535,7 +555,8 @@ int ct_memory_learn_from_analysis(ct_memory *m, const ct_trajectory *t, const ct
 {
     if (n_added) *n_added = 0;
     if (!ct__mem_ok(m, err)) return CT_EDB;
-    if (!t || !a) return ct_error_set(err, CT_EINVAL, "learning needs a trajectory and its analysis");
+    if (!t || !a)
+        return ct_error_set(err, CT_EINVAL, "learning needs a trajectory and its analysis");
     char hash[65];
     ct_traj_hash(t, hash);
     const char *agent = t->agent && *t->agent ? t->agent : (t->format ? t->format : "");
@@ -549,7 +570,8 @@ int ct_memory_learn_from_analysis(ct_memory *m, const ct_trajectory *t, const ct
         int seen = 0;
         for (size_t k = 0; k < i && !seen; k++) {
             const ct_step_label *o = &a->labels[k];
-            if (o->label != l->label || !o->rule || o->from_feedback || strcmp(o->rule, l->rule)) continue;
+            if (o->label != l->label || !o->rule || o->from_feedback || strcmp(o->rule, l->rule))
+                continue;
             seen = 1;
         }
         if (seen) continue;

@@ -34,7 +34,8 @@ static void block(ct__sha256 *s, const unsigned char *p)
     uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
     uint32_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t1 =
+            h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
         uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         h = g;
         g = f;
@@ -78,7 +79,8 @@ void ct__sha256_update(ct__sha256 *s, const void *data, size_t n)
         block(s, s->buf);
         s->nbuf = 0;
     }
-    for (; n >= 64; p += 64, n -= 64) block(s, p);
+    for (; n >= 64; p += 64, n -= 64)
+        block(s, p);
     if (n) memcpy(s->buf, p, n);
     s->nbuf = n;
 }
@@ -88,7 +90,8 @@ void ct__sha256_hex(ct__sha256 *s, char out[65])
     uint64_t bits = s->len * 8;
     unsigned char pad[72] = {0x80};
     size_t npad = (s->nbuf < 56 ? 56 : 120) - s->nbuf;
-    for (int i = 0; i < 8; i++) pad[npad + i] = (unsigned char)(bits >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        pad[npad + i] = (unsigned char)(bits >> (56 - 8 * i));
     ct__sha256_update(s, pad, npad + 8);
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++)

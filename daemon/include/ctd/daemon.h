@@ -2,7 +2,8 @@
  *
  * ct_daemon_main runs until the client sends `exit` or closes stdin, and returns the process
  * exit status: 0 after a `shutdown` request, 1 otherwise (LSP). Options:
- *   --stdio                   accepted for editors that always pass it (stdio is the only transport)
+ *   --stdio                   accepted for editors that always pass it (stdio is the only
+ * transport)
  *   --max-message-bytes N     largest message accepted (default 64 MiB)
  *   -h, --help
  * argv[0] is the program or verb name. Nothing but protocol is written to stdout; logs go to

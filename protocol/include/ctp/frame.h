@@ -20,18 +20,18 @@
 #define CT_FRAME_DEFAULT_MAX_BODY (64u * 1024 * 1024)
 
 typedef struct ct_frame_reader {
-    ct_buf in;         /* bytes received and not consumed yet (from `pos`) */
-    size_t pos;        /* first unconsumed byte of `in` */
-    size_t max_body;   /* largest body accepted */
-    size_t body_len;   /* length of the body being read, when in_body */
-    int in_body;       /* 1 after a valid header, until the body is complete */
+    ct_buf in;               /* bytes received and not consumed yet (from `pos`) */
+    size_t pos;              /* first unconsumed byte of `in` */
+    size_t max_body;         /* largest body accepted */
+    size_t body_len;         /* length of the body being read, when in_body */
+    int in_body;             /* 1 after a valid header, until the body is complete */
     unsigned long long skip; /* bytes of an oversized body still to discard */
 } ct_frame_reader;
 
 enum {
-    CT_FRAME_MORE = 0,   /* need more input */
+    CT_FRAME_MORE = 0,    /* need more input */
     CT_FRAME_MESSAGE = 1, /* *body holds one message body */
-    CT_FRAME_ERROR = -1, /* framing error described in `why`; already resynchronised */
+    CT_FRAME_ERROR = -1,  /* framing error described in `why`; already resynchronised */
 };
 
 void ct_frame_init(ct_frame_reader *r, size_t max_body);
