@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 /* Shared with cmd_run.c. */
-char *cli_analyze_traj_id(const ct_trajectory *t, const char *given, size_t k, size_t n);
-char *cli_analyze_workdir(const ct_trajectory *t, const char *output_dir, const char *traj_id,
-                          int *artifacts, ct_error *err);
+char *cli_analyze_traj_id(const ct_trajectory *t, const char *user_path, const char *given,
+                          size_t k, size_t n);
+char *cli_analyze_workdir(const ct_trajectory *t, const char *user_path, size_t n,
+                          const char *output_dir, const char *traj_id, int *artifacts,
+                          ct_error *err);
 json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *err);
 
 static const char analyze_help[] =
@@ -32,8 +34,8 @@ static const char analyze_help[] =
     "                       rl_feedback, a comma-separated list, or all\n"
     "      --analyzer NAME  heuristic (default); llm and hybrid are not available yet\n"
     "      --output-dir D   write into D/<traj-id>/ (created)\n"
-    "      --traj-id ID     the folder name under --output-dir (default: from the input name;\n"
-    "                       -K is appended when PATH holds several trajectories)\n"
+    "      --traj-id ID     the folder name under --output-dir (default: PATH's name; when PATH\n"
+    "                       holds several trajectories, each one's path below PATH, plus -K)\n"
     "      --dry-run        load and normalize only; no analysis, no profile file\n"
     "      --json           print one JSON line per trajectory (labels and diagnosis)\n"
     "  -c, --config FILE    YAML deep-merged over the built-in defaults\n"
@@ -52,21 +54,43 @@ static const char analyze_help[] =
     "\n"
     "exit status: 0 ok, 2 usage, 3 input could not be loaded, 4 output could not be written.\n";
 
-char *cli_analyze_traj_id(const ct_trajectory *t, const char *given, size_t k, size_t n)
+/* PATH as the user gave it, without a trailing "#K" selector (caller frees). */
+static char *strip_selector(const char *path)
+{
+    const char *h = strrchr(path, '#');
+    if (h && h[1]) {
+        const char *q = h + 1;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (!*q) return ct_xstrndup(path, (size_t)(h - path));
+    }
+    return ct_xstrdup(path);
+}
+
+char *cli_analyze_traj_id(const ct_trajectory *t, const char *user_path, const char *given,
+                          size_t k, size_t n)
 {
     ct_buf b = CT_BUF_INIT;
     if (given) {
         ct_buf_puts(&b, given);
     } else {
-        /* Base name of the source without the trajectory suffixes, '#K' dropped. */
+        /* One trajectory: named after PATH. Several: after the trajectory's path below PATH. */
+        char *up = strip_selector(user_path);
         const char *p = t->path ? t->path : t->id ? t->id : "trajectory";
+        size_t ul = strlen(up);
+        while (ul > 1 && up[ul - 1] == '/')
+            up[--ul] = 0;
+        if (n <= 1)
+            p = up;
+        else if (strncmp(p, up, ul) == 0 && (p[ul] == '/' || p[ul] == '!') && p[ul + 1])
+            p += ul + (p[ul + 1] == '/' ? 2 : 1);
         size_t len = strlen(p);
         while (len > 1 && p[len - 1] == '/')
             len--;
-        const char *slash = NULL;
-        for (size_t i = 0; i < len; i++)
-            if (p[i] == '/' || p[i] == '!') slash = p + i;
-        const char *base = slash ? slash + 1 : p;
+        const char *base = p;
+        if (n <= 1)
+            for (size_t i = 0; i < len; i++)
+                if (p[i] == '/') base = p + i + 1;
         size_t bl = (size_t)(p + len - base);
         static const char *const sfx[] = {".traj.json", ".json",    ".jsonl", ".cast", ".tar.gz",
                                           ".tgz",       ".tar.zst", ".zip",   ".tar"};
@@ -77,7 +101,7 @@ char *cli_analyze_traj_id(const ct_trajectory *t, const char *given, size_t k, s
                 break;
             }
         }
-        for (size_t i = 0; i < bl; i++) {
+        for (size_t i = 0; i < bl && b.len < 150; i++) {
             char c = base[i];
             int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                      c == '.' || c == '_' || c == '-';
@@ -87,6 +111,10 @@ char *cli_analyze_traj_id(const ct_trajectory *t, const char *given, size_t k, s
             ct_buf_clear(&b);
             ct_buf_puts(&b, "trajectory");
         }
+        /* "x.jsonl#2" → "x-2", so records of one file get distinct folders. */
+        if (n <= 1 && strlen(user_path) > strlen(up))
+            ct_buf_printf(&b, "-%s", user_path + strlen(up) + 1);
+        free(up);
     }
     if (n > 1) ct_buf_printf(&b, "-%zu", k + 1);
     return ct_buf_steal(&b);
@@ -106,8 +134,9 @@ static int same_dir(const char *a, const char *b)
     return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
 }
 
-char *cli_analyze_workdir(const ct_trajectory *t, const char *output_dir, const char *traj_id,
-                          int *artifacts, ct_error *err)
+char *cli_analyze_workdir(const ct_trajectory *t, const char *user_path, size_t n,
+                          const char *output_dir, const char *traj_id, int *artifacts,
+                          ct_error *err)
 {
     if (output_dir) {
         char *dir = ct_xasprintf("%s/%s", output_dir, traj_id);
@@ -128,12 +157,16 @@ char *cli_analyze_workdir(const ct_trajectory *t, const char *output_dir, const 
     }
     const char *p = t->path;
     struct stat st;
+    /* One trajectory in a folder the user named: that folder is the run dir (as the reference). */
+    char *up = strip_selector(user_path);
+    if (n == 1 && stat(up, &st) == 0 && S_ISDIR(st.st_mode)) p = up;
     if (!p || stat(p, &st) != 0) {
         ct_error_set(
             err, CT_EINVAL,
             "%s is not a file or folder on disk (inside an archive?): give --output-dir DIR to say "
             "where the results go",
             p ? p : t->id);
+        free(up);
         return NULL;
     }
     char *dir;
@@ -143,6 +176,7 @@ char *cli_analyze_workdir(const ct_trajectory *t, const char *output_dir, const 
         const char *slash = strrchr(p, '/');
         dir = slash ? ct_xstrndup(p, (size_t)(slash - p) + (slash == p)) : ct_xstrdup(".");
     }
+    free(up);
     if (access(dir, W_OK) != 0) {
         ct_error_set(err, CT_EINVAL,
                      "the run dir %s is not writable: give --output-dir DIR to write elsewhere",
@@ -341,10 +375,10 @@ int cmd_analyze(int argc, char **argv)
         ct_trajectory *t = l.items[k];
         for (size_t w = 0; w < t->n_warnings; w++)
             fprintf(stderr, "codetracer: warning: %s: %s\n", t->id, t->warnings[w]);
-        char *id = cli_analyze_traj_id(t, traj_id, k, l.n);
+        char *id = cli_analyze_traj_id(t, path, traj_id, k, l.n);
         int artifacts = 0;
         ct_error_clear(&err);
-        char *dir = cli_analyze_workdir(t, output_dir, id, &artifacts, &err);
+        char *dir = cli_analyze_workdir(t, path, l.n, output_dir, id, &artifacts, &err);
         free(id);
         if (!dir) {
             cli_print_error(&err);

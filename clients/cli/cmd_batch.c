@@ -26,7 +26,7 @@ static const char batch_help[] =
     "  --timeout SECS    kill an item after SECS seconds (default: none)\n"
     "  --resume          skip items whose output files exist and validate\n"
     "  --no-resume       analyse every item again (default)\n"
-    "  --shard K/N       only rows with index %% N == K (0 <= K < N), e.g. --shard\n"
+    "  --shard K/N       only rows with index % N == K (0 <= K < N), e.g. --shard\n"
     "                    $SLURM_ARRAY_TASK_ID/N or $JOB_COMPLETION_INDEX/N\n"
     "  --dry-run         resolve and list the items, analyse nothing\n"
     "  --data-root D     resolve relative input paths against D\n"

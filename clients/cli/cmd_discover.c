@@ -10,22 +10,22 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: codetracer discover PATH [--json] [--max-depth N]\n"
-            "\n"
-            "Find every trajectory at or below PATH (a file, a run/job directory, or a .tar,\n"
-            ".tar.gz, .tar.zst or .zip archive read in place; nothing is extracted) and print, for\n"
-            "each: its id (the path to give `inspect`; PATH#K when one file holds several), its\n"
-            "format, its step count and its warnings. A root that fails to load is listed with the\n"
-            "reason.\n"
-            "\n"
-            "  --json          one JSON object per trajectory per line: id, path, format,\n"
-            "                  format_version, agent, model, outcome, step_count, warnings; a root\n"
-            "                  that failed has \"error\" instead of the step fields\n"
-            "  --max-depth N   directory levels to search below PATH (default 6)\n"
-            "\n"
-            "exit status: 0 ok, 2 usage error, 3 nothing could be loaded, 6 some roots failed to\n"
-            "load or the search stopped at a limit.\n");
+    fprintf(
+        f, "usage: codetracer discover PATH [--json] [--max-depth N]\n"
+           "\n"
+           "Find every trajectory at or below PATH (a file, a run/job directory, or a .tar,\n"
+           ".tar.gz, .tar.zst or .zip archive read in place; nothing is extracted) and print, for\n"
+           "each: its id (the path to give `inspect`; PATH#K when one file holds several), its\n"
+           "format, its step count and its warnings. A root that fails to load is listed with the\n"
+           "reason.\n"
+           "\n"
+           "  --json          one JSON object per trajectory per line: id, path, format,\n"
+           "                  format_version, agent, model, outcome, step_count, warnings; a root\n"
+           "                  that failed has \"error\" instead of the step fields\n"
+           "  --max-depth N   directory levels to search below PATH (default 6)\n"
+           "\n"
+           "exit status: 0 ok, 2 usage error, 3 nothing could be loaded, 6 some roots failed to\n"
+           "load or the search stopped at a limit.\n");
 }
 
 static void print_json(json_t *o)
@@ -50,7 +50,8 @@ static void print_traj(const ct_trajectory *t, int json)
     if (t->agent) printf("\t%s", t->agent);
     if (t->model) printf("\t%s", t->model);
     putchar('\n');
-    for (size_t i = 0; i < t->n_warnings; i++) printf("  warning: %s\n", t->warnings[i]);
+    for (size_t i = 0; i < t->n_warnings; i++)
+        printf("  warning: %s\n", t->warnings[i]);
 }
 
 static void print_failure(ct_fs *fs, const ct_found *f, const ct_error *e, int json)
@@ -137,7 +138,8 @@ int cmd_discover(int argc, char **argv)
         ct_error e;
         ct_error_clear(&e);
         int r = found[i].loader->load(fs, found[i].rel, found[i].is_dir, &l, &e);
-        for (size_t k = 0; k < l.n; k++) print_traj(l.items[k], json);
+        for (size_t k = 0; k < l.n; k++)
+            print_traj(l.items[k], json);
         ok += l.n;
         if (r != CT_OK) {
             if (e.code == CT_OK) ct_error_set(&e, r, "%s", ct_strerror(r));
@@ -148,8 +150,7 @@ int cmd_discover(int argc, char **argv)
     }
     ct_found_free(found, nf);
     ct_fs_close(fs);
-    if (!json)
-        printf("%zu trajector%s found%s", ok, ok == 1 ? "y" : "ies", failed ? "" : "\n");
+    if (!json) printf("%zu trajector%s found%s", ok, ok == 1 ? "y" : "ies", failed ? "" : "\n");
     if (!json && failed) printf(", %zu root%s failed to load\n", failed, failed == 1 ? "" : "s");
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "codetracer: could not write to stdout\n");

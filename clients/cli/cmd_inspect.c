@@ -10,11 +10,11 @@
 
 typedef struct {
     int json;
-    int step;      /* -s N, 0 = unset */
-    int from, to;  /* --from A / --to B, 0 = unset */
+    int step;     /* -s N, 0 = unset */
+    int from, to; /* --from A / --to B, 0 = unset */
     int color;
-    int full;      /* --full: no shortening */
-    int tree;      /* --tree: the change/explore tree (tree.md) instead of the steps */
+    int full; /* --full: no shortening */
+    int tree; /* --tree: the change/explore tree (tree.md) instead of the steps */
 } inspect_opts;
 
 static const char *c_on(const inspect_opts *o, const char *code)
@@ -31,28 +31,30 @@ static const char *c_on(const inspect_opts *o, const char *code)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: codetracer inspect PATH [-s N | --from A --to B] [--json] [--full] [--format NAME]\n"
-            "\n"
-            "Show the steps of the trajectories at PATH (a file, a run/job directory, an archive, or\n"
-            "PATH#K for the K-th trajectory found there).\n"
-            "\n"
-            "  -s, --step N      only step N (1-based)\n"
-            "  --from A          first step to show (default 1)\n"
-            "  --to B            last step to show, inclusive (default: the last step)\n"
-            "  --json            one JSON object per trajectory per line, with the model's fields;\n"
-            "                    with -s/--from/--to only the selected steps are in \"steps\"\n"
-            "  --full            do not shorten thought, action and observation\n"
-            "  --tree            the change/explore trace tree (tree.md format) instead of the\n"
-            "                    steps; with --json it is the \"tree\" string\n"
-            "  --format NAME     force a loader (see `codetracer formats`) instead of detecting\n"
-            "\n"
-            "On a terminal each step shows its id, kind, tool, exit code, thought, action and\n"
-            "observation, shortened to a few lines; colour only when stdout is a terminal and\n"
-            "NO_COLOR is unset.\n"
-            "\n"
-            "exit status: 0 ok, 2 usage error, 3 input could not be loaded or a selected step does\n"
-            "not exist, 6 some trajectories could not be loaded or lack the selected step.\n");
+    fprintf(
+        f,
+        "usage: codetracer inspect PATH [-s N | --from A --to B] [--json] [--full] [--format "
+        "NAME]\n"
+        "\n"
+        "Show the steps of the trajectories at PATH (a file, a run/job directory, an archive, or\n"
+        "PATH#K for the K-th trajectory found there).\n"
+        "\n"
+        "  -s, --step N      only step N (1-based)\n"
+        "  --from A          first step to show (default 1)\n"
+        "  --to B            last step to show, inclusive (default: the last step)\n"
+        "  --json            one JSON object per trajectory per line, with the model's fields;\n"
+        "                    with -s/--from/--to only the selected steps are in \"steps\"\n"
+        "  --full            do not shorten thought, action and observation\n"
+        "  --tree            the change/explore trace tree (tree.md format) instead of the\n"
+        "                    steps; with --json it is the \"tree\" string\n"
+        "  --format NAME     force a loader (see `codetracer formats`) instead of detecting\n"
+        "\n"
+        "On a terminal each step shows its id, kind, tool, exit code, thought, action and\n"
+        "observation, shortened to a few lines; colour only when stdout is a terminal and\n"
+        "NO_COLOR is unset.\n"
+        "\n"
+        "exit status: 0 ok, 2 usage error, 3 input could not be loaded or a selected step does\n"
+        "not exist, 6 some trajectories could not be loaded or lack the selected step.\n");
 }
 
 /* Parse a positive step number; 0 when invalid. */
@@ -78,7 +80,8 @@ static void print_block(const char *label, const char *text, int max_lines, size
         return;
     }
     size_t len = strlen(text);
-    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
     if (len == 0) {
         printf(" %s(empty)%s\n", c_on(o, DIM), c_on(o, RESET));
         return;
@@ -87,8 +90,10 @@ static void print_block(const char *label, const char *text, int max_lines, size
     for (size_t i = 0; i < len; i++)
         if (text[i] == '\n') total_lines++;
     int single = total_lines == 1 && len <= 100;
-    if (single) putchar(' ');
-    else printf("\n      ");
+    if (single)
+        putchar(' ');
+    else
+        printf("\n      ");
     int lines = 1;
     size_t i = 0;
     for (; i < len; i++) {
@@ -107,9 +112,8 @@ static void print_block(const char *label, const char *text, int max_lines, size
         size_t left_lines = 0;
         for (size_t j = i; j < len; j++)
             if (text[j] == '\n') left_lines++;
-        printf("%s … [%zu more byte%s, %zu more line%s; --full shows all]%s", c_on(o, DIM),
-               len - i, len - i == 1 ? "" : "s", left_lines, left_lines == 1 ? "" : "s",
-               c_on(o, RESET));
+        printf("%s … [%zu more byte%s, %zu more line%s; --full shows all]%s", c_on(o, DIM), len - i,
+               len - i == 1 ? "" : "s", left_lines, left_lines == 1 ? "" : "s", c_on(o, RESET));
     }
     putchar('\n');
 }
@@ -120,19 +124,23 @@ static void print_step(const ct_step *s, const inspect_opts *o)
            ct_step_kind_name(s->kind), c_on(o, RESET));
     if (s->tool && *s->tool) printf("  tool=%s", s->tool);
     if (s->has_exit_code)
-        printf("  %sexit %d%s", c_on(o, s->exit_code == 0 ? GREEN : RED), s->exit_code, c_on(o, RESET));
+        printf("  %sexit %d%s", c_on(o, s->exit_code == 0 ? GREEN : RED), s->exit_code,
+               c_on(o, RESET));
     if (s->bench_step_id != s->step_id) {
-        if (s->bench_step_id > 0) printf("  bench_step=%d", s->bench_step_id);
-        else printf("  bench_step=none");
+        if (s->bench_step_id > 0)
+            printf("  bench_step=%d", s->bench_step_id);
+        else
+            printf("  bench_step=none");
     }
     if (s->parallel_group) printf("  parallel=%d", s->parallel_group);
     putchar('\n');
     int full = o->full;
-    if (s->thought && *s->thought) print_block("thought", s->thought, full ? 0 : 3, full ? 0 : 300, o);
+    if (s->thought && *s->thought)
+        print_block("thought", s->thought, full ? 0 : 3, full ? 0 : 300, o);
     print_block("action", s->action, full ? 0 : 8, full ? 0 : 600, o);
     for (size_t i = 0; i < s->n_files; i++)
-        printf("    %sfile:%s %s %s\n", c_on(o, DIM), c_on(o, RESET), s->files[i].op ? s->files[i].op : "?",
-               s->files[i].path ? s->files[i].path : "?");
+        printf("    %sfile:%s %s %s\n", c_on(o, DIM), c_on(o, RESET),
+               s->files[i].op ? s->files[i].op : "?", s->files[i].path ? s->files[i].path : "?");
     print_block("observation", s->observation, full ? 0 : 6, full ? 0 : 500, o);
 }
 
@@ -151,7 +159,8 @@ static void print_header(const ct_trajectory *t, const inspect_opts *o)
     if (t->task) {
         printf("  task:");
         const char *p = t->task;
-        while (*p && isspace((unsigned char)*p)) p++;
+        while (*p && isspace((unsigned char)*p))
+            p++;
         size_t n = strcspn(p, "\n");
         printf(" %.*s%s\n", (int)(n > 160 ? 160 : n), p, n > 160 || p[n] ? " …" : "");
     }
@@ -179,8 +188,12 @@ static int select_range(const ct_trajectory *t, const inspect_opts *o, int *a, i
     }
     if (!o->step && !o->from && !o->to) return 0; /* everything, even when empty */
     if (n == 0) {
-        if (o->step) fprintf(stderr, "codetracer: %s: step %d not found (the trajectory has no steps)\n", t->id, o->step);
-        else fprintf(stderr, "codetracer: %s: steps %d-%d not found (the trajectory has no steps)\n", t->id, *a, *b);
+        if (o->step)
+            fprintf(stderr, "codetracer: %s: step %d not found (the trajectory has no steps)\n",
+                    t->id, o->step);
+        else
+            fprintf(stderr, "codetracer: %s: steps %d-%d not found (the trajectory has no steps)\n",
+                    t->id, *a, *b);
         return -1;
     }
     if (o->step && (o->step < 1 || o->step > n)) {
@@ -203,7 +216,8 @@ static int emit(ct_trajectory *t, const inspect_opts *o)
         json_t *j = ct_traj_to_json(t, 1);
         if (o->step || o->from || o->to) {
             json_t *sel = json_array();
-            for (int k = a; k <= b; k++) json_array_append_new(sel, ct_step_to_json(&t->steps[k - 1]));
+            for (int k = a; k <= b; k++)
+                json_array_append_new(sel, ct_step_to_json(&t->steps[k - 1]));
             json_object_set_new(j, "steps", sel);
             json_object_set_new(j, "selected", json_pack("{s:i, s:i}", "from", a, "to", b));
         }
@@ -233,7 +247,8 @@ static int emit(ct_trajectory *t, const inspect_opts *o)
                c_on(o, DIM), c_on(o, RESET));
         return 0;
     }
-    for (int k = a; k <= b; k++) print_step(&t->steps[k - 1], o);
+    for (int k = a; k <= b; k++)
+        print_step(&t->steps[k - 1], o);
     return 0;
 }
 
@@ -262,13 +277,17 @@ int cmd_inspect(int argc, char **argv)
                         val ? " (got '" : "", val ? val : "", val ? "')" : "");
                 return CT_EXIT_USAGE;
             }
-            if (a[1] == 's' || strcmp(a, "--step") == 0) o.step = v;
-            else if (strcmp(a, "--from") == 0) o.from = v;
-            else o.to = v;
+            if (a[1] == 's' || strcmp(a, "--step") == 0)
+                o.step = v;
+            else if (strcmp(a, "--from") == 0)
+                o.from = v;
+            else
+                o.to = v;
             i++;
         } else if (strcmp(a, "--format") == 0) {
             if (!val) {
-                fprintf(stderr, "codetracer inspect: --format needs a name (see `codetracer formats`)\n");
+                fprintf(stderr,
+                        "codetracer inspect: --format needs a name (see `codetracer formats`)\n");
                 return CT_EXIT_USAGE;
             }
             lo.format = val;
@@ -279,7 +298,8 @@ int cmd_inspect(int argc, char **argv)
         } else if (!path) {
             path = a;
         } else {
-            fprintf(stderr, "codetracer inspect: only one PATH (use PATH#K to pick a trajectory)\n");
+            fprintf(stderr,
+                    "codetracer inspect: only one PATH (use PATH#K to pick a trajectory)\n");
             return CT_EXIT_USAGE;
         }
     }

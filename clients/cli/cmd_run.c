@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *cli_analyze_traj_id(const ct_trajectory *t, const char *given, size_t k, size_t n);
-char *cli_analyze_workdir(const ct_trajectory *t, const char *output_dir, const char *traj_id,
-                          int *artifacts, ct_error *err);
+char *cli_analyze_traj_id(const ct_trajectory *t, const char *user_path, const char *given,
+                          size_t k, size_t n);
+char *cli_analyze_workdir(const ct_trajectory *t, const char *user_path, size_t n,
+                          const char *output_dir, const char *traj_id, int *artifacts,
+                          ct_error *err);
 json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *err);
 
 /* Length of the longest prefix of s of at most max bytes that does not split a UTF-8 sequence. */
@@ -148,9 +150,9 @@ int cmd_run(int argc, char **argv)
                t->n_warnings ? " (with warnings)" : "");
         for (size_t w = 0; w < t->n_warnings; w++)
             printf("  warning: %s\n", t->warnings[w]);
-        char *id = cli_analyze_traj_id(t, traj_id, k, l.n);
+        char *id = cli_analyze_traj_id(t, path, traj_id, k, l.n);
         int artifacts = 0;
-        char *dir = cli_analyze_workdir(t, output_dir, id, &artifacts, &err);
+        char *dir = cli_analyze_workdir(t, path, l.n, output_dir, id, &artifacts, &err);
         free(id);
         if (!dir) {
             cli_print_error(&err);
@@ -210,6 +212,12 @@ int cmd_run(int argc, char **argv)
                    utf8_cut(why, 100), why, strlen(why) > 100 ? "..." : "");
         }
         if (a->n_root_cause) printf("  root cause: %s\n", a->root_cause_chain[0]);
+        size_t cnt[3] = {0, 0, 0};
+        for (size_t i = 0; i < a->n_labels; i++)
+            cnt[a->labels[i].label]++;
+        printf("  %-10s %6s\n  %-10s %6zu\n  %-10s %6zu\n  %-10s %6zu\n", "label", "steps",
+               "incorrect", cnt[CT_LABEL_INCORRECT], "unuseful", cnt[CT_LABEL_UNUSEFUL], "correct",
+               cnt[CT_LABEL_CORRECT]);
         ct_analysis_free(a);
         free(dir);
     }

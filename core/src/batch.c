@@ -128,6 +128,13 @@ static void resolve_item(item *it, json_t *row, const char *root)
         it->record = (int)json_integer_value(rec);
 }
 
+static void log_warning(void *ud, const ct_error *e)
+{
+    (void)ud;
+    char buf[2048];
+    fprintf(stderr, "warning: %s\n", ct_error_format(e, buf, sizeof buf));
+}
+
 /* The work of one item, in the child. Messages go to stderr (the item's log). */
 static int run_item(const item *it, const ct_batch_opts *o)
 {
@@ -138,7 +145,7 @@ static int run_item(const item *it, const ct_batch_opts *o)
     fprintf(stderr, "item %s: input %s\n", it->traj_id, it->path);
     int rc = mkdir_p(dir, &err);
     ct_traj_list l = {0};
-    if (rc == CT_OK) rc = ct_load_path(it->path, NULL, &l, NULL, NULL, &err);
+    if (rc == CT_OK) rc = ct_load_path(it->path, NULL, &l, log_warning, NULL, &err);
     if (rc != CT_OK) {
         fprintf(stderr, "error: %s\n", ct_error_format(&err, buf, sizeof buf));
         ct_traj_list_free(&l);

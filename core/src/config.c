@@ -391,3 +391,139 @@ const char *ct_config_str(const json_t *cfg, const char *dotted, const char *def
     if (json_is_string(v)) return json_string_value(v);
     return def;
 }
+
+/* --- Layered loading: defaults < user file < --config < environment < flags (issue 8) --------- */
+
+const char *ct_config_user_path(char *buf, size_t size)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    if (size == 0) return buf;
+    buf[0] = 0;
+    if (xdg && *xdg)
+        snprintf(buf, size, "%s/codetracer/config.yaml", xdg);
+    else if (home && *home)
+        snprintf(buf, size, "%s/.config/codetracer/config.yaml", home);
+    return buf;
+}
+
+static int merge_file(json_t *cfg, const char *path, ct_error *err)
+{
+    json_t *user = ct_config_load_yaml(path, err);
+    if (!user) return err ? err->code : CT_EIO;
+    if (json_is_null(user)) { /* an empty file */
+        json_decref(user);
+        return 0;
+    }
+    if (!json_is_object(user)) {
+        json_decref(user);
+        return ct_error_setf(err, CT_EPARSE, path, -1, 1,
+                             "expected a mapping at the top of the configuration file");
+    }
+    ct_config_merge(cfg, user);
+    json_decref(user);
+    return 0;
+}
+
+json_t *ct_config_load_layered(const char *explicit_path, ct_error *err)
+{
+    json_t *cfg = ct_config_defaults();
+    char user[4096];
+    ct_config_user_path(user, sizeof user);
+    FILE *f = user[0] ? fopen(user, "rb") : NULL;
+    if (f) {
+        fclose(f);
+        if (merge_file(cfg, user, err) != 0) {
+            json_decref(cfg);
+            return NULL;
+        }
+    }
+    if (explicit_path && merge_file(cfg, explicit_path, err) != 0) {
+        json_decref(cfg);
+        return NULL;
+    }
+    ct_config_apply_env(cfg);
+    return cfg;
+}
+
+static const char *first_env(const char *a, const char *b, const char *c)
+{
+    const char *names[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        const char *v = names[i] ? getenv(names[i]) : NULL;
+        if (v && *v) return v;
+    }
+    return NULL;
+}
+
+int ct_config_apply_env(json_t *cfg)
+{
+    const char *v;
+    if ((v = first_env("CODETRACER_API_BASE", "OPENAI_BASE_URL", "OPENAI_API_BASE")))
+        ct_config_set(cfg, "llm.api_base", json_string(v));
+    if ((v = first_env("CODETRACER_API_KEY", "OPENAI_API_KEY", NULL)))
+        ct_config_set(cfg, "llm.api_key", json_string(v));
+    if ((v = first_env("CODETRACER_MODEL", "OPENAI_MODEL", NULL)))
+        ct_config_set(cfg, "llm.model_name", json_string(v));
+    return 0;
+}
+
+int ct_config_set(json_t *cfg, const char *dotted, json_t *value)
+{
+    if (!json_is_object(cfg) || !dotted || !*dotted || !value) {
+        json_decref(value);
+        return CT_EINVAL;
+    }
+    json_t *cur = cfg;
+    const char *p = dotted;
+    char key[256];
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n == 0 || n >= sizeof key) {
+            json_decref(value);
+            return CT_EINVAL;
+        }
+        memcpy(key, p, n);
+        key[n] = 0;
+        if (!dot) return json_object_set_new(cur, key, value) == 0 ? 0 : CT_EINVAL;
+        json_t *next = json_object_get(cur, key);
+        if (!json_is_object(next)) {
+            next = json_object();
+            json_object_set_new(cur, key, next);
+        }
+        cur = next;
+        p = dot + 1;
+    }
+}
+
+static int is_secret_key(const char *k)
+{
+    return strcmp(k, "api_key") == 0 || ct_str_ends(k, "_key") || strstr(k, "token") ||
+           strstr(k, "secret") || strstr(k, "password");
+}
+
+static void redact(json_t *j)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v)
+        {
+            if (json_is_string(v) && json_string_length(v) > 0 && is_secret_key(k))
+                json_string_set(v, "<redacted>");
+            else
+                redact(v);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) redact(v);
+    }
+}
+
+json_t *ct_config_redacted(const json_t *cfg)
+{
+    json_t *c = json_deep_copy(cfg);
+    if (c) redact(c);
+    return c;
+}

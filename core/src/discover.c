@@ -25,10 +25,10 @@
 #define DEFAULT_MAX_ENTRIES 200000
 
 static const char *const skip_dirs[] = {
-    ".git",         ".hg",           ".svn",   "node_modules",      "__pycache__",
-    ".venv",        "venv",          ".tox",   ".mypy_cache",       ".pytest_cache",
-    ".ruff_cache",  ".cache",        ".locks", "huggingface_cache", "site-packages",
-    ".idea",        ".vscode",
+    ".git",        ".hg",     ".svn",   "node_modules",      "__pycache__",
+    ".venv",       "venv",    ".tox",   ".mypy_cache",       ".pytest_cache",
+    ".ruff_cache", ".cache",  ".locks", "huggingface_cache", "site-packages",
+    ".idea",       ".vscode",
 };
 
 static int skipped(const char *name)
@@ -77,7 +77,8 @@ static void best_loader(ct_fs *fs, const char *rel, int is_dir, const ct_loader 
 
 static void truncate_to(walk_state *w, size_t n)
 {
-    while (w->n > n) free(w->items[--w->n].rel);
+    while (w->n > n)
+        free(w->items[--w->n].rel);
 }
 
 /* 1 when the directory was seen before (loop or second route to it); records it otherwise. */
@@ -161,8 +162,8 @@ static void walk(walk_state *w, const char *rel, int is_dir, int depth)
     }
 }
 
-int ct_discover(ct_fs *fs, const char *rel, const ct_discover_opts *opts, ct_found **out,
-                size_t *n, ct_error *err)
+int ct_discover(ct_fs *fs, const char *rel, const ct_discover_opts *opts, ct_found **out, size_t *n,
+                ct_error *err)
 {
     walk_state w = {0};
     w.fs = fs;
@@ -195,6 +196,7 @@ int ct_discover(ct_fs *fs, const char *rel, const ct_discover_opts *opts, ct_fou
 
 void ct_found_free(ct_found *f, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(f[i].rel);
+    for (size_t i = 0; i < n; i++)
+        free(f[i].rel);
     free(f);
 }

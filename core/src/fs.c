@@ -22,6 +22,18 @@ typedef struct aentry {
     size_t len;
 } aentry;
 
+/* Discovery offers every file to every loader, and each sniffs its head: without a cache one
+ * file is read a dozen times. The last few heads read from disk are kept (files do not change
+ * under one short-lived ct_fs; an editor buffer is served from memory anyway). */
+#define HEAD_CACHE 8
+#define HEAD_MAX 65536
+typedef struct head_entry {
+    char *rel;
+    char *data;
+    size_t len;   /* bytes held */
+    int complete; /* 1 when len is the whole file */
+} head_entry;
+
 struct ct_fs {
     char *origin;  /* what the user gave */
     char *base;    /* disk: directory all rel paths are relative to */
@@ -33,6 +45,8 @@ struct ct_fs {
     char *mem;     /* ct_fs_open_memory: contents of `start` */
     size_t mem_len;
     int has_mem;
+    head_entry heads[HEAD_CACHE];
+    size_t next_head; /* round-robin slot to replace */
 };
 
 int ct_natcmp(const char *a, const char *b)
@@ -301,6 +315,10 @@ void ct_fs_close(ct_fs *fs)
     free(fs->base);
     free(fs->start);
     free(fs->display);
+    for (size_t i = 0; i < HEAD_CACHE; i++) {
+        free(fs->heads[i].rel);
+        free(fs->heads[i].data);
+    }
     free(fs);
 }
 
@@ -530,6 +548,15 @@ int ct_fs_read_head(ct_fs *fs, const char *rel, ct_buf *out, size_t n, ct_error 
         ct_buf_append(out, e->data, e->len < n ? e->len : n);
         return CT_OK;
     }
+    if (!rel) rel = "";
+    for (size_t i = 0; i < HEAD_CACHE; i++) {
+        head_entry *h = &fs->heads[i];
+        if (h->rel && strcmp(h->rel, rel) == 0 && (n <= h->len || h->complete)) {
+            ct_buf_append(out, h->data, n < h->len ? n : h->len);
+            if (!out->data) ct_buf_append(out, "", 0);
+            return CT_OK;
+        }
+    }
     char *p = disk_path(fs, rel);
     FILE *f = fopen(p, "rb");
     if (!f) {
@@ -537,11 +564,25 @@ int ct_fs_read_head(ct_fs *fs, const char *rel, ct_buf *out, size_t n, ct_error 
         free(p);
         return rc;
     }
-    ct_buf_reserve(out, n);
-    out->len = fread(out->data, 1, n, f);
-    out->data[out->len] = '\0';
+    /* read at least HEAD_MAX so that the next loader's sniff is served from the cache */
+    size_t want = n > HEAD_MAX ? n : HEAD_MAX;
+    ct_buf_reserve(out, want);
+    out->len = fread(out->data, 1, want, f);
+    int complete = out->len < want;
     fclose(f);
     free(p);
+    if (want <= HEAD_MAX) {
+        head_entry *h = &fs->heads[fs->next_head];
+        fs->next_head = (fs->next_head + 1) % HEAD_CACHE;
+        free(h->rel);
+        free(h->data);
+        h->rel = ct_xstrdup(rel);
+        h->data = ct_xstrndup(out->data, out->len);
+        h->len = out->len;
+        h->complete = complete;
+    }
+    if (out->len > n) out->len = n;
+    out->data[out->len] = '\0';
     return CT_OK;
 }
 

@@ -69,50 +69,119 @@ int ct_profile_parse_mask(const char *list, unsigned *mask)
     return 0;
 }
 
+/* Step-id bitmaps: ids are bounded by CT_PROFILE_MAX_ID, so a set is a bit per possible id. */
+#define CT_PROFILE_MAX_ID (1 << 24)
+
+typedef struct idset {
+    unsigned char *bits;
+    size_t nbytes;
+} idset;
+
+static int idset_has(const idset *s, int id)
+{
+    return (size_t)id / 8 < s->nbytes && (s->bits[id / 8] >> (id % 8)) & 1;
+}
+
+static int idset_add(idset *s, int id) /* 0 when new, 1 when already present */
+{
+    if (idset_has(s, id)) return 1;
+    if ((size_t)id / 8 >= s->nbytes) {
+        size_t nb = s->nbytes ? s->nbytes : 64;
+        while (nb <= (size_t)id / 8)
+            nb *= 2;
+        s->bits = ct_xrealloc(s->bits, nb);
+        memset(s->bits + s->nbytes, 0, nb - s->nbytes);
+        s->nbytes = nb;
+    }
+    s->bits[id / 8] |= (unsigned char)(1u << (id % 8));
+    return 0;
+}
+
 /* ---------------------------------------------------------------- building */
+
+/* A JSON string that is never NULL: text from a trajectory may hold invalid UTF-8 (terminal
+ * logs), which jansson refuses; it is repaired (U+FFFD) instead of silently dropping the key. */
+static json_t *jstr(const char *s)
+{
+    if (!s) s = "";
+    json_t *v = json_string(s);
+    if (v) return v;
+    char *fixed = ct_utf8_sanitize(s, strlen(s));
+    v = json_string(fixed);
+    free(fixed);
+    return v ? v : json_string("");
+}
 
 static int label_id(const ct_step_label *l, int bench)
 {
     return bench ? l->bench_step_id : l->step_id;
 }
 
-/* One tracebench element per stage (one stage 1..N when the analysis has none). */
+/* Append the labelled steps of [start, end] not yet covered as one tracebench element. */
+static void stage_element(json_t *arr, const ct_analysis *a, int bench, int stage_id, int start,
+                          int end, unsigned char *covered, idset *emitted, int leftovers)
+{
+    json_t *inc = json_array(), *unu = json_array();
+    ct_buf why = CT_BUF_INIT;
+    size_t omitted = 0;
+    for (int id = start; id <= end; id++) {
+        if (id < 1 || (size_t)id > a->n_labels || covered[id]) continue;
+        covered[id] = 1;
+        const ct_step_label *l = &a->labels[id - 1];
+        if (l->label == CT_LABEL_CORRECT) continue;
+        int out_id = label_id(l, bench);
+        /* bench id 0: not counted by the benchmark; a repeated bench id is listed once. */
+        if (out_id <= 0 || out_id > CT_PROFILE_MAX_ID || idset_add(emitted, out_id)) continue;
+        json_array_append_new(l->label == CT_LABEL_INCORRECT ? inc : unu, json_integer(out_id));
+        if (why.len > STAGE_REASONING_MAX) {
+            omitted++;
+            continue;
+        }
+        ct_buf_printf(&why, "%sstep %d %s%s%s%s: %s", why.len ? "; " : "", out_id,
+                      ct_label_name(l->label), l->rule ? " (" : "", l->rule ? l->rule : "",
+                      l->rule ? ")" : "", l->reasoning ? l->reasoning : "no reason given");
+    }
+    if (leftovers && json_array_size(inc) + json_array_size(unu) == 0) {
+        json_decref(inc);
+        json_decref(unu);
+        ct_buf_free(&why);
+        return;
+    }
+    if (omitted) ct_buf_printf(&why, "; and %zu more labelled steps", omitted);
+    if (!why.len) ct_buf_puts(&why, "no incorrect or unuseful steps found in this stage");
+    json_t *e = json_object();
+    json_object_set_new(e, "stage_id", json_integer(stage_id));
+    json_object_set_new(e, "incorrect_step_ids", inc);
+    json_object_set_new(e, "unuseful_step_ids", unu);
+    json_object_set_new(e, "reasoning", jstr(why.data));
+    ct_buf_free(&why);
+    json_array_append_new(arr, e);
+}
+
+/* One tracebench element per stage (one stage 1..N when the analysis has none). Stages are taken
+ * as they come, but a step is only ever listed once, and labelled steps no stage covers go into
+ * one extra element, so the file always carries exactly the analysis's labels. */
 static json_t *stage_labels(const ct_analysis *a, int bench)
 {
     json_t *arr = json_array();
     ct_stage whole = {1, 1, (int)a->n_labels, NULL};
     const ct_stage *st = a->n_stages ? a->stages : &whole;
     size_t ns = a->n_stages ? a->n_stages : 1;
+    unsigned char *covered = ct_xcalloc(a->n_labels + 1, 1);
+    idset emitted = {0, 0}, stage_ids = {0, 0};
+    int max_stage = 0;
     for (size_t s = 0; s < ns; s++) {
-        json_t *inc = json_array(), *unu = json_array();
-        ct_buf why = CT_BUF_INIT;
-        size_t omitted = 0;
-        for (int id = st[s].start_step_id; id <= st[s].end_step_id; id++) {
-            if (id < 1 || (size_t)id > a->n_labels) continue;
-            const ct_step_label *l = &a->labels[id - 1];
-            if (l->label == CT_LABEL_CORRECT) continue;
-            int out_id = label_id(l, bench);
-            if (out_id <= 0) continue;
-            json_array_append_new(l->label == CT_LABEL_INCORRECT ? inc : unu, json_integer(out_id));
-            if (why.len > STAGE_REASONING_MAX) {
-                omitted++;
-                continue;
-            }
-            ct_buf_printf(&why, "%sstep %d %s%s%s%s: %s", why.len ? "; " : "", out_id,
-                          ct_label_name(l->label), l->rule ? " (" : "", l->rule ? l->rule : "",
-                          l->rule ? ")" : "", l->reasoning ? l->reasoning : "no reason given");
-        }
-        if (omitted) ct_buf_printf(&why, "; and %zu more labelled steps", omitted);
-        if (!why.len) ct_buf_puts(&why, "no incorrect or unuseful steps found in this stage");
-        json_t *e = json_object();
-        json_object_set_new(e, "stage_id",
-                            json_integer(st[s].stage_id > 0 ? st[s].stage_id : (int)s + 1));
-        json_object_set_new(e, "incorrect_step_ids", inc);
-        json_object_set_new(e, "unuseful_step_ids", unu);
-        json_object_set_new(e, "reasoning", json_string(why.data));
-        ct_buf_free(&why);
-        json_array_append_new(arr, e);
+        int sid = st[s].stage_id;
+        if (sid < 1 || sid > CT_PROFILE_MAX_ID || idset_has(&stage_ids, sid)) sid = max_stage + 1;
+        idset_add(&stage_ids, sid);
+        if (sid > max_stage) max_stage = sid;
+        stage_element(arr, a, bench, sid, st[s].start_step_id, st[s].end_step_id, covered, &emitted,
+                      0);
     }
+    stage_element(arr, a, bench, max_stage + 1, 1, (int)a->n_labels, covered, &emitted, 1);
+    free(covered);
+    free(emitted.bits);
+    free(stage_ids.bits);
     return arr;
 }
 
@@ -121,8 +190,7 @@ static json_t *build_detailed(const ct_analysis *a)
     json_t *o = json_object();
     json_t *rc = json_array();
     for (size_t i = 0; i < a->n_root_cause; i++)
-        json_array_append_new(rc,
-                              json_string(a->root_cause_chain[i] ? a->root_cause_chain[i] : ""));
+        json_array_append_new(rc, jstr(a->root_cause_chain[i] ? a->root_cause_chain[i] : ""));
     json_object_set_new(o, "root_cause_chain", rc);
     json_t *cd = json_array();
     for (size_t i = 0; i < a->n_decisions; i++) {
@@ -131,15 +199,15 @@ static json_t *build_detailed(const ct_analysis *a)
             continue; /* never emit unknown ids */
         json_t *e = json_object();
         json_object_set_new(e, "step_id", json_integer(d->step_id));
-        json_object_set_new(e, "decision", json_string(d->decision ? d->decision : ""));
-        json_object_set_new(e, "should_have", json_string(d->should_have ? d->should_have : ""));
+        json_object_set_new(e, "decision", jstr(d->decision ? d->decision : ""));
+        json_object_set_new(e, "should_have", jstr(d->should_have ? d->should_have : ""));
         json_array_append_new(cd, e);
     }
     json_object_set_new(o, "critical_decision_points", cd);
     json_object_set_new(o, "correct_strategy",
-                        json_string(a->correct_strategy ? a->correct_strategy : ""));
+                        jstr(a->correct_strategy ? a->correct_strategy : ""));
     json_object_set_new(o, "stage_labels", stage_labels(a, 0));
-    json_object_set_new(o, "summary", json_string(a->summary ? a->summary : ""));
+    json_object_set_new(o, "summary", jstr(a->summary ? a->summary : ""));
     return o;
 }
 
@@ -178,12 +246,12 @@ static json_t *build_rl(const ct_analysis *a)
         }
         json_t *e = json_object();
         json_object_set_new(e, "step_id", json_integer(l->step_id));
-        json_object_set_new(e, "verdict", json_string(ct_label_name(l->label)));
-        json_object_set_new(e, "deviation_type", json_string(dev));
+        json_object_set_new(e, "verdict", jstr(ct_label_name(l->label)));
+        json_object_set_new(e, "deviation_type", jstr(dev));
         json_object_set_new(e, "correct_alternative",
-                            json_string(l->correct_alternative ? l->correct_alternative : ""));
-        json_object_set_new(e, "impact_severity", json_string(sev));
-        json_object_set_new(e, "reasoning", json_string(why ? why : ""));
+                            jstr(l->correct_alternative ? l->correct_alternative : ""));
+        json_object_set_new(e, "impact_severity", jstr(sev));
+        json_object_set_new(e, "reasoning", jstr(why ? why : ""));
         json_object_set_new(e, "reward_signal", json_real(r));
         json_array_append_new(arr, e);
     }
@@ -215,34 +283,6 @@ int *ct_profile_ids(ct_profile p, const ct_analysis *a, size_t *n)
 }
 
 /* ---------------------------------------------------------------- validation */
-
-/* Step-id bitmaps: ids are bounded by CT_PROFILE_MAX_ID, so a set is a bit per possible id. */
-#define CT_PROFILE_MAX_ID (1 << 24)
-
-typedef struct idset {
-    unsigned char *bits;
-    size_t nbytes;
-} idset;
-
-static int idset_has(const idset *s, int id)
-{
-    return (size_t)id / 8 < s->nbytes && (s->bits[id / 8] >> (id % 8)) & 1;
-}
-
-static int idset_add(idset *s, int id) /* 0 when new, 1 when already present */
-{
-    if (idset_has(s, id)) return 1;
-    if ((size_t)id / 8 >= s->nbytes) {
-        size_t nb = s->nbytes ? s->nbytes : 64;
-        while (nb <= (size_t)id / 8)
-            nb *= 2;
-        s->bits = ct_xrealloc(s->bits, nb);
-        memset(s->bits + s->nbytes, 0, nb - s->nbytes);
-        s->nbytes = nb;
-    }
-    s->bits[id / 8] |= (unsigned char)(1u << (id % 8));
-    return 0;
-}
 
 typedef struct vctx {
     const int *ids;
@@ -582,7 +622,7 @@ static json_t *ref_json(const ct_source_ref *r)
 {
     if (!r->path) return json_null();
     json_t *o = json_object();
-    json_object_set_new(o, "path", json_string(r->path));
+    json_object_set_new(o, "path", jstr(r->path));
     json_object_set_new(o, "line_start", json_integer(r->line_start > 0 ? r->line_start : 1));
     json_object_set_new(o, "line_end",
                         json_integer(r->line_end > 0     ? r->line_end
@@ -601,16 +641,15 @@ int ct_profile_write_artifacts(const char *dir, const ct_trajectory *t, const ct
         const ct_step *s = &t->steps[i];
         json_t *o = json_object();
         json_object_set_new(o, "step_id", json_integer(s->step_id));
-        json_object_set_new(o, "action", json_string(s->action ? s->action : ""));
-        json_object_set_new(o, "observation",
-                            s->observation ? json_string(s->observation) : json_null());
+        json_object_set_new(o, "action", jstr(s->action ? s->action : ""));
+        json_object_set_new(o, "observation", s->observation ? jstr(s->observation) : json_null());
         json_object_set_new(o, "action_ref", ref_json(&s->src));
         json_object_set_new(o, "observation_ref",
                             ref_json(s->obs_src.path ? &s->obs_src : &s->src));
-        if (s->thought) json_object_set_new(o, "thinking", json_string(s->thought));
+        if (s->thought) json_object_set_new(o, "thinking", jstr(s->thought));
         if (s->parallel_group)
             json_object_set_new(o, "parallel_group", json_integer(s->parallel_group));
-        if (s->tool) json_object_set_new(o, "tool_type", json_string(s->tool));
+        if (s->tool) json_object_set_new(o, "tool_type", jstr(s->tool));
         json_array_append_new(steps, o);
     }
     int rc = write_json(dir, "steps.json", steps, err);

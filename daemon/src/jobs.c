@@ -45,14 +45,10 @@ static const char *stage_msg(int st)
 
 void jobs_on_progress_created(ct_server *s, const char *token, int ok)
 {
-    for (ct_job *j = s->jobs; j; j = j->next) {
-        if (!j->progress_token || strcmp(j->progress_token, token) != 0) continue;
-        if (!ok || atomic_load(&j->cancelled)) return;
-        j->progress_begun = 1;
-        j->stage_sent = atomic_load(&j->stage);
-        progress_send(s, j, "begin", stage_msg(j->stage_sent));
-        return;
-    }
+    /* The token was used right after the create request (messages are processed in order); a
+     * client that refuses it gets no more progress on it. */
+    for (ct_job *j = s->jobs; j; j = j->next)
+        if (!ok && j->progress_token && strcmp(j->progress_token, token) == 0) j->progress_begun = 0;
 }
 
 void jobs_on_wake(uv_async_t *a)
@@ -265,6 +261,8 @@ static void job_queue(ct_server *s, ct_job *j, size_t size, const char *token)
         char purpose[64];
         snprintf(purpose, sizeof purpose, "progress:%s", tok);
         srv_request(s, "window/workDoneProgress/create", json_pack("{s:s}", "token", tok), purpose);
+        j->progress_begun = 1;
+        progress_send(s, j, "begin", "queued");
     }
     int rc = uv_queue_work(s->loop, &j->work, work_cb, after_cb);
     if (rc != 0) {

@@ -131,7 +131,7 @@ static int parse_headers(const char *s, size_t n, unsigned long long *len, int *
             c++;
         if (c == 0 || c >= ll || line[c] != ':') {
             fail(why, why_size, "malformed header line (expected \"Name: value\\r\\n\")%s", NULL);
-            return -1;
+            return i == 0 ? -1 : -2;
         }
         const char *v = line + c + 1;
         size_t vl = ll - c - 1;
@@ -140,11 +140,11 @@ static int parse_headers(const char *s, size_t n, unsigned long long *len, int *
         while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
             vl--;
         if (c == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
-            if (vl == 0) return fail(why, why_size, "empty Content-Length%s", NULL), -1;
+            if (vl == 0) return fail(why, why_size, "empty Content-Length%s", NULL), -2;
             unsigned long long x = 0;
             for (size_t k = 0; k < vl; k++) {
                 if (!isdigit((unsigned char)v[k]))
-                    return fail(why, why_size, "Content-Length is not a number%s", NULL), -1;
+                    return fail(why, why_size, "Content-Length is not a number%s", NULL), -2;
                 if (x > 1000000000000ULL) {
                     *too_big = 1;
                     x = 1000000000000ULL;
@@ -153,14 +153,14 @@ static int parse_headers(const char *s, size_t n, unsigned long long *len, int *
                 }
             }
             if (have_len && x != *len)
-                return fail(why, why_size, "two different Content-Length headers%s", NULL), -1;
+                return fail(why, why_size, "two different Content-Length headers%s", NULL), -2;
             *len = x;
             have_len = 1;
         }
         /* Content-Type and unknown headers are accepted and ignored (the body is UTF-8). */
         i = end + 2;
     }
-    if (!have_len) return fail(why, why_size, "header without Content-Length%s", NULL), -1;
+    if (!have_len) return fail(why, why_size, "header without Content-Length%s", NULL), -2;
     return 0;
 }
 
@@ -198,8 +198,14 @@ int ct_frame_next(ct_frame_reader *r, char **body, size_t *len, char *why, size_
         size_t hlen = (size_t)(end - s);
         unsigned long long blen = 0;
         int too_big = 0;
-        if (parse_headers(s, hlen, &blen, &too_big, why, why_size) != 0) {
-            resync(r);
+        int ph = parse_headers(s, hlen, &blen, &too_big, why, why_size);
+        if (ph != 0) {
+            /* A header block that starts like one is dropped whole; anything else is garbage
+             * before the next "Content-Length". */
+            if (ph == -2)
+                r->pos += hlen + 4;
+            else
+                resync(r);
             compact(r);
             return CT_FRAME_ERROR;
         }
@@ -210,10 +216,7 @@ int ct_frame_next(ct_frame_reader *r, char **body, size_t *len, char *why, size_
                          "message of %llu bytes exceeds the limit of %zu bytes (maxMessageBytes); "
                          "skipped",
                          blen, r->max_body);
-            if (too_big) {
-                /* A length we cannot even skip reliably: resynchronise on the next header. */
-                resync(r);
-            } else {
+            if (!too_big) {
                 r->skip = blen;
                 drop_skipped(r);
             }

@@ -1,22 +1,24 @@
 /* bench_load: how much loading and normalizing costs over bare JSON parsing.
  *
- * usage: bench_load [CORPUS_DIR] [-n RUNS]
+ * usage: bench_load [CORPUS_DIR] [-n RUNS] [--generated]
  *
  * For (a) the whole corpus and (b) its largest JSON/JSONL file, in the same run:
  *   load   = ct_load_path (discovery + loader + normalization), best of N wall times;
  *   parse  = jansson alone (json_loadb) on the same bytes: every JSON document as a whole, JSONL
  *            files line by line; best of N wall times;
- *   peak RSS of each, measured in a forked child (getrusage RUSAGE_CHILDREN after wait).
+ *   peak RSS of each, measured in a forked child (wait4's rusage) before any timing run, with
+ *   the growth over the RSS the child inherited.
  * Targets printed against: load <= 1.5x parse; peak RSS of load <= 3x input bytes + 20 MB.
  *
  * The corpus is CORPUS_DIR, else $CT_CORPUS, else <source root>/../shared/corpus. When none
- * exists, a large mini-SWE-agent trajectory (about 40 MB, with one 16 MB observation) is
- * generated in a temporary directory and measured instead. */
+ * exists (or with --generated), a large mini-SWE-agent trajectory (about 65 MB, 2000 steps, one
+ * 26 MB observation) is generated in a temporary directory and measured instead. */
 #include "ct/buf.h"
 #include "ct/load.h"
 
 #include <dirent.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +44,8 @@ static double now(void)
 
 static int is_json_name(const char *name)
 {
-    return ct_str_ends(name, ".json") || ct_str_ends(name, ".jsonl") || ct_str_ends(name, ".traj") ||
-           ct_str_ends(name, ".txt") || ct_str_ends(name, ".cast");
+    return ct_str_ends(name, ".json") || ct_str_ends(name, ".jsonl") ||
+           ct_str_ends(name, ".traj") || ct_str_ends(name, ".txt") || ct_str_ends(name, ".cast");
 }
 
 static void collect(file_set *fs, const char *dir)
@@ -81,7 +83,8 @@ static int read_file(const char *p, ct_buf *b)
     if (!f) return -1;
     char chunk[65536];
     size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) ct_buf_append(b, chunk, got);
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ct_buf_append(b, chunk, got);
     fclose(f);
     if (!b->data) ct_buf_append(b, "", 0);
     return 0;
@@ -142,7 +145,8 @@ static void run_job(job *j)
     ct_load_path(j->target, NULL, &l, NULL, NULL, &err);
     j->result = l.n;
     j->steps = 0;
-    for (size_t i = 0; i < l.n; i++) j->steps += l.items[i]->n_steps;
+    for (size_t i = 0; i < l.n; i++)
+        j->steps += l.items[i]->n_steps;
     ct_traj_list_free(&l);
 }
 
@@ -158,20 +162,45 @@ static double best_time(job *j, int runs)
     return best;
 }
 
-/* Peak RSS (bytes) of a child that does the job once. */
-static long long peak_rss(job *j)
+/* Resident set size of this process now (bytes), from /proc; -1 when unknown. */
+static long long rss_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = -1, res = -1;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = -1;
+        fclose(f);
+    }
+    return res < 0 ? -1 : (long long)res * sysconf(_SC_PAGESIZE);
+}
+
+/* Peak RSS (bytes) of a child that does the job once; *growth = peak minus the RSS the child
+ * started with (what it inherited from this process). */
+static long long peak_rss(job *j, long long *growth)
 {
     fflush(NULL);
+    malloc_trim(0);
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
+        close(fds[0]);
+        long long start = rss_now();
+        if (write(fds[1], &start, sizeof start) != (ssize_t)sizeof start) _exit(1);
         run_job(j);
         _exit(0);
     }
+    close(fds[1]);
+    long long start = -1;
+    if (read(fds[0], &start, sizeof start) != (ssize_t)sizeof start) start = -1;
+    close(fds[0]);
     int st;
     struct rusage ru;
     if (wait4(pid, &st, 0, &ru) < 0) return -1;
-    return (long long)ru.ru_maxrss * 1024;
+    long long peak = (long long)ru.ru_maxrss * 1024;
+    *growth = start >= 0 ? peak - start : -1;
+    return peak;
 }
 
 static long long base_rss(void)
@@ -188,10 +217,11 @@ static long long base_rss(void)
 
 static void report(const char *what, job *load, job *parse, long long bytes, int runs)
 {
+    long long gl = -1, gp = -1;
+    long long rl = peak_rss(load, &gl); /* before the timing runs grow this process */
+    long long rp = peak_rss(parse, &gp);
     double tl = best_time(load, runs);
     double tp = best_time(parse, runs);
-    long long rl = peak_rss(load);
-    long long rp = peak_rss(parse);
     double mb = 1024.0 * 1024.0;
     double rss_cap = 3.0 * (double)bytes + 20 * mb;
     printf("\n== %s: %.2f MB in %zu file%s\n", what, (double)bytes / mb, parse->n_paths,
@@ -201,8 +231,9 @@ static void report(const char *what, job *load, job *parse, long long bytes, int
     printf("  bare parse (json_loadb)  %9.2f ms   %zu JSON values\n", tp * 1e3, parse->result);
     printf("  ratio load/parse         %9.2fx  target <= 1.50x  %s\n", tl / tp,
            tl / tp <= 1.5 ? "MET" : "NOT MET");
-    printf("  peak RSS load            %9.1f MB   (parse alone: %.1f MB)\n", (double)rl / mb,
-           (double)rp / mb);
+    printf("  peak RSS load            %9.1f MB   (+%.1f MB over the process it forked from; "
+           "parse alone: %.1f MB, +%.1f MB)\n",
+           (double)rl / mb, (double)gl / mb, (double)rp / mb, (double)gp / mb);
     printf("  RSS budget 3x+20MB       %9.1f MB   ratio %.2f of budget  %s\n", rss_cap / mb,
            (double)rl / rss_cap, (double)rl <= rss_cap ? "MET" : "NOT MET");
 }
@@ -218,17 +249,22 @@ static char *generate_fixture(void)
         free(path);
         return NULL;
     }
-    fprintf(f, "{\"trajectory_format\": \"mini-swe-agent-1\", \"instance_id\": \"bench__big-1\",\n"
-               " \"info\": {\"exit_status\": \"Submitted\", \"submission\": \"\", \"mini_version\": "
-               "\"1.15.0\", \"model_stats\": {\"instance_cost\": 0, \"api_calls\": 2000}},\n"
-               " \"messages\": [\n  {\"role\": \"system\", \"content\": \"You are a helpful assistant.\"},\n"
-               "  {\"role\": \"user\", \"content\": \"<pr_description>fix the bug</pr_description>\"}");
+    fprintf(
+        f, "{\"trajectory_format\": \"mini-swe-agent-1\", \"instance_id\": \"bench__big-1\",\n"
+           " \"info\": {\"exit_status\": \"Submitted\", \"submission\": \"\", \"mini_version\": "
+           "\"1.15.0\", \"model_stats\": {\"instance_cost\": 0, \"api_calls\": 2000}},\n"
+           " \"messages\": [\n  {\"role\": \"system\", \"content\": \"You are a helpful "
+           "assistant.\"},\n"
+           "  {\"role\": \"user\", \"content\": \"<pr_description>fix the bug</pr_description>\"}");
     for (int i = 0; i < 2000; i++) {
-        fprintf(f, ",\n  {\"role\": \"assistant\", \"content\": \"THOUGHT: look at file %d to see what "
-                   "it does and whether the bug is there.\\n\\n```bash\\ncat src/file_%d.py | head -n "
-                   "200\\n```\"}",
-                i, i);
-        fprintf(f, ",\n  {\"role\": \"user\", \"content\": \"<returncode>0</returncode>\\n<output>\\n");
+        fprintf(
+            f,
+            ",\n  {\"role\": \"assistant\", \"content\": \"THOUGHT: look at file %d to see what "
+            "it does and whether the bug is there.\\n\\n```bash\\ncat src/file_%d.py | head -n "
+            "200\\n```\"}",
+            i, i);
+        fprintf(
+            f, ",\n  {\"role\": \"user\", \"content\": \"<returncode>0</returncode>\\n<output>\\n");
         int lines = i == 1000 ? 400000 : 300;
         for (int k = 0; k < lines; k++)
             fprintf(f, "    line %d of file %d: value = compute(value, %d)  # comment\\n", k, i, k);
@@ -244,18 +280,24 @@ int main(int argc, char **argv)
 {
     const char *corpus = NULL;
     int runs = 5;
+    int force_generated = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) runs = atoi(argv[++i]);
+        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--generated") == 0)
+            force_generated = 1;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: bench_load [CORPUS_DIR] [-n RUNS]\n");
+            printf("usage: bench_load [CORPUS_DIR] [-n RUNS] [--generated]\n");
             return 0;
-        } else corpus = argv[i];
+        } else
+            corpus = argv[i];
     }
     if (runs < 1) runs = 1;
     char *fallback = ct_xasprintf("%s/../shared/corpus", CT_SOURCE_ROOT);
     if (!corpus) corpus = getenv("CT_CORPUS");
     struct stat st;
     if (!corpus || stat(corpus, &st) != 0) corpus = stat(fallback, &st) == 0 ? fallback : NULL;
+    if (force_generated) corpus = NULL;
 
     char *generated = NULL;
     file_set fs = {0};
@@ -306,7 +348,8 @@ int main(int argc, char **argv)
         free(d);
         free(generated);
     }
-    for (size_t i = 0; i < fs.n; i++) free(fs.paths[i]);
+    for (size_t i = 0; i < fs.n; i++)
+        free(fs.paths[i]);
     free(fs.paths);
     free(fs.sizes);
     free(fallback);

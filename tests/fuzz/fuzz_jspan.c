@@ -20,9 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     static const char *const path[] = {"trajectory", "#1", "action"};
     ct_span sp;
-    if (ct_json_find(s, size, 0, path, 3, &sp) == 0 && (sp.start > sp.end || sp.end > size)) abort();
+    if (ct_json_find(s, size, 0, path, 3, &sp) == 0 && (sp.start > sp.end || sp.end > size))
+        abort();
     static const char *const path2[] = {"#0"};
-    if (ct_json_find(s, size, 0, path2, 1, &sp) == 0 && (sp.start > sp.end || sp.end > size)) abort();
+    if (ct_json_find(s, size, 0, path2, 1, &sp) == 0 && (sp.start > sp.end || sp.end > size))
+        abort();
 
     ct_lines li;
     ct_lines_build(&li, s, size);

@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)l->detect(fs, start, 0);
         ct_traj_list out = {0};
         (void)l->load(fs, start, 0, &out, &err);
-        for (size_t i = 0; i < out.n; i++) check_traj(out.items[i]);
+        for (size_t i = 0; i < out.n; i++)
+            check_traj(out.items[i]);
         ct_traj_list_free(&out);
         ct_fs_close(fs);
     }
@@ -53,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ct_traj_list out = {0};
     ct_error_clear(&err);
     (void)ct_load_buffer(path, (const char *)data, size, NULL, &out, &err);
-    for (size_t i = 0; i < out.n; i++) check_traj(out.items[i]);
+    for (size_t i = 0; i < out.n; i++)
+        check_traj(out.items[i]);
     ct_traj_list_free(&out);
     return 0;
 }

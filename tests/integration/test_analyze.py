@@ -127,6 +127,18 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 0 and os.path.isfile(os.path.join(rd, "steps.json")) and
           os.path.isfile(os.path.join(rd, "codetracer_analysis.json")), "artifacts written when run inside the run dir")
 
+    # A folder PATH holding one trajectory (deeper down) is the run dir; --output-dir without
+    # --traj-id names the folder after PATH.
+    rd3 = os.path.join(tmp, "trial-7")
+    os.makedirs(os.path.join(rd3, "agent-logs"))
+    shutil.copy(CALC, os.path.join(rd3, "agent-logs", "calc.traj.json"))
+    p = run("analyze", rd3, cwd=tmp)
+    check(p.returncode == 0 and os.path.isfile(os.path.join(rd3, "codetracer_analysis.json")),
+          "one trajectory in a named folder: the profile goes into that folder")
+    p = run("analyze", rd3, "--output-dir", os.path.join(tmp, "named"))
+    check(p.returncode == 0 and os.path.isfile(os.path.join(tmp, "named", "trial-7", "codetracer_analysis.json")),
+          "default traj id = PATH's name")
+
     # Several trajectories under PATH: each analysed, each in its own folder.
     multi = os.path.join(tmp, "multi")
     for name in ("a", "b"):
@@ -135,7 +147,8 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("analyze", multi, "--output-dir", os.path.join(tmp, "mout"), "--json")
     js = [json.loads(x) for x in p.stdout.strip().splitlines()]
     check(p.returncode == 0 and len(js) == 2, "two trajectories -> two JSON lines")
-    check(len(set(x["output_dir"] for x in js)) == 2, "two distinct output folders")
+    check(sorted(os.path.basename(x["output_dir"]) for x in js) == ["a_calc-1", "b_calc-2"],
+          "two distinct output folders named after the paths below PATH: %s" % [x["output_dir"] for x in js])
     p = run("analyze", multi)
     check(p.returncode == 0 and os.path.isfile(os.path.join(multi, "a", "codetracer_analysis.json")) and
           os.path.isfile(os.path.join(multi, "b", "codetracer_analysis.json")), "each into its own run dir")
@@ -149,6 +162,17 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("analyze", arc, "--output-dir", os.path.join(tmp, "aout"), "--traj-id", "arc")
     check(p.returncode == 0 and os.path.isfile(os.path.join(tmp, "aout", "arc", "codetracer_analysis.json")),
           "archive with --output-dir")
+
+    # A read-only run dir needs --output-dir (root can write anywhere: checked only for others).
+    if os.geteuid() != 0:
+        ro = os.path.join(tmp, "ro")
+        os.mkdir(ro)
+        shutil.copy(CALC, ro)
+        os.chmod(ro, 0o555)
+        p = run("analyze", os.path.join(ro, "calc.traj.json"))
+        check(p.returncode == 2 and "not writable" in p.stderr and "--output-dir" in p.stderr,
+              "read-only run dir: clear usage error")
+        os.chmod(ro, 0o755)
 
     # --dry-run: artifacts only, no analysis.
     p = run("analyze", CALC, "--output-dir", os.path.join(tmp, "dry"), "--traj-id", "x", "--dry-run", "--json")
@@ -183,6 +207,9 @@ with tempfile.TemporaryDirectory() as tmp:
     for k in range(1, 5):
         check("Step %d/4" % k in p.stdout, "run prints Step %d/4" % k)
     check("Step 3 [unuseful]" in p.stdout, "run reports the unuseful step 3")
+    table = {l.split()[0]: l.split()[1] for l in p.stdout.splitlines()[-3:]}
+    check(table == {"incorrect": str(len(inc)), "unuseful": str(len(unu)), "correct": str(7 - len(inc) - len(unu))},
+          "run ends with the label table: %s" % table)
     check(json.load(open(os.path.join(tmp, "labels.json"))) == json.load(open(os.path.join(rd2, "codetracer_labels.json"))),
           "run -o writes the same tracebench file")
     p = run("run", CALC, "--replay")

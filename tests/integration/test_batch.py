@@ -157,6 +157,27 @@ with tempfile.TemporaryDirectory() as tmp:
     p = batch("--manifest", man, "--output", out, "--parallel", "0")
     check(p.returncode == 2, "--parallel 0 -> usage error")
 
+    # On a terminal: a progress bar redrawn with \r instead of one line per item.
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BIN, "batch", "--manifest", m1, "--output", os.path.join(tmp, "tty")], stdout=slave,
+                            stderr=subprocess.DEVNULL)
+    os.close(slave)
+    buf = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    proc.wait(timeout=120)
+    os.close(master)
+    text = buf.decode("utf-8", "replace")
+    check(proc.returncode == 0 and "\r[" in text and "5/5" in text and "[OK]" not in text,
+          "progress bar on a TTY: %r" % text[-300:])
+
     # --data-root and the codetracer-batch name.
     rel = os.path.join(tmp, "elsewhere.jsonl")
     write_manifest(rel, [{"traj_id": "x", "run_dir": "r0"}])

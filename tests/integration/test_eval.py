@@ -157,6 +157,11 @@ with tempfile.TemporaryDirectory() as d:
         f.write('{"traj_id": "../escape"}\n')
     p = run("eval", "--manifest", bad, "--pred", d)
     check(p.returncode == 3, "a traj_id with '/' is rejected")
+    for junk in (b'{"traj_id": "a\xff"}\n', b'{"traj_id": "a\\u0000b"}\n', b'[1, 2]\n', b'{"traj_id": 7}\n'):
+        with open(bad, "wb") as f:
+            f.write(junk)
+        p = run("eval", "--manifest", bad, "--pred", d)
+        check(p.returncode == 3 and "bad.jsonl:1" in p.stderr, "bad row %r -> exit 3 naming line 1" % junk)
     with open(bad, "wb") as f:
         f.write(b'{"traj_id": "x", "incorrect_step_ids": [1, "zz", -4, 1e30]}\r\n')
     p = run("eval", "--manifest", bad, "--pred", d, "--json")

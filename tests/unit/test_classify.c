@@ -60,6 +60,7 @@ static const row table[] = {
     {"printf 'a\\n' | tee out.txt", C, CT_FINE_CREATE},
     {"ls | tee /dev/null", E, CT_FINE_EXPLORE},
     {"pip install -e .", C, CT_FINE_INSTALL},
+    {"/usr/local/bin/python3.13 -m ensurepip --upgrade", C, CT_FINE_INSTALL},
     {"python3 -m pip install requests==2.31", C, CT_FINE_INSTALL},
     {"sudo apt-get install -y ffmpeg", C, CT_FINE_INSTALL},
     {"apt-get update && apt-get install -y jq", C, CT_FINE_INSTALL},

@@ -153,6 +153,29 @@ static void test_retry_failure(void)
     ct_traj_free(t);
 }
 
+static void test_retry_after_fix(void)
+{
+    /* fails for a missing module, the module is installed, the same command now works */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "perl tool.pl in.7z > hash.txt", "Can't locate Compress/Raw/Lzma.pm in @INC", 2);
+    bash(t, "apt install -y libcompress-raw-lzma-perl", "Setting up libcompress-raw-lzma-perl", 0);
+    bash(t, "perl tool.pl in.7z > hash.txt", "", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* an install repeated unchanged with nothing fixed in between, failing the same way */
+    t = ct_traj_new("test", "mem");
+    bash(t, "pip install pkg.whl", "error: externally-managed-environment", 1);
+    bash(t, "pip install pkg.whl", "error: externally-managed-environment", 1);
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "retry-failure");
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
 static void test_failed_action(void)
 {
     ct_trajectory *t = ct_traj_new("test", "mem");
@@ -359,6 +382,93 @@ static void test_weakened_test(void)
     ct_traj_free(t);
 }
 
+static void test_rewritten_test(void)
+{
+    /* tests fail, then a script rewrites the existing test file's expectations, then submit */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "pytest pkg/tests/test_api.py", "==== 1 failed, 4 passed ====", 1);
+    bash(t,
+         "cat <<'EOF' > fix_tests.py\ntext = open('pkg/tests/test_api.py').read()\n"
+         "text = text.replace('old message', 'new message')\n"
+         "open('pkg/tests/test_api.py', 'w').write(text)\nEOF\npython fix_tests.py",
+         "", 0);
+    bash(t, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git add -A && git diff --cached",
+         "diff --git a/pkg/tests/test_api.py b/pkg/tests/test_api.py", -1);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "weakened-test");
+    CHECK(strstr(a->labels[1].reasoning, "step 1") != NULL);
+    CHECK_INT(label(a, 3), CT_LABEL_INCORRECT); /* submits on top of it */
+    CHECK_STR(rule(a, 3), "failed-submit");
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* the same script writing the agent's own new test file is fine */
+    t = ct_traj_new("test", "mem");
+    bash(t, "pytest pkg/tests/test_api.py", "==== 1 failed, 4 passed ====", 1);
+    bash(t, "cat > pkg/tests/test_new.py <<'EOF'\ndef test_x():\n    assert 1\nEOF", "", 0);
+    bash(t,
+         "python -c \"t = open('pkg/tests/test_new.py').read().replace('1', '2'); "
+         "open('pkg/tests/test_new.py', 'w').write(t)\"",
+         "", 0);
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_garbled_write(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    ct_step *s = ct_traj_add_step(t);
+    s->kind = CT_KIND_CREATE;
+    s->tool = "Write";
+    s->action = "Write ,";
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = ",";
+    f->op = "create";
+    f->content = "syntax =";
+    s = ct_traj_add_step(t);
+    s->kind = CT_KIND_CREATE;
+    s->tool = "Write";
+    s->action = "Write /app/kv.proto";
+    f = ct_step_add_file(t, s);
+    f->path = "/app/kv.proto";
+    f->op = "create";
+    f->content = ",";
+    s = ct_traj_add_step(t);
+    s->kind = CT_KIND_CREATE;
+    s->tool = "Write";
+    s->action = "Write /app/kv.proto";
+    f = ct_step_add_file(t, s);
+    f->path = "/app/kv.proto";
+    f->op = "create";
+    f->content = "syntax = \"proto3\";\n";
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 1), "garbled-write");
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "garbled-write");
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static void test_missing_program(void)
+{
+    /* a well-formed call of a program that is not installed teaches something */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "cd /tmp && curl -O https://example.org/get.py", "/bin/sh: 1: curl: not found", 127);
+    bash(t, "grep -n 'class A' pkg/a.py", "", 1);
+    bash(t, "grep -n 'class A' pkg/b.py", "12:class A:", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    /* an empty search followed by a search elsewhere is not a miss */
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
 static void test_unused_explore(void)
 {
     ct_trajectory *t = ct_traj_new("test", "mem");
@@ -415,6 +525,7 @@ int main(void)
     test_repeat();
     test_reread();
     test_retry_failure();
+    test_retry_after_fix();
     test_failed_action();
     test_failed_edits();
     test_install_loop();
@@ -423,6 +534,9 @@ int main(void)
     test_outside_patch();
     test_after_done_and_submit();
     test_weakened_test();
+    test_rewritten_test();
+    test_garbled_write();
+    test_missing_program();
     test_unused_explore();
     test_config_switches();
     return check_report();

@@ -302,6 +302,7 @@ static void test_write(void)
     CHECK_INT(ct_profile_write(dir, CT_PROFILE_ALL, a, &err), CT_OK);
     for (int p = 0; p < CT_PROFILE__COUNT; p++)
         CHECK_INT(ct_profile_check_file(dir, (ct_profile)p, &err), CT_OK);
+    t->steps[0].action = ct_traj_strdup(t, "ls \xff"); /* invalid UTF-8 from a terminal log */
     CHECK_INT(ct_profile_write_artifacts(dir, t, a->stages, a->n_stages, "root\n", &err), CT_OK);
     /* No temporary file is left behind; exactly the 3 profiles + 4 artifacts exist. */
     DIR *d = opendir(dir);
@@ -325,6 +326,8 @@ static void test_write(void)
     snprintf(path, sizeof path, "%s/steps.json", dir);
     json_t *steps = json_load_file(path, 0, NULL);
     CHECK_INT(json_array_size(steps), 5);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(steps, 0), "action")),
+              "ls \xEF\xBF\xBD");
     CHECK_STR(json_string_value(json_object_get(json_array_get(steps, 2), "action")),
               "sed -i s/x/y/ a.py");
     json_decref(steps);
@@ -347,9 +350,56 @@ static void test_write(void)
     CHECK(system(cmd) == 0);
 }
 
+/* Odd analyses still give files that validate and carry every label exactly once: overlapping
+ * stages (1..2, 2..3), a labelled step no stage covers (5), a repeated stage id, and two steps
+ * sharing a bench id (4 and 5 both bench 3). */
+static void test_odd_stages(void)
+{
+    ct_trajectory *t = make_traj();
+    t->steps[4].bench_step_id = 3;
+    ct_analysis *a = ct_analysis_new(t, "heuristic");
+    ct_analysis_set_label(a, 2, CT_LABEL_UNUSEFUL, "r", "x", NULL, 0);
+    ct_analysis_set_label(a, 4, CT_LABEL_INCORRECT, "r", "y", NULL, 0);
+    ct_analysis_set_label(a, 5, CT_LABEL_INCORRECT, "r", "z", NULL, 0);
+    ct_stage st[2] = {{1, 1, 2, NULL}, {1, 2, 3, NULL}};
+    ct_analysis_set_stages(a, st, 2);
+    for (int p = 0; p < CT_PROFILE__COUNT; p++) {
+        json_t *doc = ct_profile_build((ct_profile)p, a);
+        size_t n;
+        int *ids = ct_profile_ids((ct_profile)p, a, &n);
+        ct_error err;
+        ct_error_clear(&err);
+        CHECK_INT(ct_profile_validate((ct_profile)p, doc, ids, n, &err), CT_OK);
+        if (err.msg[0]) fprintf(stderr, "  %s\n", err.msg);
+        free(ids);
+        if (p == CT_PROFILE_DETAILED) {
+            /* stage 1: step 2; stage 2 (renumbered from the repeated 1): nothing new; extra
+             * stage 3: steps 4 and 5, which no stage covered. */
+            json_t *sl = json_object_get(doc, "stage_labels");
+            CHECK_INT(json_array_size(sl), 3);
+            CHECK_INT(json_integer_value(ints(sl, 1, "stage_id")), 2);
+            CHECK_INT(json_array_size(ints(sl, 1, "unuseful_step_ids")), 0);
+            CHECK_INT(json_integer_value(ints(sl, 2, "stage_id")), 3);
+            CHECK_INT(json_array_size(ints(sl, 2, "incorrect_step_ids")), 2);
+        }
+        if (p == CT_PROFILE_TRACEBENCH) {
+            /* bench: step 2 has bench 0 (left out); steps 4 and 5 share bench 3: listed once. */
+            json_t *last = json_array_get(doc, json_array_size(doc) - 1);
+            CHECK_INT(json_array_size(json_object_get(last, "incorrect_step_ids")), 1);
+            CHECK_INT(
+                json_integer_value(json_array_get(json_object_get(last, "incorrect_step_ids"), 0)),
+                3);
+        }
+        json_decref(doc);
+    }
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
 int main(void)
 {
     test_build();
+    test_odd_stages();
     test_validator();
     test_write();
     return check_report();

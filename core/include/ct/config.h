@@ -38,4 +38,24 @@ double ct_config_double(const json_t *cfg, const char *dotted, double def);
 int ct_config_bool(const json_t *cfg, const char *dotted, int def);
 const char *ct_config_str(const json_t *cfg, const char *dotted, const char *def);
 
+/* --- Layered loading (issue 8) -----------------------------------------------------------------
+ * Precedence, lowest first: built-in defaults < the user file
+ * $XDG_CONFIG_HOME/codetracer/config.yaml
+ * (~/.config/codetracer/config.yaml when XDG_CONFIG_HOME is unset; skipped when absent) < the file
+ * given with --config (`explicit_path`, may be NULL) < the environment (ct_config_apply_env) <
+ * command-line flags (the caller sets them with ct_config_set afterwards). A user file that exists
+ * but does not parse is an error, like the explicit one. Returns a new reference or NULL. */
+json_t *ct_config_load_layered(const char *explicit_path, ct_error *err);
+/* The user configuration path into buf ("" when neither XDG_CONFIG_HOME nor HOME is set). */
+const char *ct_config_user_path(char *buf, size_t size);
+/* Apply the environment over cfg: llm.api_base from CODETRACER_API_BASE, else OPENAI_BASE_URL,
+ * else OPENAI_API_BASE; llm.api_key from CODETRACER_API_KEY, else OPENAI_API_KEY; llm.model_name
+ * from CODETRACER_MODEL, else OPENAI_MODEL. Empty variables are ignored. Returns 0. */
+int ct_config_apply_env(json_t *cfg);
+/* Set the value at a dotted path, creating intermediate objects; steals `value`. 0 or CT_EINVAL. */
+int ct_config_set(json_t *cfg, const char *dotted, json_t *value);
+/* A deep copy of cfg in which every secret (keys named api_key, *_key, *token*, *secret*,
+ * password) that is a non-empty string is replaced by "<redacted>". For dumps and logs. */
+json_t *ct_config_redacted(const json_t *cfg);
+
 #endif

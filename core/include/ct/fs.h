@@ -58,7 +58,8 @@ void ct_fs_list_free(ct_dirent *ents, size_t n);
 /* Read at most `max` bytes of file `rel` (max 0 → CT_FS_MAX_FILE; larger files fail with
  * CT_ELIMIT). The buffer is NUL-terminated. */
 int ct_fs_read(ct_fs *fs, const char *rel, ct_buf *out, long long max, ct_error *err);
-/* Read only the first `n` bytes (for sniffing). */
+/* Read only the first `n` bytes (for sniffing). The last few heads (up to 64 KiB each) read from
+ * disk are cached for the life of the fs, so a file sniffed by every loader is read once. */
 int ct_fs_read_head(ct_fs *fs, const char *rel, ct_buf *out, size_t n, ct_error *err);
 
 /* A path a user can recognise: "<origin>/<rel>" on disk, "<archive>!/<rel>" inside an archive. */

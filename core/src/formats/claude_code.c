@@ -204,6 +204,8 @@ typedef struct {
     char **ids; /* per step: tool_use id and message id (malloc'd) */
     char **msgs;
     size_t n_ids, cap_ids;
+    size_t *slots; /* open-addressing index over ids: step index + 1, 0 = empty */
+    size_t n_slots;
     json_t *subagents;
     int n_init, n_result, n_text, n_events, n_orphans, n_retry, limited;
     const char *last_text;
@@ -216,6 +218,7 @@ static void cc_free(cc_state *st)
         free(st->msgs[i]);
     }
     free(st->ids);
+    free(st->slots);
     free(st->msgs);
     free(st->thought_msg);
     ct_buf_free(&st->thought);
@@ -259,6 +262,49 @@ static void add_text(cc_state *st, const char *msg_id, const char *text)
     ct_buf_puts(&st->thought, text);
 }
 
+/* tool_use id → step index, so results and sub-agent parents are found in O(1) even in
+ * adversarial streams with many unmatched ids. The latest step with an id wins. */
+static size_t id_hash(const char *s)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void id_put(cc_state *st, size_t idx)
+{
+    if (!st->ids[idx]) return;
+    if ((st->n_ids + 1) * 2 > st->n_slots) {
+        size_t n = st->n_slots ? st->n_slots * 2 : 256;
+        free(st->slots);
+        st->slots = ct_xcalloc(n, sizeof *st->slots);
+        st->n_slots = n;
+        for (size_t i = 0; i < idx; i++) { /* rehash the earlier ids */
+            if (!st->ids[i]) continue;
+            size_t h = id_hash(st->ids[i]) & (n - 1);
+            while (st->slots[h] && strcmp(st->ids[st->slots[h] - 1], st->ids[i]) != 0)
+                h = (h + 1) & (n - 1);
+            st->slots[h] = i + 1;
+        }
+    }
+    size_t h = id_hash(st->ids[idx]) & (st->n_slots - 1);
+    while (st->slots[h] && strcmp(st->ids[st->slots[h] - 1], st->ids[idx]) != 0)
+        h = (h + 1) & (st->n_slots - 1);
+    st->slots[h] = idx + 1;
+}
+
+static long id_find(const cc_state *st, const char *id)
+{
+    if (!id || !st->n_slots) return -1;
+    size_t h = id_hash(id) & (st->n_slots - 1);
+    while (st->slots[h]) {
+        if (strcmp(st->ids[st->slots[h] - 1], id) == 0) return (long)st->slots[h] - 1;
+        h = (h + 1) & (st->n_slots - 1);
+    }
+    return -1;
+}
+
 static void on_tool_use(cc_state *st, json_t *ev, const char *msg_id, json_t *blk,
                         const ev_src *src)
 {
@@ -281,11 +327,8 @@ static void on_tool_use(cc_state *st, json_t *ev, const char *msg_id, json_t *bl
         json_t *o = json_object();
         json_object_set_new(o, "step_id", json_integer(s->step_id));
         json_object_set_new(o, "parent_tool_use_id", json_string(parent));
-        for (size_t i = st->n_ids; i-- > 0;)
-            if (st->ids[i] && strcmp(st->ids[i], parent) == 0) {
-                json_object_set_new(o, "parent_step_id", json_integer((json_int_t)i + 1));
-                break;
-            }
+        long pi = id_find(st, parent);
+        if (pi >= 0) json_object_set_new(o, "parent_step_id", json_integer((json_int_t)pi + 1));
         json_array_append_new(st->subagents, o);
     }
     if (st->n_ids == st->cap_ids) {
@@ -295,18 +338,15 @@ static void on_tool_use(cc_state *st, json_t *ev, const char *msg_id, json_t *bl
     }
     st->ids[st->n_ids] = ct_xstrdup(ct_fmt_str(blk, "id"));
     st->msgs[st->n_ids] = ct_xstrdup(msg_id);
+    id_put(st, st->n_ids);
     st->n_ids++;
 }
 
 static void on_tool_result(cc_state *st, json_t *blk, const ev_src *src)
 {
     const char *id = ct_fmt_str(blk, "tool_use_id");
-    ct_step *s = NULL;
-    for (size_t i = st->n_ids; id && i-- > 0;)
-        if (st->ids[i] && strcmp(st->ids[i], id) == 0) {
-            s = &st->t->steps[i];
-            break;
-        }
+    long idx = id_find(st, id);
+    ct_step *s = idx >= 0 ? &st->t->steps[idx] : NULL;
     if (!s) {
         st->n_orphans++;
         return;
@@ -532,7 +572,7 @@ static int load_cast(ct_fs *fs, const char *rel, cc_state *st, ct_buf *clean, ct
                      display, bad, bad == 1 ? "" : "s");
 
     /* Event lines in the cleaned terminal text. */
-    st->display = display;
+    st->display = ct_traj_strdup(st->t, display); /* the fs reuses its display buffer */
     size_t p = 0;
     const char *c = clean->data ? clean->data : "";
     while (p < clean->len) {
@@ -571,7 +611,7 @@ static int load_jsonl(ct_fs *fs, const char *rel, cc_state *st, ct_error *err)
             err, CT_ELFS, display, -1, 0,
             "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
     }
-    st->display = display;
+    st->display = ct_traj_strdup(st->t, display); /* the fs reuses its display buffer */
     int lineno = 0, bad = 0, first_bad = 0;
     size_t pos = 0;
     while (pos < raw.len) {
@@ -766,8 +806,7 @@ static int jsonl_head_is_claude(ct_fs *fs, const char *rel)
 static int detect(ct_fs *fs, const char *rel, int is_dir)
 {
     if (is_dir) {
-        if (has_file(fs, rel, "sessions/agent.cast") && has_file(fs, rel, "results.json") &&
-            commands_launch_claude(fs, rel))
+        if (has_file(fs, rel, "sessions/agent.cast") && commands_launch_claude(fs, rel))
             return CT_DETECT_SURE;
         if (has_file(fs, rel, "agent/claude-code.txt")) {
             /* A Harbor trial: the ATIF trajectory (when present) is the better source. */

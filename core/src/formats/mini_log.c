@@ -81,6 +81,7 @@ static char *clean_line(const char *s, size_t n)
             } else {
                 i++;
             }
+            if (i >= n) i = n - 1; /* an escape cut off at the end: still flush the segment */
             continue;
         }
         if (c < 0x20 && c != '\t') continue;

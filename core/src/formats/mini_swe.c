@@ -308,7 +308,7 @@ static int sniff_score(const char *h, size_t n, int named)
             return CT_DETECT_NO;
         if ((msgs || info) && mini) return named ? CT_DETECT_SURE : CT_DETECT_LIKELY;
         /* a huge info.submission can push every marker past the sniffed head */
-        if (named && ct_str_starts(h + i, "{") && (info || msgs)) return CT_DETECT_LIKELY;
+        if (named && (info || msgs)) return CT_DETECT_LIKELY;
         return CT_DETECT_NO;
     }
     if (h[i] == '[') {
@@ -621,8 +621,6 @@ static int load_file(ct_fs *fs, const char *file, const char *trial, ct_traj_lis
     if (trial) ct_fmt_tb_trial_fill(fs, trial, t); /* results.json instruction wins as the task */
     json_t *cfg = json_object_get(info, "config");
     t->model = ct_fmt_jstr(t, json_object_get(json_object_get(cfg, "model"), "model_name"));
-    if (!t->model)
-        t->model = ct_fmt_jstr(t, json_object_get(json_object_get(info, "config"), "model_name"));
     t->exit_status = ct_fmt_jstr(t, json_object_get(info, "exit_status"));
     json_t *sub = json_object_get(info, "submission");
     if (json_is_string(sub) && json_string_length(sub) > 0) t->final_patch = ct_fmt_jstr(t, sub);

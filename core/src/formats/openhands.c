@@ -270,7 +270,9 @@ ct_step *ct_openhands_add_step(ct_trajectory *t, json_t *ev, int *n_run)
         int ipy = a[3] == '_';
         const char *code = arg_str(args, targs, ipy ? "code" : "command");
         if (!code) code = "";
-        s->bench_step_id = ++*n_run;
+        /* CodeTraceBench counts the run actions a command can be read from (not empty input
+         * polls of a running process) */
+        if (*code) s->bench_step_id = ++*n_run;
         s->tool = ct_traj_strdup(t, fn ? fn : ipy ? "execute_ipython_cell" : "execute_bash");
         ct_buf_puts(&b, code);
         s->kind = ipy ? ipython_kind(t, s, code) : ct_fmt_kind_from_shell(code);
@@ -357,6 +359,7 @@ typedef struct {
     char *path; /* display path of the raw file (owned) */
     size_t start, end;
     int line_start, line_end;
+    size_t seq; /* read order, to keep sorting stable */
 } oh_ev;
 
 typedef struct {
@@ -373,6 +376,7 @@ static void evs_push(oh_evs *l, json_t *ev, const char *path, size_t start, size
     }
     oh_ev *e = &l->v[l->n++];
     e->ev = ev;
+    e->seq = l->n - 1;
     e->path = ct_xstrdup(path);
     e->start = start;
     e->end = end;
@@ -463,6 +467,11 @@ static void build_new(ct_trajectory *t, oh_evs *evs)
         if (o && strcmp(o, "agent_state_changed") == 0) {
             const char *st = ct_fmt_str(json_object_get(ev, "extras"), "agent_state");
             if (st) last_state = st;
+        }
+        if (a && strcmp(a, "message") == 0 && src && strcmp(src, "agent") == 0) {
+            /* the agent's reply to the user is not a step, but it is its final word */
+            json_t *c = json_object_get(json_object_get(ev, "args"), "content");
+            if (json_is_string(c)) json_object_set(t->metadata, "final_message", c);
         }
         if (!ct_openhands_is_step(ev)) continue;
         ct_step *s = ct_openhands_add_step(t, ev, &n_run);
@@ -573,22 +582,38 @@ static int uint_name(const char *name, const char *suffix, long long *v)
     return 1;
 }
 
+/* A directory holding <id>.json event files. */
+static int has_event_files(ct_fs *fs, const char *dir)
+{
+    int yes = 0;
+    ct_dirent *ents;
+    size_t n;
+    long long id;
+    if (ct_fs_is_dir(fs, dir) && ct_fs_list(fs, dir, &ents, &n, NULL) == CT_OK) {
+        for (size_t i = 0; i < n && !yes; i++)
+            yes = !ents[i].is_dir && uint_name(ents[i].name, ".json", &id);
+        ct_fs_list_free(ents, n);
+    }
+    return yes;
+}
+
+/* The events/ folder itself, named directly by the user. */
+static int is_events_dir(ct_fs *fs, const char *rel)
+{
+    /* rel is "" when the fs was opened at the folder: its name is in the display path */
+    const char *d = ct_fs_display(fs, rel);
+    size_t n = strlen(d);
+    while (n > 0 && d[n - 1] == '/')
+        n--;
+    return n >= 6 && memcmp(d + n - 6, "events", 6) == 0 && (n == 6 || d[n - 7] == '/') &&
+           has_event_files(fs, rel);
+}
+
 static int is_session_dir(ct_fs *fs, const char *rel)
 {
     char *ev = ct_path_join(rel, "events");
     char *cache = ct_path_join(rel, "event_cache");
-    int yes = 0;
-    if (ct_fs_is_dir(fs, ev)) {
-        ct_dirent *ents;
-        size_t n;
-        long long id;
-        if (ct_fs_list(fs, ev, &ents, &n, NULL) == CT_OK) {
-            for (size_t i = 0; i < n && !yes; i++)
-                yes = !ents[i].is_dir && uint_name(ents[i].name, ".json", &id);
-            ct_fs_list_free(ents, n);
-        }
-    }
-    if (!yes && ct_fs_is_dir(fs, cache)) yes = 1;
+    int yes = has_event_files(fs, ev) || ct_fs_is_dir(fs, cache);
     free(ev);
     free(cache);
     return yes;
@@ -637,7 +662,7 @@ static void sessions_below(ct_fs *fs, const char *dir, strlist *out, size_t limi
  * CodeTraceBench) or rel/sessions/ (a copied ~/.openhands). */
 static void find_sessions(ct_fs *fs, const char *rel, strlist *out, size_t limit)
 {
-    if (is_session_dir(fs, rel)) {
+    if (is_session_dir(fs, rel) || is_events_dir(fs, rel)) {
         sl_push(out, ct_xstrdup(rel));
         return;
     }
@@ -665,7 +690,9 @@ static int id_cmp(const void *a, const void *b)
     long long x = ev_id(((const oh_ev *)a)->ev), y = ev_id(((const oh_ev *)b)->ev);
     if (x < 0) x = 0x7fffffffffffffffLL;
     if (y < 0) y = 0x7fffffffffffffffLL;
-    return x < y ? -1 : x > y;
+    if (x != y) return x < y ? -1 : 1;
+    size_t p = ((const oh_ev *)a)->seq, q = ((const oh_ev *)b)->seq;
+    return p < q ? -1 : p > q;
 }
 
 /* One-event files under events/; a broken file is skipped with a warning. */
@@ -805,12 +832,27 @@ static void load_session(ct_fs *fs, const char *root, const char *session, const
     oh_evs evs = {0};
     char *evdir = ct_path_join(session, "events");
     char *cache = ct_path_join(session, "event_cache");
-    if (ct_fs_is_dir(fs, evdir)) read_event_files(fs, t, evdir, &evs);
+    if (ct_fs_is_dir(fs, evdir))
+        read_event_files(fs, t, evdir, &evs);
+    else if (is_events_dir(fs, session))
+        read_event_files(fs, t, session, &evs);
     if (ct_fs_is_dir(fs, cache)) read_event_cache(fs, t, cache, &evs);
     free(evdir);
     free(cache);
     /* stable order by id (file names sort naturally already; shards may interleave) */
     if (evs.n > 1) qsort(evs.v, evs.n, sizeof *evs.v, id_cmp);
+    /* overlapping shards repeat events: keep the first copy of each id */
+    size_t kept = 0;
+    for (size_t i = 0; i < evs.n; i++) {
+        long long eid = ev_id(evs.v[i].ev);
+        if (kept && eid >= 0 && ev_id(evs.v[kept - 1].ev) == eid) {
+            json_decref(evs.v[i].ev);
+            free(evs.v[i].path);
+            continue;
+        }
+        evs.v[kept++] = evs.v[i];
+    }
+    evs.n = kept;
     build(t, &evs);
     evs_free(&evs);
     ct_traj_list_push(out, t);

@@ -88,6 +88,14 @@ static int detect(ct_fs *fs, const char *rel, int is_dir)
             else if (tr && act && (hist || env) &&
                      !ct_memstr(h.data, h.len, "\"trajectory_format\""))
                 score = CT_DETECT_LIKELY;
+        } else if (i < h.len && h.data[i] == '[') {
+            /* HF-row re-packaging (nebius/SWE-agent-trajectories): a list of rows holding
+             * instance_id + trajectory[{role: system|user|ai, text}] */
+            if (ct_memstr(h.data, h.len, "\"instance_id\"") &&
+                ct_memstr(h.data, h.len, "\"trajectory\"") &&
+                (ct_memstr(h.data, h.len, "\"role\": \"ai\"") ||
+                 ct_memstr(h.data, h.len, "\"role\":\"ai\"")))
+                score = CT_DETECT_LIKELY;
         }
     }
     ct_buf_free(&h);
@@ -287,14 +295,15 @@ static void classify(ct_trajectory *t, ct_step *s, const char *open_before, json
         ct_file_touch *f = ct_step_add_file(t, s);
         f->path = open_before;
         long a0 = 0, b0 = 0;
-        char *e1, *e2;
-        if (ws.n > 1 && (a0 = strtol(ws.w[1], &e1, 10), *e1 == ':') &&
-            (b0 = strtol(e1 + 1, &e2, 10), *e2 == '\0') && eol) {
+        char *e1 = NULL, *e2 = NULL;
+        int range = ws.n > 1 && (a0 = strtol(ws.w[1], &e1, 10), e1 != ws.w[1] && *e1 == ':') &&
+                    (b0 = strtol(e1 + 1, &e2, 10), e2 != e1 + 1 && *e2 == '\0');
+        if (range) {
             /* ACI `edit A:B` followed by the replacement lines up to `end_of_edit` */
             f->op = "aci_edit";
             f->line_start = a0;
             f->line_end = b0;
-            const char *body = eol + 1;
+            const char *body = eol ? eol + 1 : "";
             const char *end = strstr(body, "\nend_of_edit");
             if (!end && ct_str_starts(body, "end_of_edit")) end = body;
             size_t bl = end ? (size_t)(end - body) + (end > body ? 1 : 0) : strlen(body);
@@ -362,6 +371,132 @@ static void classify(ct_trajectory *t, ct_step *s, const char *open_before, json
 
 /* ---- loading ---------------------------------------------------------------------------- */
 
+/* The command of an "ai" message in the HF rows: the last ``` fenced block (SWE-agent's own
+ * parsing); the text before it is the thought. 0 when there is no block. */
+static int last_fence(const char *s, size_t *ts, size_t *bs, size_t *be)
+{
+    const char *p = s, *open = NULL;
+    while ((p = strstr(p, "```"))) {
+        const char *nl = strchr(p + 3, '\n');
+        if (!nl) break;
+        const char *close = strstr(nl + 1, "```");
+        if (!close) break;
+        open = p;
+        *bs = (size_t)(nl + 1 - s);
+        *be = (size_t)(close - s);
+        p = close + 3;
+    }
+    if (!open) return 0;
+    *ts = (size_t)(open - s);
+    return 1;
+}
+
+/* One trajectory per row of a nebius-style HF dump: steps are the "ai" messages, each answered
+ * by the next "user" message. */
+static int load_rows(ct_fs *fs, const char *rel, ct_buf *raw, json_t *root, ct_traj_list *out,
+                     ct_error *err)
+{
+    ct_lines li;
+    ct_lines_build(&li, raw->data, raw->len);
+    ct_span *rs = NULL;
+    long nrs = ct_json_array_spans(raw->data, raw->len, 0, &rs);
+    if (nrs != (long)json_array_size(root)) {
+        free(rs);
+        rs = NULL;
+    }
+    size_t loaded = 0;
+    for (size_t r = 0; r < json_array_size(root); r++) {
+        json_t *row = json_array_get(root, r);
+        json_t *msgs = json_object_get(row, "trajectory");
+        if (!json_is_array(msgs)) continue;
+        ct_trajectory *t = ct_traj_new("swe-agent", ct_fs_display(fs, rel));
+        t->id = ct_traj_printf(t, "%s#%zu", t->path, r + 1);
+        t->agent = "SWE-agent";
+        t->format_version = "hf-rows";
+        t->model = ct_fmt_jstr(t, json_object_get(row, "model_name"));
+        t->exit_status = ct_fmt_jstr(t, json_object_get(row, "exit_status"));
+        json_t *patch = json_object_get(row, "generated_patch");
+        if (json_is_string(patch) && json_string_length(patch))
+            t->final_patch = ct_fmt_jstr(t, patch);
+        json_t *tg = json_object_get(row, "target");
+        if (json_is_boolean(tg)) t->solved = json_is_true(tg) ? CT_TRUE : CT_FALSE;
+        json_t *iid = json_object_get(row, "instance_id");
+        if (json_is_string(iid)) json_object_set(t->metadata, "instance_id", iid);
+        ct_span *ms = NULL;
+        long nms = -1;
+        if (rs) {
+            const char *tp[] = {"trajectory"};
+            ct_span sp;
+            if (ct_json_find(raw->data, raw->len, rs[r].start, tp, 1, &sp) == 0)
+                nms = ct_json_array_spans(raw->data, raw->len, sp.start, &ms);
+        }
+        if (nms != (long)json_array_size(msgs)) {
+            free(ms);
+            ms = NULL;
+        }
+        size_t nm = json_array_size(msgs);
+        const char *open_file = NULL;
+        for (size_t i = 0; i < nm; i++) {
+            json_t *m = json_array_get(msgs, i);
+            const char *role = ct_fmt_str(m, "role");
+            const char *text = ct_fmt_jstr(t, json_object_get(m, "text"));
+            if (!role || !text) continue;
+            if (!strcmp(role, "user") && !t->task) t->task = task_of(t, text);
+            if (strcmp(role, "ai") != 0) continue;
+            size_t ts, bs, be;
+            ct_step *st = ct_traj_add_step(t);
+            if (last_fence(text, &ts, &bs, &be)) {
+                size_t n = be - bs;
+                while (n && isspace((unsigned char)text[bs + n - 1]))
+                    n--;
+                st->action = ct_traj_strndup(t, text + bs, n);
+                size_t tl = ts;
+                while (tl && isspace((unsigned char)text[tl - 1]))
+                    tl--;
+                st->thought = tl ? ct_traj_strndup(t, text, tl) : NULL;
+            } else {
+                st->thought = text;
+                st->kind = CT_KIND_THINK;
+            }
+            if (ms) ct_fmt_set_src(t, &st->src, t->path, &li, ms[i].start, ms[i].end);
+            for (size_t j = i + 1; j < nm; j++) {
+                json_t *o = json_array_get(msgs, j);
+                const char *orole = ct_fmt_str(o, "role");
+                if (orole && !strcmp(orole, "ai")) break;
+                if (!orole || strcmp(orole, "user") != 0) continue;
+                st->observation = ct_fmt_jstr(t, json_object_get(o, "text"));
+                if (ms) ct_fmt_set_src(t, &st->obs_src, t->path, &li, ms[j].start, ms[j].end);
+                /* the ACI footer names the file open after this step */
+                const char *of = st->observation ? strstr(st->observation, "(Open file: ") : NULL;
+                if (of) {
+                    of += strlen("(Open file: ");
+                    size_t n = strcspn(of, ")\n");
+                    if (n && strncmp(of, "n/a", 3) != 0) {
+                        if (*st->action) classify(t, st, open_file, NULL, NULL);
+                        open_file = ct_traj_strndup(t, of, n);
+                        goto classified;
+                    }
+                }
+                break;
+            }
+            if (*st->action) classify(t, st, open_file, NULL, NULL);
+        classified:;
+        }
+        free(ms);
+        if (t->n_steps == 0) ct_traj_warn(t, "no steps: row %zu has no \"ai\" message", r + 1);
+        if (t->exit_status && strcmp(t->exit_status, "submitted") != 0)
+            ct_traj_warn(t, "run ended with exit status %s", t->exit_status);
+        ct_traj_list_push(out, t);
+        loaded++;
+    }
+    free(rs);
+    ct_lines_free(&li);
+    if (!loaded)
+        return ct_error_setf(err, CT_EFORMAT, ct_fs_display(fs, rel), -1, 0,
+                             "no row with a \"trajectory\" list of messages");
+    return CT_OK;
+}
+
 static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_error *err)
 {
     if (is_dir)
@@ -371,6 +506,12 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     json_t *root = NULL;
     int rc = ct_fmt_read_json(fs, rel, &raw, &root, err);
     if (rc != CT_OK) {
+        ct_buf_free(&raw);
+        return rc;
+    }
+    if (json_is_array(root)) {
+        rc = load_rows(fs, rel, &raw, root, out, err);
+        json_decref(root);
         ct_buf_free(&raw);
         return rc;
     }

@@ -252,10 +252,21 @@ static int has(ct_fs *fs, const char *dir, const char *name, int want_dir)
 
 static int detect(ct_fs *fs, const char *rel, int is_dir)
 {
-    if (!is_dir || !has(fs, rel, "results.json", 0)) return CT_DETECT_NO;
-    if (!has(fs, rel, "commands.txt", 0) && !has(fs, rel, "sessions", 1)) return CT_DETECT_NO;
+    if (!is_dir) return CT_DETECT_NO;
+    int has_cmds = has(fs, rel, "commands.txt", 0);
+    if (!has_cmds && !has(fs, rel, "sessions", 1)) return CT_DETECT_NO;
     /* Below every specific loader (they score 60–90), above "nothing". */
-    return ct_fmt_is_tb_trial(fs, rel) ? CT_DETECT_WEAK + 10 : CT_DETECT_NO;
+    if (has(fs, rel, "results.json", 0))
+        return ct_fmt_is_tb_trial(fs, rel) ? CT_DETECT_WEAK + 10 : CT_DETECT_NO;
+    /* No results.json (the harness died): commands.txt of send-keys lists still marks a trial. */
+    if (!has_cmds) return CT_DETECT_NO;
+    char *p = ct_path_join(rel, "commands.txt");
+    ct_buf b = CT_BUF_INIT;
+    int yes =
+        ct_fmt_head(fs, p, &b, 4096) == 0 && b.data && ct_str_starts(b.data, "['asciinema rec");
+    ct_buf_free(&b);
+    free(p);
+    return yes ? CT_DETECT_WEAK : CT_DETECT_NO;
 }
 
 typedef struct {
@@ -454,7 +465,7 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     }
     if (failure && strcmp(failure, "unset") != 0 && !t->exit_status)
         t->exit_status = ct_traj_strdup(t, failure);
-    if (!have_cmds && !ct_fmt_is_tb_trial(fs, rel)) {
+    if (!have_cmds && !has(fs, rel, "results.json", 0)) {
         ct_buf_free(&cast);
         sent_list_free(&cmds);
         ct_buf_free(&craw);

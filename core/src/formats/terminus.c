@@ -242,8 +242,8 @@ static void task_from_prompt(ct_trajectory *t, const char *p, size_t n)
     static const struct {
         const char *start, *end;
     } marks[] = {
-        {"Task Description:\n", "\n\nCurrent terminal state:"},
-        {"Instruction:\n", "\n\nYour response must be"},
+        {"Task Description:\n", "Current terminal state:"},
+        {"Instruction:\n", "Your response must be"},
         {"Task Instruction:\n", "\n\n"},
     };
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {

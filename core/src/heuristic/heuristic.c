@@ -151,8 +151,13 @@ static const char *const missing_errors[] = {
 
 /* Errors an edit tool reports when it applied nothing. */
 static const char *const edit_errors[] = {
-    "No exact match found", "Parameter `old_str`", "No changes made", "old_str` did not appear",
-    "[Edit error", "Error: no match", NULL,
+    "No exact match found",
+    "Parameter `old_str`",
+    "No changes made",
+    "old_str` did not appear",
+    "[Edit error",
+    "Error: no match",
+    NULL,
 };
 
 static int is_shell_tool(const ct_step *s)
@@ -166,13 +171,37 @@ static int is_shell_tool(const ct_step *s)
  * the shell's own syntax errors, a tool's rejection of its arguments, an edit that matched
  * nothing. "command not found" inside a longer script only counts with exit status 127: the
  * rest of the script may have run. */
+/* "NAME: command not found" / "NAME: not found" where NAME looks like a real program (curl,
+ * wget): the call was well formed and taught the agent that the tool is missing. A garbled NAME
+ * (":/app", ",__async__") is a broken call. 1 when such a plausible name is reported. */
+static int missing_real_program(const char *obs, size_t len)
+{
+    const char *pats[] = {": command not found", ": not found", NULL};
+    size_t scan = len < OBS_SCAN ? len : OBS_SCAN;
+    for (int k = 0; pats[k]; k++) {
+        const char *hit = ct_memstr(obs, scan, pats[k]);
+        if (!hit) continue;
+        const char *st = hit;
+        while (st > obs && st[-1] != ' ' && st[-1] != '\n' && st[-1] != '\t')
+            st--;
+        if (st == hit || !isalpha((unsigned char)*st)) return 0;
+        for (const char *p = st; p < hit; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.' && *p != '+')
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
 static int invoke_failed(const ct_step *s, const info *in, const char *obs, size_t len)
 {
+    if (s->has_exit_code && s->exit_code == 127 && obs && missing_real_program(obs, len)) return 0;
     if (s->has_exit_code && (s->exit_code == 126 || s->exit_code == 127)) return 1;
     if (!obs) return 0;
     for (const char *const *p = invoke_errors; *p; p++) {
         if (!obs_has(obs, len, *p)) continue;
-        if (!strcmp(*p, ": command not found") && s->has_exit_code && s->exit_code != 127)
+        if (!strcmp(*p, ": command not found") &&
+            ((s->has_exit_code && s->exit_code != 127) || missing_real_program(obs, len)))
             continue;
         return 1;
     }
@@ -184,23 +213,24 @@ static int invoke_failed(const ct_step *s, const info *in, const char *obs, size
     return 0;
 }
 
+/* Did a test/run step pass? The exit status decides when there is one; otherwise a test
+ * runner's summary ("3 failed", "FAILED", "5 passed", "OK") and, last, a bare error message. */
 static outcome test_outcome(const char *obs, size_t len, int has_exit, int exit_code)
 {
     if (!obs) return OUT_UNKNOWN;
     static const char *const fail[] = {
-        " failed", "FAILED", "Error:", "Traceback (most recent", "AssertionError", "FAIL:",
-        "ERRORS",  " error", NULL};
+        " failed", "FAILED", "Traceback (most recent", "AssertionError", "FAIL:", "ERRORS", NULL};
+    static const char *const weak_fail[] = {"Error:", " error:", NULL};
     static const char *const pass[] = {" passed",      "\nOK",   "OK (", "All tests passed",
                                        "tests passed", "PASSED", NULL};
-    int f = obs_any(obs, len, fail);
     int p = obs_any(obs, len, pass);
     if (has_exit) {
         if (exit_code != 0) return OUT_FAIL;
-        if (p && !f) return OUT_PASS;
         return p ? OUT_PASS : OUT_UNKNOWN;
     }
-    if (f) return OUT_FAIL;
+    if (obs_any(obs, len, fail)) return OUT_FAIL;
     if (p) return OUT_PASS;
+    if (obs_any(obs, len, weak_fail)) return OUT_FAIL;
     return OUT_UNKNOWN;
 }
 
@@ -268,12 +298,42 @@ static int is_blank(const char *s)
     return 1;
 }
 
+/* Blank once the wrappers some formats put around command output are removed
+ * (<returncode>N</returncode>, <output>...</output>, "(Bash completed with no output)"). */
+static int output_blank(const char *o)
+{
+    static const char *const wrap[] = {"<output>", "</output>", "(Bash completed with no output)",
+                                       NULL};
+    const char *p = o;
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p) return 1;
+        if (ct_str_starts(p, "<returncode>")) {
+            const char *e = strstr(p, "</returncode>");
+            if (!e) return 0;
+            p = e + strlen("</returncode>");
+            continue;
+        }
+        int matched = 0;
+        for (int k = 0; wrap[k]; k++)
+            if (ct_str_starts(p, wrap[k])) {
+                p += strlen(wrap[k]);
+                matched = 1;
+                break;
+            }
+        if (!matched) return 0;
+    }
+}
+
 /* `:` or `true` alone: a shell no-op. */
 static int is_noop(const char *a)
 {
-    while (isspace((unsigned char)*a)) a++;
+    while (isspace((unsigned char)*a))
+        a++;
     size_t n = strlen(a);
-    while (n && isspace((unsigned char)a[n - 1])) n--;
+    while (n && isspace((unsigned char)a[n - 1]))
+        n--;
     return (n == 1 && a[0] == ':') || (n == 4 && !strncmp(a, "true", 4));
 }
 
@@ -436,8 +496,7 @@ static void rule_failed_action(ctx *c)
             ev[0] = prev_fail + 1;
             ev[1] = (int)i + 1;
             set(c, i, CT_LABEL_UNUSEFUL, "failed-action", "redundant", "minor",
-                "Look at the file's current text and the tool's error before editing again.", ev,
-                2,
+                "Look at the file's current text and the tool's error before editing again.", ev, 2,
                 "Step %d is another edit of %s that the tool rejected, right after the rejected "
                 "attempt at step %d; nothing was applied.",
                 (int)i + 1, in->wpath, prev_fail + 1);
@@ -502,19 +561,25 @@ static void rule_retry_failure(ctx *c)
         int prev = *slot;
         *slot = (int)i;
         if (prev < 0 || !c->in[prev].failed) continue;
-        if (c->in[prev].version != in->version && in->cls == CT_CLASS_EXPLORE) continue;
+        /* the environment changed in between (an install, an edit, a run): a fair re-check */
+        if (c->in[prev].version != in->version) continue;
+        /* it worked this time (flaky network, timing): it did bring a new result */
+        if (!in->failed) continue;
         int ev[2] = {prev + 1, (int)i + 1};
-        if (in->cls == CT_CLASS_CHANGE && !in->failed && in->changed) {
+        int intends_change = in->fine == CT_FINE_EDIT || in->fine == CT_FINE_CREATE ||
+                             in->fine == CT_FINE_INSTALL || in->fine == CT_FINE_VCS;
+        if (intends_change && !in->invoke_error) {
             set(c, i, CT_LABEL_INCORRECT, "retry-failure", "wrong_tool", "moderate",
                 "Find out why the command failed and fix the cause before running it again.", ev, 2,
-                "Step %d reruns the command that failed at step %d unchanged, without "
-                "addressing why it failed, and this time changes the environment blindly.",
+                "Step %d repeats the state-changing command that failed at step %d, unchanged "
+                "and with nothing fixed in between, and it fails again.",
                 (int)i + 1, prev + 1);
         } else {
             set(c, i, CT_LABEL_UNUSEFUL, "retry-failure", "redundant", "minor",
                 "Read the error of the failed attempt and change the command accordingly.", ev, 2,
-                "Step %d retries the command that failed at step %d without changing it%s.",
-                (int)i + 1, prev + 1, in->failed ? ", and it fails again" : "");
+                "Step %d retries the command that failed at step %d without changing it, with "
+                "nothing changed in between, and it fails again.",
+                (int)i + 1, prev + 1);
         }
     }
     kmap_free(&m);
@@ -667,6 +732,102 @@ static void rule_weakened_test(ctx *c)
     }
 }
 
+/* The test file a script in the action rewrites in place: `open('<test path>', 'w')` together
+ * with a .replace()/re.sub() of its text. Returns a malloc'd path or NULL. */
+static char *script_rewrites_test(const char *a)
+{
+    if (!a || (!strstr(a, ".replace(") && !strstr(a, "re.sub(") && !strstr(a, ".sub(")))
+        return NULL;
+    for (const char *p = strstr(a, "open("); p; p = strstr(p + 5, "open(")) {
+        const char *q = p + 5;
+        while (*q == ' ')
+            q++;
+        if (*q != '\'' && *q != '"') continue;
+        char quote = *q++;
+        const char *e = strchr(q, quote);
+        if (!e || e - q > 400) continue;
+        char *path = ct_xstrndup(q, (size_t)(e - q));
+        const char *close = strchr(e, ')');
+        size_t span = close ? (size_t)(close - e) : 0;
+        int writes = span && (ct_memstr(e, span, "'w") || ct_memstr(e, span, "\"w") ||
+                              ct_memstr(e, span, "'r+") || ct_memstr(e, span, "\"r+"));
+        if (writes && testish_path(path)) return path;
+        /* `with open(path) as f: text = f.read()` then `open(path, 'w')`: keep looking */
+        free(path);
+    }
+    return NULL;
+}
+
+/* Changing existing tests after they failed, instead of the code. */
+static void rule_rewritten_test(ctx *c)
+{
+    if (!on(c, "weakened_test")) return;
+    int failing_run = -1;
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        if (in->fine == CT_FINE_TEST && in->test == OUT_FAIL) failing_run = (int)i;
+        if (failing_run < 0 || in->cls != CT_CLASS_CHANGE || in->invoke_error) continue;
+        const ct_step *s = &c->t->steps[i];
+        char *path = script_rewrites_test(s->action);
+        if (!path && in->fine == CT_FINE_EDIT && in->wpath && testish_path(in->wpath) &&
+            !s->n_files && s->action && strstr(s->action, "sed"))
+            path = ct_xstrdup(in->wpath);
+        if (!path) continue;
+        int created = 0;
+        for (size_t k = 0; k < i && !created; k++)
+            if (c->in[k].fine == CT_FINE_CREATE && same_path(c->in[k].wpath, path)) created = 1;
+        if (!created) {
+            int ev[2] = {failing_run + 1, (int)i + 1};
+            set(c, i, CT_LABEL_INCORRECT, "weakened-test", "wrong_target", "critical",
+                "Fix the code so the existing tests pass instead of changing the tests.", ev, 2,
+                "After the tests failed at step %d, step %d rewrites the existing test file %s "
+                "instead of fixing the code.",
+                failing_run + 1, (int)i + 1, path);
+        }
+        free(path);
+    }
+}
+
+static int has_alnum(const char *p)
+{
+    for (; *p; p++)
+        if (isalnum((unsigned char)*p)) return 1;
+    return 0;
+}
+
+/* A write whose target or content is garbage: a file name without a letter or digit (",", "-"),
+ * or a whole-file content without any (","). Typical of a malformed tool call that still went
+ * through. */
+static void rule_garbled_write(ctx *c)
+{
+    if (!on(c, "garbled_write")) return;
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        const ct_step *s = &c->t->steps[i];
+        if (!in->changed || (in->fine != CT_FINE_CREATE && in->fine != CT_FINE_EDIT)) continue;
+        for (size_t k = 0; k < s->n_files; k++) {
+            const ct_file_touch *f = &s->files[k];
+            if (!f->path) continue;
+            const char *b = strrchr(f->path, '/');
+            b = b ? b + 1 : f->path;
+            int bad_name = *b && !has_alnum(b);
+            int bad_content = f->content && !is_blank(f->content) && !has_alnum(f->content);
+            if (!bad_name && !bad_content) continue;
+            int ev = (int)i + 1;
+            set(c, i, CT_LABEL_INCORRECT, "garbled-write", "wrong_target", "moderate",
+                "Write the intended content to the intended path; check the tool call's "
+                "arguments.",
+                &ev, 1,
+                bad_name ? "Step %d writes to \"%s\", a path with no real file name: the tool "
+                           "call was malformed and left a stray file."
+                         : "Step %d overwrites %s with content that has no letters or digits, "
+                           "destroying what the file should hold.",
+                (int)i + 1, f->path);
+            break;
+        }
+    }
+}
+
 static void rule_outside_patch(ctx *c)
 {
     if (!on(c, "outside_patch")) return;
@@ -720,6 +881,40 @@ static void rule_after_done(ctx *c)
     }
 }
 
+/* Next word of a command line without quotes; options (-x) are skipped when skip_opts. Returns
+ * the position after it, and the word (lowercased, at most 127 bytes) in w; NULL at the end. */
+static const char *next_operand(const char *p, char *w, size_t size)
+{
+    for (;;) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p) return NULL;
+        size_t n = 0;
+        while (*p && !isspace((unsigned char)*p)) {
+            char ch = *p++;
+            if (ch == '\'' || ch == '"') continue;
+            if (n + 1 < size) w[n++] = (char)tolower((unsigned char)ch);
+        }
+        w[n] = 0;
+        if (w[0] == '-' || !n) continue;
+        return p;
+    }
+}
+
+/* Same operands (program, patterns, paths) up to letter case, different options. */
+static int same_operands(const char *a, const char *b)
+{
+    char wa[128], wb[128];
+    int n = 0;
+    for (;;) {
+        a = next_operand(a, wa, sizeof wa);
+        b = next_operand(b, wb, sizeof wb);
+        if (!a || !b) return !a && !b && n > 1;
+        if (strcmp(wa, wb) != 0) return 0;
+        if (++n > 64) return 0;
+    }
+}
+
 static void rule_unused_explore(ctx *c)
 {
     if (!on(c, "unused_explore")) return;
@@ -727,14 +922,13 @@ static void rule_unused_explore(ctx *c)
         info *in = &c->in[i];
         const ct_step *s = &c->t->steps[i];
         if (in->fine != CT_FINE_EXPLORE || !in->empty_out || !in->failed) continue;
-        /* the same program is run again right after: this attempt missed */
+        /* the same lookup is redone right after with other options or another letter case
+         * (find -name → -iname, grep → grep -i): this attempt missed */
         const char *a = s->action ? s->action : "";
-        size_t w = strcspn(a, " \t\n");
-        if (!w) continue;
+        if (!*a) continue;
         for (size_t k = i + 1; k < c->n && k <= i + 2; k++) {
             const char *b = c->t->steps[k].action ? c->t->steps[k].action : "";
-            if (strncmp(a, b, w) == 0 && (b[w] == ' ' || b[w] == '\t' || !b[w]) &&
-                c->in[k].key != in->key) {
+            if (c->in[k].key != in->key && same_operands(a, b)) {
                 int ev[2] = {(int)i + 1, (int)k + 1};
                 set(c, i, CT_LABEL_UNUSEFUL, "unused-explore", "redundant", "minor",
                     "Aim the search where the previous output points.", ev, 2,
@@ -752,13 +946,29 @@ static void rule_failed_submit(ctx *c)
     if (!on(c, "failed_submit")) return;
     int failed = c->t->solved == CT_FALSE ||
                  (c->t->solved == CT_UNKNOWN && c->t->has_reward && c->t->reward <= 0.0);
-    if (!failed) return;
     int sub = submit_index(c);
     if (sub < 0) return;
-    int ev = sub + 1;
-    set(c, (size_t)sub, CT_LABEL_INCORRECT, "failed-submit", "premature_conclusion", "critical",
-        "Verify the result against the task's requirements before submitting.", &ev, 1,
-        "Step %d declares the task done, but the run was judged unsolved.", sub + 1);
+    int ev[2] = {sub + 1, 0};
+    if (failed) {
+        set(c, (size_t)sub, CT_LABEL_INCORRECT, "failed-submit", "premature_conclusion", "critical",
+            "Verify the result against the task's requirements before submitting.", ev, 1,
+            "Step %d declares the task done, but the run was judged unsolved.", sub + 1);
+        return;
+    }
+    if (c->t->solved == CT_TRUE) return;
+    /* outcome unknown: submitting on top of rewritten tests is still a wrong conclusion */
+    for (int i = 0; i < sub; i++) {
+        const ct_step_label *l = &c->a->labels[i];
+        if (l->label != CT_LABEL_INCORRECT || !l->rule || strcmp(l->rule, "weakened-test") != 0)
+            continue;
+        ev[1] = i + 1;
+        set(c, (size_t)sub, CT_LABEL_INCORRECT, "failed-submit", "premature_conclusion", "critical",
+            "Verify the result against the task's requirements before submitting.", ev, 2,
+            "Step %d submits work whose tests were rewritten at step %d to pass, so the "
+            "submission is not verified by the original tests.",
+            sub + 1, i + 1);
+        return;
+    }
 }
 
 /* ---- derived fields ---- */
@@ -869,11 +1079,13 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
                       !(s->has_exit_code && s->exit_code != 0);
         if (in->changed || in->fine == CT_FINE_RUN) version++;
         in->wpath = written_path(s, in);
-        in->empty_out = obs && is_blank(obs);
+        in->empty_out = obs && output_blank(obs);
     }
 
-    rule_failed_submit(&c);
     rule_weakened_test(&c);
+    rule_rewritten_test(&c);
+    rule_failed_submit(&c);
+    rule_garbled_write(&c);
     rule_regression(&c);
     rule_reverted_edit(&c);
     rule_outside_patch(&c);

@@ -408,7 +408,8 @@ static ct_fine_kind classify_python(char **w, int nw, const scmd *c, int depth)
                     if (any_of(w[k], inst)) return CT_FINE_INSTALL;
                 return CT_FINE_EXPLORE;
             }
-            if (eq(mod, "venv") || eq(mod, "virtualenv")) return CT_FINE_INSTALL;
+            if (eq(mod, "venv") || eq(mod, "virtualenv") || eq(mod, "ensurepip"))
+                return CT_FINE_INSTALL;
             if (eq(mod, "py_compile") || eq(mod, "compileall") || eq(mod, "json.tool") ||
                 eq(mod, "pydoc") || eq(mod, "pyflakes") || eq(mod, "flake8") || eq(mod, "mypy") ||
                 eq(mod, "pylint"))
