@@ -4,14 +4,16 @@
 # test: unit, golden, integration, conformance (skipped when ../shared/corpus is absent) and a
 # short bounded run of every fuzz target. Installs what it needs first.
 # Exit status is non-zero when any test fails.
-# Environment: CT_FUZZ_SECONDS (default 10) = seconds per fuzz target.
+# Environment: CT_FUZZ_SECONDS (default 10) = seconds per fuzz target; CT_TEST_BUILD_DIR
+# (default build) = the first build dir, the sanitizer one is the same name + "-asan".
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 jobs=$(nproc)
 status=0
 fuzz_seconds=${CT_FUZZ_SECONDS:-10}
-for cfg in build:cc:-DCT_WERROR=ON build-asan:clang:-DCT_SANITIZE=ON:-DCT_FUZZ=ON:-DCT_FUZZ_SECONDS=$fuzz_seconds; do
+b=${CT_TEST_BUILD_DIR:-build}
+for cfg in "$b:cc:-DCT_WERROR=ON" "$b-asan:clang:-DCT_SANITIZE=ON:-DCT_FUZZ=ON:-DCT_FUZZ_SECONDS=$fuzz_seconds"; do
     dir=${cfg%%:*}
     rest=${cfg#*:}
     cc=${rest%%:*}

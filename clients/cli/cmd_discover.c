@@ -11,7 +11,7 @@
 static void usage(FILE *f)
 {
     fprintf(
-        f, "usage: codetracer discover PATH [--json] [--max-depth N]\n"
+        f, "usage: codetracer discover PATH [--json] [--max-depth N] [--max-entries N]\n"
            "\n"
            "Find every trajectory at or below PATH (a file, a run/job directory, or a .tar,\n"
            ".tar.gz, .tar.zst or .zip archive read in place; nothing is extracted) and print, for\n"
@@ -23,6 +23,8 @@ static void usage(FILE *f)
            "                  format_version, agent, model, outcome, step_count, warnings; a root\n"
            "                  that failed has \"error\" instead of the step fields\n"
            "  --max-depth N   directory levels to search below PATH (default 6)\n"
+           "  --max-entries N stop after examining N directory entries (default 200000); what\n"
+           "                  was found so far is listed, with a warning\n"
            "\n"
            "exit status: 0 ok, 2 usage error, 3 nothing could be loaded, 6 some roots failed to\n"
            "load or the search stopped at a limit.\n");
@@ -88,6 +90,15 @@ int cmd_discover(int argc, char **argv)
                 return CT_EXIT_USAGE;
             }
             dopts.max_depth = (int)d;
+        } else if (strcmp(argv[i], "--max-entries") == 0) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            char *end;
+            long long m = strtoll(v, &end, 10);
+            if (!*v || *end || m < 1) {
+                fprintf(stderr, "codetracer discover: --max-entries needs a number >= 1\n");
+                return CT_EXIT_USAGE;
+            }
+            dopts.max_entries = (size_t)m;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "codetracer discover: unknown option '%s' (see --help)\n", argv[i]);
             return CT_EXIT_USAGE;

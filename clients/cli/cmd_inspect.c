@@ -96,8 +96,12 @@ static void print_block(const char *label, const char *text, int max_lines, size
         printf("\n      ");
     int lines = 1;
     size_t i = 0;
+    /* cut on a character boundary, never inside a UTF-8 sequence */
+    size_t limit = max_chars && max_chars < len ? max_chars : len;
+    while (limit < len && limit > 0 && ((unsigned char)text[limit] & 0xC0) == 0x80)
+        limit--;
     for (; i < len; i++) {
-        if (max_chars && i >= max_chars) break;
+        if (i >= limit) break;
         unsigned char ch = (unsigned char)text[i];
         if (ch == '\n') {
             if (max_lines && lines >= max_lines) break;

@@ -15,6 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_llm(int argc, char **argv);
 
 static const ct_verb verbs[] = {
     {"discover", "find every trajectory below a path (dirs, archives)", cmd_discover},
@@ -27,6 +28,7 @@ static const ct_verb verbs[] = {
     {"eval", "score predicted labels against a CodeTraceBench manifest (P/R/F1, kappa)", cmd_eval},
     {"batch", "analyse every row of a manifest in parallel (also as codetracer-batch)", cmd_batch},
     {"serve", "run the editor daemon (LSP over stdio; see docs/protocol.md)", cmd_serve},
+    {"llm", "check the LLM endpoint, show LLM settings and prices (docs/llm.md)", cmd_llm},
 };
 
 void cli_print_error(const ct_error *err)

@@ -142,7 +142,10 @@ static int run_item(const item *it, const ct_batch_opts *o)
     ct_error_clear(&err);
     char buf[2048];
     char *dir = ct_xasprintf("%s/%s", o->output, it->traj_id);
-    fprintf(stderr, "item %s: input %s\n", it->traj_id, it->path);
+    struct timespec t0;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    fprintf(stderr, "item %s: input %s\nstarted %lld.%06ld\n", it->traj_id, it->path, (long long)t0.tv_sec,
+            t0.tv_nsec / 1000);
     int rc = mkdir_p(dir, &err);
     ct_traj_list l = {0};
     if (rc == CT_OK) rc = ct_load_path(it->path, NULL, &l, log_warning, NULL, &err);
@@ -184,6 +187,9 @@ static int run_item(const item *it, const ct_batch_opts *o)
     ct_analysis_free(a);
     ct_traj_list_free(&l);
     free(dir);
+    struct timespec t1;
+    clock_gettime(CLOCK_REALTIME, &t1);
+    fprintf(stderr, "finished %lld.%06ld\n", (long long)t1.tv_sec, t1.tv_nsec / 1000);
     if (rc == CT_OK) return CHILD_OK;
     return rc == CT_EIO || rc == CT_ESCHEMA ? CHILD_OUTPUT
            : rc == CT_EINVAL                ? CHILD_USAGE

@@ -448,6 +448,24 @@ int ct_eval_run(const char *manifest, const char *pred_dir, ct_numbering numberi
             free(p);
         }
         if (!used) missing++;
+        /* The predicted run's own step count (steps.json next to the prediction): a different
+         * count than the manifest's means the two numberings do not line up. */
+        if (used && t->has_steps) {
+            char *sp = ct_xasprintf("%s/%s/steps.json", pred_dir, id);
+            struct stat sst;
+            if (stat(sp, &sst) == 0 && sst.st_size <= EVAL_MAX_PRED_BYTES) {
+                json_t *steps = json_load_file(sp, 0, NULL);
+                if (json_is_array(steps) && (long long)json_array_size(steps) != t->steps) {
+                    snprintf(note, sizeof note,
+                             "the analysed run has %zu steps but the manifest says %lld: the step "
+                             "numberings may not line up",
+                             json_array_size(steps), t->steps);
+                    json_array_append_new(notes, json_string(note));
+                }
+                json_decref(steps);
+            }
+            free(sp);
+        }
         ids_normalize(&pinc);
         ids_normalize(&punu);
 

@@ -236,8 +236,10 @@ void analyze_run(ct_job *j)
     r->ms_analyze = (double)(uv_hrtime() - t1) / 1e6;
     if (atomic_load(&j->cancelled)) goto fail;
     set_stage(j, 3);
+    uint64_t t2 = uv_hrtime();
     if (r->text) ct_text_init(&r->lines, r->text->data, r->text->len);
     build_diagnostics(j, r);
+    r->ms_place = (double)(uv_hrtime() - t2) / 1e6;
     j->rc = CT_OK;
     j->res = r;
     return;

@@ -119,13 +119,18 @@ static void finish_doc(ct_server *s, ct_job *j)
     } else if (!cancelled && j->version == d->version) {
         if (j->rc == CT_OK && j->res) {
             json_t *arr = json_object_get(j->res->diags, d->uri);
+            uint64_t t0 = uv_hrtime();
             publish(s, d->uri, d->version, arr ? json_incref(arr) : json_array());
+            double ms_pub = (double)(uv_hrtime() - t0) / 1e6;
             result_free(d->res);
             d->res = j->res;
             j->res = NULL;
-            srv_log(s, 4, "%s: %zu trajector%s, load %.1f ms, analysis %.1f ms", d->path,
-                    d->res->trajs.n, d->res->trajs.n == 1 ? "y" : "ies", d->res->ms_load,
-                    d->res->ms_analyze);
+            srv_log(s, 4,
+                    "%s: %zu trajector%s, load %.1f ms, analysis %.1f ms, placing %.1f ms, "
+                    "publishing %.1f ms, open to published %.1f ms",
+                    d->path, d->res->trajs.n, d->res->trajs.n == 1 ? "y" : "ies", d->res->ms_load,
+                    d->res->ms_analyze, d->res->ms_place, ms_pub,
+                    (double)(uv_hrtime() - j->t0) / 1e6);
             if (j->req_id) {
                 srv_reply(s, j->req_id, summary_of(d->res));
                 json_decref(j->req_id);

@@ -52,7 +52,7 @@ typedef struct ct_result {
     json_t *diags;    /* object: uri → array of diagnostics */
     int version;
     size_t n_skipped; /* labelled steps that could not be placed on a file */
-    double ms_load, ms_analyze;
+    double ms_load, ms_analyze, ms_place;
 } ct_result;
 
 void result_free(ct_result *r);

@@ -135,8 +135,8 @@ def body(tmp):
 
     @case("a file of no known format: 'not a trajectory I recognise' with what was tried")
     def _():
-        for p in (unknown, text):
-            rc, out, err = run("inspect", p)
+        for verb, p in (("inspect", unknown), ("inspect", text), ("discover", unknown)):
+            rc, out, err = run(verb, p)
             eq(rc, 3, "exit")
             has(err, p, "names the file")
             has(err, "not a trajectory I recognise (tried: ", "message")
@@ -250,10 +250,11 @@ def body(tmp):
 
     @case("a Git LFS pointer: said to be one")
     def _():
-        rc, out, err = run("inspect", lfs)
-        eq(rc, 3, "exit")
-        has(err, lfs, "names the file")
-        has(err, "Git LFS pointer", "message")
+        for verb in ("inspect", "discover"):
+            rc, out, err = run(verb, lfs)
+            eq(rc, 3, f"{verb} exit")
+            has(err, lfs, f"{verb} names the file")
+            has(err, "Git LFS pointer", f"{verb} message")
 
     # -- killed runs ---------------------------------------------------------------------------
     killed = json.loads(mini)

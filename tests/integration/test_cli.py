@@ -153,7 +153,7 @@ def body(tmp):
 
     @case("every verb has a truthful --help")
     def _():
-        for verb, opts in (("discover", ["--json", "--max-depth", "exit status"]),
+        for verb, opts in (("discover", ["--json", "--max-depth", "--max-entries", "exit status"]),
                            ("inspect", ["-s", "--from", "--to", "--json", "--full", "--format", "NO_COLOR", "PATH#K", "exit status"]),
                            ("formats", ["--json"])):
             rc, out, _ = run(verb, "--help")
@@ -302,6 +302,24 @@ def body(tmp):
         has(out, "row 050", "--full")
         rc, out, _ = run("inspect", "--json", long_obs, "-s", "1")
         has(one_json(out)["steps"][0]["observation"], "row 050", "JSON keeps everything")
+
+    wide = os.path.join(tmp, "wide-chars.traj.json")
+    with open(MINI_A) as f:
+        d = json.load(f)
+    d["messages"][3]["content"] = "\u00e9" * 400  # 800 bytes of two-byte characters, one line
+    with open(wide, "w") as f:
+        json.dump(d, f)
+
+    @case("inspect: shortening never cuts a UTF-8 character in half", needs=["mini-swe-agent"])
+    def _():
+        p = subprocess.run([BIN, "inspect", wide, "-s", "1"], capture_output=True, timeout=60)
+        eq(p.returncode, 0, "exit")
+        try:
+            text = p.stdout.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AssertionError(f"output is not valid UTF-8: {e}")
+        has(text, "\u00e9\u00e9", "observation shown")
+        has(text, "more bytes", "the cut is said")
 
     @case("inspect: colour only on a terminal, and never with NO_COLOR", needs=["mini-swe-agent"])
     def _():

@@ -241,6 +241,24 @@ def body(tmp):
         if dt > 60:
             raise AssertionError(f"took {dt:.1f}s")
 
+    # The entry budget: a trajectory in the first folder, then 300 folders of noise.
+    budget = os.path.join(tmp, "budget")
+    put(os.path.join(budget, "a000", "x.traj.json"), MINI_A)
+    for i in range(1, 300):
+        os.makedirs(os.path.join(budget, f"d{i:03d}"))
+
+    @case("--max-entries stops the walk with a warning, listing what was found so far", needs=["mini-swe-agent"])
+    def _():
+        rc, rows, err = found(budget)
+        eq(rc, 0, f"exit without a limit ({err})")
+        eq(len(rows), 1, "one root without a limit")
+        rc, rows, err = found(budget, "--max-entries", "20")
+        eq(rc, 6, "exit when the limit is reached")
+        has(err, "stopped after examining 20 entries", "warning")
+        eq([r[0] for r in rows], [os.path.join(budget, "a000", "x.traj.json")], "what was found before the limit")
+        rc, _, err = run("discover", budget, "--max-entries", "0")
+        eq(rc, 2, "--max-entries 0 is a usage error")
+
     @case("an empty directory is said to be empty")
     def _():
         e = os.path.join(tmp, "empty")

@@ -6,7 +6,7 @@ The fixture (gold.jsonl + pred/<traj_id>/...):
       gold (union over 2 stages): incorrect {3,4,7}, unuseful {1}
       pred codetracer_labels.json: incorrect {3,7,8}, unuseful {1,2}
   t2  agent A, model M2, steps_total 5, "numbering": "step_id" -> codetracer_analysis.json
-      gold and pred both empty
+      gold and pred both empty; pred/t2/steps.json has 4 steps (a numbering mismatch to report)
   t3  agent B, model M1, step_count 4, gold incorrect {2}, unuseful {6} (6 > 4: out of range)
       no prediction folder at all
   t4  agent B, model M2, no step count, gold incorrect {1}; pred incorrect ["1"] (a string id)
@@ -87,6 +87,9 @@ check(t2["pred_file"] == "codetracer_analysis.json", "t2 (step numbering) scored
 for cls in ("incorrect", "unuseful"):
     for m in ("p", "r", "f1"):
         close(t2[cls][m], 1.0, "t2 %s %s (both empty)" % (cls, m))
+
+check(any("has 4 steps but the manifest says 5" in n for n in t2["notes"]),
+      "t2: pred/t2/steps.json has 4 steps, the manifest 5: numbering mismatch reported")
 
 t3 = per["t3"]
 check(t3["missing_prediction"] is True, "t3 has no prediction")

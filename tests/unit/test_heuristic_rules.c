@@ -275,6 +275,27 @@ static void test_reverted(void)
     ct_analysis_free(a);
     ct_traj_free(t);
 
+    /* a small edit, a failing run, then a rewrite that keeps the edit and extends it */
+    t = ct_traj_new("test", "mem");
+    bash(t, "sed -i 's/-> float/-> float:/' tests/m.py", "", 0);
+    bash(t, "python3 tests/m.py", "ZeroDivisionError: division by zero", 1);
+    bash(t, "cat > tests/m.py <<'EOF'\ndef f(a, b) -> float:\n    return a / b if b else 0\nEOF",
+         "", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* a failing run of another program says nothing about the file */
+    t = ct_traj_new("test", "mem");
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(1)\nEOF", "", 0);
+    bash(t, "python3 /app/other.py", "Traceback (most recent call last):", 1);
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(2)\nEOF", "", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
     /* rewritten after a successful run: an improvement, not a mistake */
     t = ct_traj_new("test", "mem");
     bash(t, "cat > /app/solve.py <<'EOF'\nprint(1)\nEOF", "", 0);
@@ -469,6 +490,34 @@ static void test_missing_program(void)
     ct_traj_free(t);
 }
 
+static void test_unsolved_final(void)
+{
+    /* unsolved: the last write of the deliverable is wrong; the scratch script and the earlier
+     * version are not flagged by this rule */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(1)\nEOF", "", 0);
+    bash(t, "python3 /app/solve.py", "1", 0);
+    bash(t, "cat > /app/reproduce.py <<'EOF'\nprint(2)\nEOF", "", 0);
+    bash(t, "cat > /app/solve.py <<'EOF'\nprint(3)\nEOF", "", 0);
+    t->solved = CT_FALSE;
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 4), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 4), "unsolved-final");
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    /* solved or unknown outcome: silent */
+    t->solved = CT_UNKNOWN;
+    a = run(t);
+    CHECK_INT(label(a, 4), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    t->solved = CT_TRUE;
+    a = run(t);
+    CHECK_INT(label(a, 4), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
 static void test_unused_explore(void)
 {
     ct_trajectory *t = ct_traj_new("test", "mem");
@@ -511,6 +560,22 @@ static void test_config_switches(void)
     ct_analysis_free(a);
     ct_traj_free(t);
 
+    /* threshold: with min_repeats 3 only the third identical `ls` is flagged */
+    t = ct_traj_new("test", "mem");
+    bash(t, "ls", "a\n", 0);
+    bash(t, "ls", "a\n", 0);
+    bash(t, "ls", "a\n", 0);
+    cfg = ct_config_defaults();
+    over = json_pack("{s:{s:{s:i}}}", "heuristic", "repeat", "min_repeats", 3);
+    ct_config_merge(cfg, over);
+    json_decref(over);
+    CHECK_INT(ct_analyze_heuristic(t, cfg, &a, NULL), 0);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    ct_analysis_free(a);
+    json_decref(cfg);
+    ct_traj_free(t);
+
     /* empty trajectory: no labels, no crash */
     t = ct_traj_new("test", "mem");
     a = run(t);
@@ -537,6 +602,7 @@ int main(void)
     test_rewritten_test();
     test_garbled_write();
     test_missing_program();
+    test_unsolved_final();
     test_unused_explore();
     test_config_switches();
     return check_report();

@@ -51,7 +51,8 @@ int ct_fs_is_dir(ct_fs *fs, const char *rel);
 int ct_fs_is_file(ct_fs *fs, const char *rel);
 
 /* Entries of directory `rel`, sorted by name (natural order: "2.json" before "10.json").
- * Symlinks to directories are reported as directories only when they do not loop back. */
+ * Symlinks are followed and reported as what they point to (dangling ones are left out); a walk
+ * uses ct_fs_dir_key to notice a directory it has already seen (a symlink loop). */
 int ct_fs_list(ct_fs *fs, const char *rel, ct_dirent **out, size_t *n, ct_error *err);
 void ct_fs_list_free(ct_dirent *ents, size_t n);
 

@@ -243,7 +243,7 @@ static const char *iso_time(ct_trajectory *t, double unix_s)
 
 static void set_ref(cc_state *st, ct_source_ref *r, const ev_src *src)
 {
-    r->path = ct_traj_strdup(st->t, st->display);
+    r->path = st->display; /* already in the trajectory's arena */
     r->byte_start = src->byte_start;
     r->byte_end = src->byte_end;
     r->line_start = src->line_start;

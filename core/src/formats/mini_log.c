@@ -329,8 +329,9 @@ static const char *model_from_commands(ct_fs *fs, const char *trial, ct_trajecto
     const char *model = NULL;
     *invoked = 0;
     if (ct_fs_is_file(fs, p) && ct_fmt_head(fs, p, &b, 0) == 0 && b.data) {
-        const char *m = strstr(b.data, "'mini ");
-        if (!m) m = strstr(b.data, "\"mini ");
+        /* each line is a Python list of keystrokes; the agent command is its first element */
+        const char *m = strstr(b.data, "['mini ");
+        if (!m) m = strstr(b.data, "[\"mini ");
         if (m) {
             *invoked = 1;
             const char *eol = strchr(m, '\n');

@@ -705,6 +705,30 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         }
         int rc = load_file(fs, p, rel, out, err);
         free(p);
+        /* a killed writer leaves a truncated or empty mini.traj.json (or an LFS stub): the
+         * rendered terminal log of the same trial still has the steps */
+        const ct_loader *log = ct_loader_by_name("mini-swe-agent-log");
+        if ((rc == CT_EPARSE || rc == CT_ELFS || rc == CT_EFORMAT) && log && err) {
+            ct_error why = *err;
+            size_t before = out->n;
+            ct_error e2;
+            ct_error_clear(&e2);
+            if (log->load(fs, rel, 1, out, &e2) == CT_OK && out->n > before &&
+                out->items[out->n - 1]->n_steps > 0) {
+                ct_trajectory *t = out->items[out->n - 1];
+                char msg[CT_ERROR_MSG_MAX + 64];
+                ct_error_format(&why, msg, sizeof msg);
+                ct_traj_warn(t,
+                             "agent-logs/mini.traj.json is unusable (%s); steps were read from the "
+                             "terminal log instead",
+                             msg);
+                ct_error_clear(err);
+                return CT_OK;
+            }
+            while (out->n > before)
+                ct_traj_free(out->items[--out->n]);
+            *err = why;
+        }
         return rc;
     }
     return load_file(fs, rel, NULL, out, err);

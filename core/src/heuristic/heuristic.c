@@ -1,8 +1,28 @@
 /* heuristic.c — the offline analyzer. One pass computes, per step, its class, a hash of its
  * normalised action, whether it failed and how, the file it wrote and a "state version" (bumped
- * by every state change that went through); the rules then look at those facts with hash tables
- * and running state, so the whole analysis is linear in the steps plus a bounded scan of each
- * observation (its first and last few KiB).
+ * by every state change that went through, and by every run of code); the rules then look at
+ * those facts with hash tables and running state, so the analysis is about linear in the steps
+ * plus a bounded scan of each observation (its first and last few KiB).
+ *
+ * Rules (ids as emitted; switches and thresholds under `heuristic:` in config/default.yaml):
+ *   incorrect  weakened-test   rewrites existing test assertions (after the tests failed)
+ *              failed-submit   declares completion of a run judged unsolved / on rewritten tests
+ *              unsolved-final  the last write of each deliverable file of an unsolved run
+ *              garbled-write   a write to a nameless path or of content with no letter or digit
+ *              regression      an edit between a passing and a failing run of the same tests
+ *              reverted-edit   an edit undone later (undo_edit, git checkout -- F), or a whole
+ *                              file rewritten after a failing run of it
+ *              outside-patch   an edit to a file the submitted patch does not contain
+ *              retry-failure   a state-changing command repeated unchanged after it failed
+ *   unuseful   retry-failure   any other command repeated unchanged after it failed
+ *              failed-action   a call rejected before doing anything (syntax error, exit 126/127,
+ *                              tool error, guessed path); for edits only a retry after a rejection
+ *              empty-action    no command, or a shell no-op
+ *              install-loop    the Nth failed installation in a row
+ *              repeat-command  the same look again with nothing changed (incl. re-reading a file
+ *                              already shown whole)
+ *              unused-explore  an empty lookup redone right after with other options/case
+ *              after-done      anything after the submission
  *
  * Precedence: a step keeps the first `incorrect` label it gets; `unuseful` never overrides
  * `incorrect`. Every label cites the steps it rests on. */
@@ -21,19 +41,9 @@
 #define OBS_SCAN 4096 /* bytes scanned at each end of an observation */
 
 static const char *const rule_ids[] = {
-    "failed-action",
-    "repeat-command",
-    "retry-failure",
-    "reverted-edit",
-    "regression",
-    "outside-patch",
-    "after-done",
-    "unused-explore",
-    "install-loop",
-    "failed-submit",
-    "weakened-test",
-    "empty-action",
-    NULL,
+    "failed-action", "repeat-command", "retry-failure",  "reverted-edit",  "regression",
+    "outside-patch", "after-done",     "unused-explore", "install-loop",   "failed-submit",
+    "weakened-test", "empty-action",   "garbled-write",  "unsolved-final", NULL,
 };
 
 const char *const *ct_heuristic_rule_ids(void)
@@ -514,8 +524,10 @@ static void rule_repeat(ctx *c)
 {
     if (!on(c, "repeat")) return;
     kmap m;
-    kmap_init(&m, c->n);
+    kmap_init(&m, 2 * c->n); /* action keys and file-path keys */
     long long window = num(c, "repeat", "window", 0);
+    long long min_repeats = num(c, "repeat", "min_repeats", 2);
+    int *count = ct_xcalloc(c->n ? c->n : 1, sizeof *count); /* occurrences so far, same state */
     for (size_t i = 0; i < c->n; i++) {
         info *in = &c->in[i];
         const ct_step *s = &c->t->steps[i];
@@ -535,9 +547,12 @@ static void rule_repeat(ctx *c)
             if (f->line_start == 0 && f->line_end == 0) *ps = (int)i;
             if (prev < 0 && whole >= 0 && c->in[whole].version == in->version) prev = whole;
         }
+        count[i] = 1;
         if (prev < 0) continue;
         if (c->in[prev].version != in->version) continue; /* something changed in between */
         if (window > 0 && (long long)(i - (size_t)prev) > window) continue;
+        count[i] = count[prev] + 1;
+        if (count[i] < min_repeats) continue;
         int ev[2] = {prev + 1, (int)i + 1};
         set(c, i, CT_LABEL_UNUSEFUL, "repeat-command", "redundant", "minor",
             "Reuse the output already obtained instead of running the same thing again.", ev, 2,
@@ -545,12 +560,15 @@ static void rule_repeat(ctx *c)
             "it could only show the same output again.",
             (int)i + 1, prev + 1);
     }
+    free(count);
     kmap_free(&m);
 }
 
 static void rule_retry_failure(ctx *c)
 {
     if (!on(c, "retry_failure")) return;
+    long long min_failures = num(c, "retry_failure", "min_failures", 2);
+    int *fails = ct_xcalloc(c->n ? c->n : 1, sizeof *fails); /* identical failures in a row */
     kmap m;
     kmap_init(&m, c->n);
     for (size_t i = 0; i < c->n; i++) {
@@ -560,11 +578,14 @@ static void rule_retry_failure(ctx *c)
         int *slot = kmap_slot(&m, in->key);
         int prev = *slot;
         *slot = (int)i;
+        fails[i] = in->failed;
         if (prev < 0 || !c->in[prev].failed) continue;
         /* the environment changed in between (an install, an edit, a run): a fair re-check */
         if (c->in[prev].version != in->version) continue;
         /* it worked this time (flaky network, timing): it did bring a new result */
         if (!in->failed) continue;
+        fails[i] = fails[prev] + 1;
+        if (fails[i] < min_failures) continue;
         int ev[2] = {prev + 1, (int)i + 1};
         int intends_change = in->fine == CT_FINE_EDIT || in->fine == CT_FINE_CREATE ||
                              in->fine == CT_FINE_INSTALL || in->fine == CT_FINE_VCS;
@@ -582,6 +603,7 @@ static void rule_retry_failure(ctx *c)
                 (int)i + 1, prev + 1);
         }
     }
+    free(fails);
     kmap_free(&m);
 }
 
@@ -611,6 +633,19 @@ static void rule_install_loop(ctx *c)
                 (int)i + 1, fails, first + 1);
         }
     }
+}
+
+/* 1 when step `later` writes a whole file whose content no longer holds the text that step
+ * `edit` inserted (both known from the file touches). */
+static int edit_dropped(const ct_step *edit, const ct_step *later)
+{
+    const char *ins = NULL, *content = NULL;
+    for (size_t k = 0; k < edit->n_files && !ins; k++)
+        if (edit->files[k].new_text && !is_blank(edit->files[k].new_text))
+            ins = edit->files[k].new_text;
+    for (size_t k = 0; k < later->n_files && !content; k++)
+        content = later->files[k].content;
+    return ins && content && !strstr(content, ins);
 }
 
 static void rule_reverted_edit(ctx *c)
@@ -659,12 +694,21 @@ static void rule_reverted_edit(ctx *c)
                     "The change to %s at step %d was reverted at step %d, so it was wrong.", target,
                     (int)i + 1, (int)j + 1);
             } else {
-                /* rewritten wholesale: wrong only when a run in between showed it failing */
+                /* rewritten wholesale: wrong only when it was a whole version of its own (an
+                 * edit is usually kept and extended by the rewrite — unless the new content
+                 * visibly drops it) and a run in between showed it failing */
+                if (pi->fine != CT_FINE_CREATE && !edit_dropped(&c->t->steps[i], &c->t->steps[j]))
+                    break;
                 int failed_run = -1;
-                for (size_t k = i + 1; k < j; k++)
-                    if ((c->in[k].fine == CT_FINE_RUN || c->in[k].fine == CT_FINE_TEST) &&
-                        (c->in[k].failed || c->in[k].test == OUT_FAIL))
+                const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+                for (size_t k = i + 1; k < j; k++) {
+                    const char *act = c->t->steps[k].action ? c->t->steps[k].action : "";
+                    /* a failing run of that very file, or a failing test run */
+                    int runs_it = c->in[k].fine == CT_FINE_TEST ||
+                                  (c->in[k].fine == CT_FINE_RUN && *base && strstr(act, base));
+                    if (runs_it && (c->in[k].failed || c->in[k].test == OUT_FAIL))
                         failed_run = (int)k;
+                }
                 if (failed_run >= 0 && !scratch_path(target)) {
                     int ev[3] = {(int)i + 1, failed_run + 1, (int)j + 1};
                     set(c, i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
@@ -941,6 +985,40 @@ static void rule_unused_explore(ctx *c)
     }
 }
 
+/* The run was judged unsolved: the last version of each deliverable file the agent wrote is
+ * what failed. Scratch files (reproduction scripts, /tmp) and files removed later are left out. */
+static void rule_unsolved_final(ctx *c)
+{
+    if (!on(c, "unsolved_final")) return;
+    int failed = c->t->solved == CT_FALSE ||
+                 (c->t->solved == CT_UNKNOWN && c->t->has_reward && c->t->reward <= 0.0);
+    if (!failed) return;
+    long long max_files = num(c, "unsolved_final", "max_files", 3);
+    long long flagged = 0;
+    for (size_t i = c->n; i-- > 0 && flagged < max_files;) {
+        info *in = &c->in[i];
+        if (!in->changed || !in->wpath || scratch_path(in->wpath)) continue;
+        if (in->fine != CT_FINE_EDIT && in->fine != CT_FINE_CREATE) continue;
+        int later = 0, removed = 0;
+        for (size_t k = i + 1; k < c->n && !later; k++) {
+            if (c->in[k].changed && c->in[k].wpath && same_path(c->in[k].wpath, in->wpath))
+                later = 1;
+            const char *a = c->t->steps[k].action;
+            if (c->in[k].fine == CT_FINE_FS && a && strstr(a, "rm ") &&
+                strstr(a, strrchr(in->wpath, '/') ? strrchr(in->wpath, '/') + 1 : in->wpath))
+                removed = 1;
+        }
+        if (later || removed) continue;
+        int ev = (int)i + 1;
+        set(c, i, CT_LABEL_INCORRECT, "unsolved-final", "wrong_target", "critical",
+            "Check the deliverable against the task's requirements before finishing.", &ev, 1,
+            "Step %d wrote the final version of %s, and the run was judged unsolved with it in "
+            "place.",
+            (int)i + 1, in->wpath);
+        flagged++;
+    }
+}
+
 static void rule_failed_submit(ctx *c)
 {
     if (!on(c, "failed_submit")) return;
@@ -1085,6 +1163,7 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
     rule_weakened_test(&c);
     rule_rewritten_test(&c);
     rule_failed_submit(&c);
+    rule_unsolved_final(&c);
     rule_garbled_write(&c);
     rule_regression(&c);
     rule_reverted_edit(&c);

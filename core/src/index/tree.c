@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TREE_MAX_INDENT 4096 /* deeper levels are drawn at this depth (a pathological chain) */
+#define TREE_MAX_INDENT 1024 /* deeper levels are drawn at this depth (a pathological chain) */
 
 void ct_tree_render(const ct_trajectory *t, ct_buf *out)
 {

@@ -1,0 +1,210 @@
+/* cmd_llm.c — `codetracer llm check|config|price`: try the configured LLM endpoint with one tiny
+ * request, show the effective LLM settings (key redacted), look a model up in the price table. */
+#include "cli.h"
+#include "ct/config.h"
+#include "ct/llm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: codetracer llm check  [options]   send one tiny request; print the model,\n"
+            "                                         latency, tokens and cost\n"
+            "       codetracer llm config [options]   print the effective llm/trace settings as\n"
+            "                                         JSON (the key is shown as <redacted>)\n"
+            "       codetracer llm price MODEL        the price-table entry for MODEL\n\n"
+            "Settings come from, lowest first: built-in defaults < ~/.config/codetracer/config.yaml\n"
+            "($XDG_CONFIG_HOME) < --config FILE < CODETRACER_API_BASE / CODETRACER_API_KEY /\n"
+            "CODETRACER_MODEL (then OPENAI_BASE_URL, OPENAI_API_BASE, OPENAI_API_KEY, OPENAI_MODEL)\n"
+            "< the flags below. There is no --api-key flag: a command line is visible to every\n"
+            "user of the machine; put the key in the environment or a config file.\n\n"
+            "options:\n"
+            "  -c, --config FILE   a YAML config merged over the defaults\n"
+            "  --api-base URL      OpenAI-compatible base URL (e.g. https://api.openai.com/v1)\n"
+            "  --model NAME        model name\n"
+            "  --cost-limit USD    budget cap; a call it cannot cover is not sent (0 = none)\n"
+            "  --timeout S         seconds per HTTP request\n"
+            "  --json              machine-readable output (check)\n"
+            "exit status: 0 ok, 2 usage or configuration error, 3 config file unreadable,\n"
+            "5 the request failed (network, HTTP error, bad response, budget).\n");
+}
+
+static void on_warn(void *ud, const char *msg)
+{
+    (void)ud;
+    fprintf(stderr, "codetracer: warning: %s\n", msg);
+}
+
+static int parse_number(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || v < 0) return -1;
+    *out = v;
+    return 0;
+}
+
+static int do_check(json_t *cfg, int json)
+{
+    ct_error err;
+    ct_error_clear(&err);
+    ct_llm_client *c = ct_llm_client_new(cfg, &err);
+    if (!c) {
+        cli_print_error(&err);
+        return err.code == CT_EINVAL ? CT_EXIT_USAGE : CT_EXIT_INPUT;
+    }
+    ct_llm_client_set_warn(c, on_warn, NULL);
+    json_t *msgs = json_pack("[{s:s, s:s}]", "role", "user", "content",
+                             "Reply with the single word: pong");
+    ct_llm_request req = {msgs, NULL, NULL, 16, 0.0, "check"};
+    ct_llm_response r;
+    int st = ct_llm_chat(c, &req, &r, &err);
+    json_decref(msgs);
+    if (st != CT_OK) {
+        cli_print_error(&err);
+        ct_llm_client_free(c);
+        return CT_EXIT_INTERNAL;
+    }
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:f, s:s, s:s}",
+                              "endpoint", ct_llm_client_url(c), "model", ct_llm_client_model(c),
+                              "response_model", r.model, "latency_s", r.latency_s, "attempts",
+                              r.attempts, "prompt_tokens", (json_int_t)r.usage.prompt_tokens,
+                              "completion_tokens", (json_int_t)r.usage.completion_tokens,
+                              "priced", r.usage.priced, "cost_usd", r.usage.cost_usd,
+                              "finish_reason", r.finish_reason, "reply", r.content);
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (s) puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("endpoint: %s\n", ct_llm_client_url(c));
+        printf("model: %s", ct_llm_client_model(c));
+        if (strcmp(r.model, ct_llm_client_model(c)) != 0) printf(" (answered by %s)", r.model);
+        printf("\nlatency: %.3f s (%d attempt%s)\n", r.latency_s, r.attempts,
+               r.attempts == 1 ? "" : "s");
+        printf("tokens: %lld prompt, %lld completion\n", r.usage.prompt_tokens,
+               r.usage.completion_tokens);
+        if (r.usage.priced)
+            printf("cost: $%.6f\n", r.usage.cost_usd);
+        else
+            printf("cost: unknown (no price for this model)\n");
+        printf("reply: %.200s\n", r.content);
+    }
+    ct_llm_response_free(&r);
+    ct_llm_client_free(c);
+    return CT_EXIT_OK;
+}
+
+static int do_config(const json_t *cfg)
+{
+    json_t *red = ct_config_redacted(cfg);
+    json_t *o = json_object();
+    json_object_set(o, "llm", json_object_get(red, "llm"));
+    json_object_set(o, "trace", json_object_get(red, "trace"));
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (s) puts(s);
+    free(s);
+    json_decref(o);
+    json_decref(red);
+    return CT_EXIT_OK;
+}
+
+static int do_price(const json_t *cfg, const char *model)
+{
+    ct_error err;
+    ct_error_clear(&err);
+    json_t *t = ct_llm_prices_load(ct_config_str(cfg, "llm.prices_file", ""), &err);
+    if (!t) {
+        cli_print_error(&err);
+        return CT_EXIT_INPUT;
+    }
+    ct_llm_price p;
+    int found = ct_llm_price_lookup(t, model, &p);
+    json_decref(t);
+    if (!found) {
+        printf("%s: no price (tokens are counted, cost is not)\n", model);
+        return CT_EXIT_OK;
+    }
+    printf("%s: $%.2f input, $%.2f output per 1M tokens\n", model, p.input, p.output);
+    return CT_EXIT_OK;
+}
+
+int cmd_llm(int argc, char **argv)
+{
+    const char *sub = NULL, *config = NULL, *api_base = NULL, *model = NULL, *arg = NULL;
+    double cost = -1, timeout = -1;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_next = i + 1 < argc;
+        if (cli_is_help(a)) {
+            usage(stdout);
+            return CT_EXIT_OK;
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && has_next) {
+            config = argv[++i];
+        } else if (strcmp(a, "--api-base") == 0 && has_next) {
+            api_base = argv[++i];
+        } else if (strcmp(a, "--model") == 0 && has_next) {
+            model = argv[++i];
+        } else if (strcmp(a, "--cost-limit") == 0 && has_next) {
+            if (parse_number(argv[++i], &cost) != 0) {
+                fprintf(stderr, "codetracer llm: --cost-limit needs a number of USD >= 0\n");
+                return CT_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--timeout") == 0 && has_next) {
+            if (parse_number(argv[++i], &timeout) != 0 || timeout <= 0) {
+                fprintf(stderr, "codetracer llm: --timeout needs a number of seconds > 0\n");
+                return CT_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--api-key") == 0) {
+            fprintf(stderr, "codetracer llm: there is no --api-key flag (a command line is "
+                            "visible to other users); set CODETRACER_API_KEY or llm.api_key in "
+                            "a config file\n");
+            return CT_EXIT_USAGE;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "codetracer llm: unknown option or missing value '%s'\n", a);
+            return CT_EXIT_USAGE;
+        } else if (!sub) {
+            sub = a;
+        } else if (!arg) {
+            arg = a;
+        } else {
+            fprintf(stderr, "codetracer llm: unexpected argument '%s'\n", a);
+            return CT_EXIT_USAGE;
+        }
+    }
+    if (!sub || (strcmp(sub, "check") != 0 && strcmp(sub, "config") != 0 &&
+                 strcmp(sub, "price") != 0)) {
+        usage(stderr);
+        return CT_EXIT_USAGE;
+    }
+    if ((strcmp(sub, "price") == 0) != (arg != NULL)) {
+        usage(stderr);
+        return CT_EXIT_USAGE;
+    }
+    ct_error err;
+    ct_error_clear(&err);
+    json_t *cfg = ct_config_load_layered(config, &err);
+    if (!cfg) {
+        cli_print_error(&err);
+        return CT_EXIT_INPUT;
+    }
+    if (api_base) ct_config_set(cfg, "llm.api_base", json_string(api_base));
+    if (model) ct_config_set(cfg, "llm.model_name", json_string(model));
+    if (cost >= 0) ct_config_set(cfg, "trace.cost_limit", json_real(cost));
+    if (timeout > 0) ct_config_set(cfg, "llm.timeout", json_real(timeout));
+    int rc;
+    if (strcmp(sub, "check") == 0)
+        rc = do_check(cfg, json);
+    else if (strcmp(sub, "config") == 0)
+        rc = do_config(cfg);
+    else
+        rc = do_price(cfg, arg);
+    json_decref(cfg);
+    return rc;
+}
