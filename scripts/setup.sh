@@ -5,6 +5,8 @@ set -eu
 PKGS="build-essential cmake pkg-config python3 git ca-certificates
 libjansson-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev libtree-sitter-dev
 libarchive-dev libyaml-dev libzstd-dev zstd bubblewrap valgrind clang"
+# neovim: the Neovim client tests (tests/integration/test_neovim.py) run real headless Neovim.
+PKGS="$PKGS neovim"
 [ "${CT_SETUP_EXTRA:-}" ] && PKGS="$PKGS $CT_SETUP_EXTRA"
 # Node + npm fetch the pinned tree-sitter grammars (grammars/package.json). Keep an existing node
 # (any source); on a fresh Debian 12 install nodejs + npm from apt.

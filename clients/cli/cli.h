@@ -2,9 +2,9 @@
  *
  * Each verb lives in its own cmd_<verb>.c and is listed in main.c's table. A verb gets argv with
  * argv[0] = the verb name and returns the process exit status (see docs/cli.md):
- *   0 success · 1 analysis found nothing wrong? no: 0 is success whatever the labels are
- *   2 usage error · 3 input could not be loaded · 4 output could not be written · 5 internal
- *   6 some items of a batch failed. */
+ *   0 success (whatever labels an analysis found) · 2 usage error · 3 input could not be loaded
+ *   · 4 output could not be written · 5 internal error · 6 partly done: some items of a batch
+ *   (or roots of a directory) failed while others succeeded. */
 #ifndef CT_CLI_H
 #define CT_CLI_H
 

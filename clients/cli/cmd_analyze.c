@@ -253,7 +253,8 @@ static void print_summary(const ct_trajectory *t, const ct_analysis *a, const ch
 {
     size_t cnt[3] = {0, 0, 0};
     for (size_t i = 0; i < a->n_labels; i++)
-        cnt[a->labels[i].label]++;
+        cnt[(unsigned)a->labels[i].label <= CT_LABEL_INCORRECT ? a->labels[i].label
+                                                               : CT_LABEL_CORRECT]++;
     printf("%s\n  %s, %s%s%s, %zu steps, outcome %s\n", t->id, t->format,
            t->agent ? t->agent : "unknown agent", t->model ? ", model " : "",
            t->model ? t->model : "", t->n_steps, outcome_word(t));

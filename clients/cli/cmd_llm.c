@@ -9,26 +9,27 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: codetracer llm check  [options]   send one tiny request; print the model,\n"
-            "                                         latency, tokens and cost\n"
-            "       codetracer llm config [options]   print the effective llm/trace settings as\n"
-            "                                         JSON (the key is shown as <redacted>)\n"
-            "       codetracer llm price MODEL        the price-table entry for MODEL\n\n"
-            "Settings come from, lowest first: built-in defaults < ~/.config/codetracer/config.yaml\n"
-            "($XDG_CONFIG_HOME) < --config FILE < CODETRACER_API_BASE / CODETRACER_API_KEY /\n"
-            "CODETRACER_MODEL (then OPENAI_BASE_URL, OPENAI_API_BASE, OPENAI_API_KEY, OPENAI_MODEL)\n"
-            "< the flags below. There is no --api-key flag: a command line is visible to every\n"
-            "user of the machine; put the key in the environment or a config file.\n\n"
-            "options:\n"
-            "  -c, --config FILE   a YAML config merged over the defaults\n"
-            "  --api-base URL      OpenAI-compatible base URL (e.g. https://api.openai.com/v1)\n"
-            "  --model NAME        model name\n"
-            "  --cost-limit USD    budget cap; a call it cannot cover is not sent (0 = none)\n"
-            "  --timeout S         seconds per HTTP request\n"
-            "  --json              machine-readable output (check)\n"
-            "exit status: 0 ok, 2 usage or configuration error, 3 config file unreadable,\n"
-            "5 the request failed (network, HTTP error, bad response, budget).\n");
+    fprintf(
+        f,
+        "usage: codetracer llm check  [options]   send one tiny request; print the model,\n"
+        "                                         latency, tokens and cost\n"
+        "       codetracer llm config [options]   print the effective llm/trace settings as\n"
+        "                                         JSON (the key is shown as <redacted>)\n"
+        "       codetracer llm price MODEL        the price-table entry for MODEL\n\n"
+        "Settings come from, lowest first: built-in defaults < ~/.config/codetracer/config.yaml\n"
+        "($XDG_CONFIG_HOME) < --config FILE < CODETRACER_API_BASE / CODETRACER_API_KEY /\n"
+        "CODETRACER_MODEL (then OPENAI_BASE_URL, OPENAI_API_BASE, OPENAI_API_KEY, OPENAI_MODEL)\n"
+        "< the flags below. There is no --api-key flag: a command line is visible to every\n"
+        "user of the machine; put the key in the environment or a config file.\n\n"
+        "options:\n"
+        "  -c, --config FILE   a YAML config merged over the defaults\n"
+        "  --api-base URL      OpenAI-compatible base URL (e.g. https://api.openai.com/v1)\n"
+        "  --model NAME        model name\n"
+        "  --cost-limit USD    budget cap; a call it cannot cover is not sent (0 = none)\n"
+        "  --timeout S         seconds per HTTP request\n"
+        "  --json              machine-readable output (check)\n"
+        "exit status: 0 ok, 2 usage or configuration error, 3 config file unreadable,\n"
+        "5 the request failed (network, HTTP error, bad response, budget).\n");
 }
 
 static void on_warn(void *ud, const char *msg)
@@ -56,8 +57,8 @@ static int do_check(json_t *cfg, int json)
         return err.code == CT_EINVAL ? CT_EXIT_USAGE : CT_EXIT_INPUT;
     }
     ct_llm_client_set_warn(c, on_warn, NULL);
-    json_t *msgs = json_pack("[{s:s, s:s}]", "role", "user", "content",
-                             "Reply with the single word: pong");
+    json_t *msgs =
+        json_pack("[{s:s, s:s}]", "role", "user", "content", "Reply with the single word: pong");
     ct_llm_request req = {msgs, NULL, NULL, 16, 0.0, "check"};
     ct_llm_response r;
     int st = ct_llm_chat(c, &req, &r, &err);
@@ -68,13 +69,13 @@ static int do_check(json_t *cfg, int json)
         return CT_EXIT_INTERNAL;
     }
     if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:f, s:s, s:s}",
-                              "endpoint", ct_llm_client_url(c), "model", ct_llm_client_model(c),
-                              "response_model", r.model, "latency_s", r.latency_s, "attempts",
-                              r.attempts, "prompt_tokens", (json_int_t)r.usage.prompt_tokens,
-                              "completion_tokens", (json_int_t)r.usage.completion_tokens,
-                              "priced", r.usage.priced, "cost_usd", r.usage.cost_usd,
-                              "finish_reason", r.finish_reason, "reply", r.content);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:f, s:s, s:s}", "endpoint",
+                      ct_llm_client_url(c), "model", ct_llm_client_model(c), "response_model",
+                      r.model, "latency_s", r.latency_s, "attempts", r.attempts, "prompt_tokens",
+                      (json_int_t)r.usage.prompt_tokens, "completion_tokens",
+                      (json_int_t)r.usage.completion_tokens, "priced", r.usage.priced, "cost_usd",
+                      r.usage.cost_usd, "finish_reason", r.finish_reason, "reply", r.content);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s) puts(s);
         free(s);
@@ -178,8 +179,8 @@ int cmd_llm(int argc, char **argv)
             return CT_EXIT_USAGE;
         }
     }
-    if (!sub || (strcmp(sub, "check") != 0 && strcmp(sub, "config") != 0 &&
-                 strcmp(sub, "price") != 0)) {
+    if (!sub ||
+        (strcmp(sub, "check") != 0 && strcmp(sub, "config") != 0 && strcmp(sub, "price") != 0)) {
         usage(stderr);
         return CT_EXIT_USAGE;
     }

@@ -214,7 +214,8 @@ int cmd_run(int argc, char **argv)
         if (a->n_root_cause) printf("  root cause: %s\n", a->root_cause_chain[0]);
         size_t cnt[3] = {0, 0, 0};
         for (size_t i = 0; i < a->n_labels; i++)
-            cnt[a->labels[i].label]++;
+            cnt[(unsigned)a->labels[i].label <= CT_LABEL_INCORRECT ? a->labels[i].label
+                                                                   : CT_LABEL_CORRECT]++;
         printf("  %-10s %6s\n  %-10s %6zu\n  %-10s %6zu\n  %-10s %6zu\n", "label", "steps",
                "incorrect", cnt[CT_LABEL_INCORRECT], "unuseful", cnt[CT_LABEL_UNUSEFUL], "correct",
                cnt[CT_LABEL_CORRECT]);

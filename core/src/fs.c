@@ -35,9 +35,9 @@ typedef struct head_entry {
 } head_entry;
 
 struct ct_fs {
-    char *origin;  /* what the user gave */
-    char *base;    /* disk: directory all rel paths are relative to */
-    char *start;   /* "" or the single file's base name */
+    char *origin; /* what the user gave */
+    char *base;   /* disk: directory all rel paths are relative to */
+    char *start;  /* "" or the single file's base name */
     int archive;
     aentry *ents;
     size_t n_ents;
@@ -53,11 +53,15 @@ int ct_natcmp(const char *a, const char *b)
 {
     while (*a && *b) {
         if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-            while (*a == '0' && isdigit((unsigned char)a[1])) a++;
-            while (*b == '0' && isdigit((unsigned char)b[1])) b++;
+            while (*a == '0' && isdigit((unsigned char)a[1]))
+                a++;
+            while (*b == '0' && isdigit((unsigned char)b[1]))
+                b++;
             size_t la = 0, lb = 0;
-            while (isdigit((unsigned char)a[la])) la++;
-            while (isdigit((unsigned char)b[lb])) lb++;
+            while (isdigit((unsigned char)a[la]))
+                la++;
+            while (isdigit((unsigned char)b[lb]))
+                lb++;
             if (la != lb) return la < lb ? -1 : 1;
             int c = strncmp(a, b, la);
             if (c) return c;
@@ -93,12 +97,16 @@ char *ct_path_parent(const char *rel)
 
 static int is_archive_magic(const unsigned char *h, size_t n)
 {
-    if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) return 1;                          /* gzip */
+    if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) return 1;                                 /* gzip */
     if (n >= 4 && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd) return 1; /* zstd */
-    if (n >= 6 && memcmp(h, "\xfd" "7zXZ\0", 6) == 0) return 1;                    /* xz */
-    if (n >= 3 && memcmp(h, "BZh", 3) == 0) return 1;                              /* bzip2 */
-    if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0) return 1;                       /* zip */
-    if (n >= 262 && memcmp(h + 257, "ustar", 5) == 0) return 1;                    /* tar */
+    if (n >= 6 && memcmp(h,
+                         "\xfd"
+                         "7zXZ\0",
+                         6) == 0)
+        return 1;                                               /* xz */
+    if (n >= 3 && memcmp(h, "BZh", 3) == 0) return 1;           /* bzip2 */
+    if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0) return 1;    /* zip */
+    if (n >= 262 && memcmp(h + 257, "ustar", 5) == 0) return 1; /* tar */
     return 0;
 }
 
@@ -110,11 +118,14 @@ static int aentry_cmp(const void *x, const void *y)
 /* Normalise an archive member name: strip "./" and leading/trailing '/', reject "..". */
 static char *clean_member(const char *name)
 {
-    while (name[0] == '.' && name[1] == '/') name += 2;
-    while (*name == '/') name++;
+    while (name[0] == '.' && name[1] == '/')
+        name += 2;
+    while (*name == '/')
+        name++;
     char *p = ct_xstrdup(name);
     size_t l = strlen(p);
-    while (l && p[l - 1] == '/') p[--l] = '\0';
+    while (l && p[l - 1] == '/')
+        p[--l] = '\0';
     if (!*p || strcmp(p, ".") == 0 || strstr(p, "../") || strcmp(p, "..") == 0) {
         free(p);
         return NULL;
@@ -169,9 +180,10 @@ static int load_archive(ct_fs *fs, const char *path, ct_error *err)
                 ct_buf_free(&b);
                 free(name);
                 archive_read_free(a);
-                return ct_error_setf(err, CT_ELIMIT, path, -1, 0,
-                                     "archive holds more than %lld bytes; extract it or raise the limit",
-                                     (long long)CT_FS_MAX_ARCHIVE);
+                return ct_error_setf(
+                    err, CT_ELIMIT, path, -1, 0,
+                    "archive holds more than %lld bytes; extract it or raise the limit",
+                    (long long)CT_FS_MAX_ARCHIVE);
             }
             ct_buf_append(&b, chunk, (size_t)got);
         }
@@ -234,7 +246,8 @@ ct_fs *ct_fs_open(const char *path, ct_error *err)
     ct_fs *fs = ct_xcalloc(1, sizeof *fs);
     fs->origin = ct_xstrdup(path);
     size_t ol = strlen(fs->origin);
-    while (ol > 1 && fs->origin[ol - 1] == '/') fs->origin[--ol] = '\0';
+    while (ol > 1 && fs->origin[ol - 1] == '/')
+        fs->origin[--ol] = '\0';
     if (S_ISDIR(st.st_mode)) {
         fs->base = ct_xstrdup(fs->origin);
         fs->start = ct_xstrdup("");
@@ -351,8 +364,10 @@ static aentry *afind(ct_fs *fs, const char *rel)
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(fs->ents[mid].path, rel);
         if (c == 0) return &fs->ents[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -436,7 +451,8 @@ int ct_fs_list(ct_fs *fs, const char *rel, ct_dirent **out, size_t *n, ct_error 
         char *p = disk_path(fs, rel);
         DIR *d = opendir(p);
         if (!d) {
-            int rc = ct_error_setf(err, CT_EIO, p, -1, 0, "cannot list directory: %s", strerror(errno));
+            int rc =
+                ct_error_setf(err, CT_EIO, p, -1, 0, "cannot list directory: %s", strerror(errno));
             free(p);
             return rc;
         }
@@ -465,7 +481,8 @@ int ct_fs_list(ct_fs *fs, const char *rel, ct_dirent **out, size_t *n, ct_error 
 
 void ct_fs_list_free(ct_dirent *ents, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(ents[i].name);
+    for (size_t i = 0; i < n; i++)
+        free(ents[i].name);
     free(ents);
 }
 
@@ -483,7 +500,8 @@ int ct_fs_read(ct_fs *fs, const char *rel, ct_buf *out, long long max, ct_error 
     if (fs->archive) {
         aentry *e = afind(fs, rel);
         if (!e || e->is_dir)
-            return ct_error_setf(err, CT_ENOTFOUND, ct_fs_display(fs, rel), -1, 0, "no such file in the archive");
+            return ct_error_setf(err, CT_ENOTFOUND, ct_fs_display(fs, rel), -1, 0,
+                                 "no such file in the archive");
         if ((long long)e->len > max)
             return ct_error_setf(err, CT_ELIMIT, ct_fs_display(fs, rel), -1, 0,
                                  "file is %zu bytes, over the %lld-byte limit", e->len, max);
@@ -493,8 +511,8 @@ int ct_fs_read(ct_fs *fs, const char *rel, ct_buf *out, long long max, ct_error 
     char *p = disk_path(fs, rel);
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        int rc = ct_error_setf(err, errno == ENOENT ? CT_ENOTFOUND : CT_EIO, p, -1, 0, "cannot open: %s",
-                               strerror(errno));
+        int rc = ct_error_setf(err, errno == ENOENT ? CT_ENOTFOUND : CT_EIO, p, -1, 0,
+                               "cannot open: %s", strerror(errno));
         free(p);
         return rc;
     }
@@ -502,7 +520,8 @@ int ct_fs_read(ct_fs *fs, const char *rel, ct_buf *out, long long max, ct_error 
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         if (st.st_size > max) {
             close(fd);
-            int rc = ct_error_setf(err, CT_ELIMIT, p, -1, 0, "file is %lld bytes, over the %lld-byte limit",
+            int rc = ct_error_setf(err, CT_ELIMIT, p, -1, 0,
+                                   "file is %lld bytes, over the %lld-byte limit",
                                    (long long)st.st_size, max);
             free(p);
             return rc;
@@ -523,7 +542,8 @@ int ct_fs_read(ct_fs *fs, const char *rel, ct_buf *out, long long max, ct_error 
         out->len += (size_t)got;
         if ((long long)out->len > max) {
             close(fd);
-            int rc = ct_error_setf(err, CT_ELIMIT, p, -1, 0, "file is over the %lld-byte limit", max);
+            int rc =
+                ct_error_setf(err, CT_ELIMIT, p, -1, 0, "file is over the %lld-byte limit", max);
             free(p);
             return rc;
         }
@@ -544,7 +564,8 @@ int ct_fs_read_head(ct_fs *fs, const char *rel, ct_buf *out, size_t n, ct_error 
     if (fs->archive) {
         aentry *e = afind(fs, rel);
         if (!e || e->is_dir)
-            return ct_error_setf(err, CT_ENOTFOUND, ct_fs_display(fs, rel), -1, 0, "no such file in the archive");
+            return ct_error_setf(err, CT_ENOTFOUND, ct_fs_display(fs, rel), -1, 0,
+                                 "no such file in the archive");
         ct_buf_append(out, e->data, e->len < n ? e->len : n);
         return CT_OK;
     }
@@ -590,7 +611,8 @@ const char *ct_fs_display(ct_fs *fs, const char *rel)
 {
     free(fs->display);
     if (fs->archive)
-        fs->display = (rel && *rel) ? ct_xasprintf("%s!/%s", fs->origin, rel) : ct_xstrdup(fs->origin);
+        fs->display =
+            (rel && *rel) ? ct_xasprintf("%s!/%s", fs->origin, rel) : ct_xstrdup(fs->origin);
     else if (!rel || !*rel)
         fs->display = ct_xstrdup(*fs->start ? fs->base : fs->origin);
     else if (strcmp(fs->base, ".") == 0)

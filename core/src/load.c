@@ -14,8 +14,10 @@ static char *split_selector(const char *path, long *k)
     if (!h || !h[1] || stat(path, &st) == 0) return ct_xstrdup(path);
     for (const char *p = h + 1; *p; p++)
         if (!isdigit((unsigned char)*p)) return ct_xstrdup(path);
-    if (strlen(h + 1) > 9) *k = 1000000000L; /* selects nothing, reported as such */
-    else *k = strtol(h + 1, NULL, 10);
+    if (strlen(h + 1) > 9)
+        *k = 1000000000L; /* selects nothing, reported as such */
+    else
+        *k = strtol(h + 1, NULL, 10);
     if (*k == 0) *k = -1; /* "#0": numbering is 1-based */
     return ct_xstrndup(path, (size_t)(h - path));
 }
@@ -47,7 +49,8 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
         if (!l) {
             ct_buf b = CT_BUF_INIT;
             tried_list(&b);
-            rc = ct_error_set(err, CT_EINVAL, "unknown format '%s' (known: %s)", opts->format, b.data);
+            rc = ct_error_set(err, CT_EINVAL, "unknown format '%s' (known: %s)", opts->format,
+                              b.data);
             ct_buf_free(&b);
             goto done;
         }
@@ -62,7 +65,8 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
             ct_buf_free(&head);
             if (lfs) {
                 rc = ct_error_setf(err, CT_ELFS, ct_fs_display(fs, start), -1, 0,
-                                   "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+                                   "this is a Git LFS pointer file; the data was never downloaded "
+                                   "(run `git lfs pull`)");
                 goto done;
             }
         }
@@ -109,7 +113,8 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
             }
         }
         ct_found_free(found, nf);
-        for (size_t i = got.n == 0 ? 1 : 0; warn && i < n_fails; i++) warn(ud, &fails[i]);
+        for (size_t i = got.n == 0 ? 1 : 0; warn && i < n_fails; i++)
+            warn(ud, &fails[i]);
         free(fails);
         if (got.n == 0) {
             if (err) *err = first;
@@ -126,11 +131,13 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
         }
         ct_traj_list_push(out, got.items[k - 1]);
         got.items[k - 1] = NULL;
-        for (size_t i = 0; i < got.n; i++) ct_traj_free(got.items[i]);
+        for (size_t i = 0; i < got.n; i++)
+            ct_traj_free(got.items[i]);
         free(got.items);
         got = (ct_traj_list){0};
     } else {
-        for (size_t i = 0; i < got.n; i++) ct_traj_list_push(out, got.items[i]);
+        for (size_t i = 0; i < got.n; i++)
+            ct_traj_list_push(out, got.items[i]);
         free(got.items);
         got = (ct_traj_list){0};
     }
@@ -154,7 +161,8 @@ int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, 
         if (stat(real, &st) == 0 && S_ISREG(st.st_mode)) {
             inner = ct_xstrdup(bang + 2);
             size_t il = strlen(inner);
-            while (il && inner[il - 1] == '/') inner[--il] = '\0';
+            while (il && inner[il - 1] == '/')
+                inner[--il] = '\0';
         } else {
             *bang = '!';
         }
@@ -166,7 +174,8 @@ int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, 
                            "'!/%s' addresses a member of an archive, but this is not an archive",
                            inner);
     else
-        rc = fs ? load_fs(fs, inner, real, k, opts, out, warn, ud, err) : (err ? err->code : CT_EIO);
+        rc =
+            fs ? load_fs(fs, inner, real, k, opts, out, warn, ud, err) : (err ? err->code : CT_EIO);
     ct_fs_close(fs);
     free(inner);
     free(real);
@@ -177,7 +186,8 @@ int ct_load_buffer(const char *path, const char *data, size_t len, const ct_load
                    ct_traj_list *out, ct_error *err)
 {
     ct_fs *fs = ct_fs_open_memory(path, data, len, err);
-    int rc = fs ? load_fs(fs, NULL, path, 0, opts, out, NULL, NULL, err) : (err ? err->code : CT_EINVAL);
+    int rc =
+        fs ? load_fs(fs, NULL, path, 0, opts, out, NULL, NULL, err) : (err ? err->code : CT_EINVAL);
     ct_fs_close(fs);
     return rc;
 }

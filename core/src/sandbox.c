@@ -79,9 +79,9 @@ int ct_sandbox_have_bwrap(void)
     bwrap_state = 0;
     if (!find_in_path("bwrap", bwrap_path, sizeof bwrap_path)) return 0;
     /* present is not enough: user namespaces may be disabled (containers) */
-    char *argv[] = {bwrap_path,         "--ro-bind", "/",    "/",    "--dev",  "/dev",
-                    "--unshare-net",    "--unshare-pid",    "--die-with-parent", "/bin/sh",
-                    "-c",               "exit 0",    NULL};
+    char *argv[] = {
+        bwrap_path,      "--ro-bind",         "/",       "/",  "--dev",  "/dev", "--unshare-net",
+        "--unshare-pid", "--die-with-parent", "/bin/sh", "-c", "exit 0", NULL};
     bwrap_state = run_quiet(argv) == 0;
     return bwrap_state;
 }
@@ -190,9 +190,9 @@ static char **build_argv(const char *command, const char *shell, const char *scr
                  "--tmpfs", "/tmp", (char *)NULL);
         for (const char *const *rb = o->ro_binds; rb && *rb; rb++)
             add_args(&a, "--ro-bind", *rb, *rb, (char *)NULL);
-        add_args(&a, "--bind", scratch, scratch, "--unshare-net", "--unshare-pid",
-                 "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session",
-                 "--chdir", cwd, "--", (char *)NULL);
+        add_args(&a, "--bind", scratch, scratch, "--unshare-net", "--unshare-pid", "--unshare-ipc",
+                 "--unshare-uts", "--die-with-parent", "--new-session", "--chdir", cwd, "--",
+                 (char *)NULL);
     }
     add_args(&a, shell, "-c", command, (char *)NULL);
     return a.v;
@@ -204,7 +204,8 @@ int ct_sandbox_run(const char *command, const ct_sandbox_opts *o, ct_sandbox_res
     memset(out, 0, sizeof *out);
     out->exit_code = -1;
     if (!command || !o || !o->scratch_dir)
-        return ct_error_set(err, CT_EINVAL, "sandbox: a command and a scratch directory are needed");
+        return ct_error_set(err, CT_EINVAL,
+                            "sandbox: a command and a scratch directory are needed");
     char scratch[PATH_MAX], cwd[PATH_MAX];
     struct stat sb;
     if (!realpath(o->scratch_dir, scratch) || stat(scratch, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -296,7 +297,8 @@ int ct_sandbox_run(const char *command, const ct_sandbox_opts *o, ct_sandbox_res
             siginfo_t si;
             memset(&si, 0, sizeof si);
             /* WNOWAIT: the zombie keeps the group id reserved while we kill the rest */
-            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid) {
+            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                si.si_pid == pid) {
                 kill(-pid, SIGKILL); /* background children left behind */
                 while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
                 }

@@ -2,6 +2,8 @@
  * (codetracer.analyze, codetracer.inspect, codetracer.clear). */
 #include "server.h"
 
+#include "ct/memory.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,40 @@ static json_t *inspect_action(const ct_trajectory *t, const ct_step *st, const c
     if (diag) json_object_set_new(a, "diagnostics", json_pack("[O]", diag));
     free(title);
     return a;
+}
+
+static json_t *feedback_action(const ct_trajectory *t, int step_id, ct_label_kind to,
+                               const char *title, json_t *diag)
+{
+    json_t *args = json_pack("[{s:o,s:i,s:s}]", "traj_id", ct_json_text(t->id), "step_id", step_id,
+                             "label", ct_label_name(to));
+    json_t *a =
+        json_pack("{s:s,s:s,s:{s:s,s:s,s:o}}", "title", title, "kind", "quickfix", "command",
+                  "title", title, "command", "codetracer.feedback", "arguments", args);
+    if (diag) json_object_set_new(a, "diagnostics", json_pack("[O]", diag));
+    return a;
+}
+
+/* "The label is wrong" / "confirm" for a labelled step; "mark incorrect/unuseful" for a
+ * correct one. Feedback goes to memory and overrides the analyzer from then on. */
+static void add_feedback_actions(json_t *out, const ct_trajectory *t, const ct_analysis *a,
+                                 int step_id, json_t *diag)
+{
+    if (!a || step_id < 1 || (size_t)step_id > a->n_labels) return;
+    ct_label_kind cur = a->labels[step_id - 1].label;
+    char title[160];
+    if (cur != CT_LABEL_CORRECT) {
+        snprintf(title, sizeof title, "Step %d: the label is wrong (mark correct)", step_id);
+        json_array_append_new(out, feedback_action(t, step_id, CT_LABEL_CORRECT, title, diag));
+        snprintf(title, sizeof title, "Step %d: confirm the label (%s)", step_id,
+                 ct_label_name(cur));
+        json_array_append_new(out, feedback_action(t, step_id, cur, title, diag));
+    } else {
+        snprintf(title, sizeof title, "Step %d: mark incorrect", step_id);
+        json_array_append_new(out, feedback_action(t, step_id, CT_LABEL_INCORRECT, title, diag));
+        snprintf(title, sizeof title, "Step %d: mark unuseful", step_id);
+        json_array_append_new(out, feedback_action(t, step_id, CT_LABEL_UNUSEFUL, title, diag));
+    }
 }
 
 static int kind_wanted(json_t *only)
@@ -85,7 +121,9 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
         if (dup) continue;
         seen[n_seen++] = id;
         json_array_append_new(out, inspect_action(t, &t->steps[id - 1], d->uri, dg));
+        add_feedback_actions(out, t, a, id, dg);
     }
+    size_t n_from_diags = n_seen;
     /* Then the steps under the requested range. */
     json_t *range = jobj(m->params, "range");
     json_t *st = jobj(range, "start"), *en = jobj(range, "end");
@@ -107,6 +145,9 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
                 if (dup) continue;
                 seen[n_seen++] = t->steps[k].step_id;
                 json_array_append_new(out, inspect_action(t, &t->steps[k], d->uri, NULL));
+                /* feedback for the step under the cursor only, not for every step of a range */
+                if (n_seen == n_from_diags + 1 && n_from_diags == 0)
+                    add_feedback_actions(out, t, r->an[ti], t->steps[k].step_id, NULL);
             }
         }
     }
@@ -280,6 +321,61 @@ static void cmd_analyze(ct_server *s, ct_rpc_msg *m, json_t *arg)
     free(path);
 }
 
+static void cmd_feedback(ct_server *s, ct_rpc_msg *m, json_t *arg)
+{
+    const char *tid = jstr(arg, "traj_id");
+    json_t *sid = json_object_get(arg, "step_id");
+    ct_label_kind label;
+    if (!tid || !json_is_integer(sid) || ct_label_from_name(jstr(arg, "label"), &label) != 0) {
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
+                        "codetracer.feedback takes [{\"traj_id\", \"step_id\": N, \"label\": "
+                        "\"correct\"|\"incorrect\"|\"unuseful\", \"note\"?}]");
+        return;
+    }
+    const ct_analysis *a;
+    const ct_trajectory *t = find_traj(s, tid, &a);
+    int id = (int)json_integer_value(sid);
+    if (!t || id < 1 || (size_t)id > t->n_steps) {
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
+                        "no step %d in an analyzed trajectory '%s'", id, tid);
+        return;
+    }
+    ct_error err;
+    ct_error_clear(&err);
+    if (!s->mem &&
+        ct_memory_open(*s->set.memory_db ? s->set.memory_db : NULL, &s->mem, &err) != CT_OK) {
+        s->mem = NULL;
+        srv_show(s, 1, "feedback not saved: %s", err.msg);
+        srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED, "%s", err.msg);
+        return;
+    }
+    char hash[65];
+    ct_traj_hash(t, hash);
+    const char *note = jstr(arg, "note");
+    if (ct_memory_remember_traj(s->mem, t, hash, &err) != CT_OK ||
+        ct_memory_feedback_set(s->mem, hash, id, label, note, &err) != CT_OK) {
+        srv_show(s, 1, "feedback not saved: %s", err.msg);
+        srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED, "%s", err.msg);
+        return;
+    }
+    srv_reply(s, m->id,
+              json_pack("{s:s,s:i,s:s,s:s}", "traj_hash", hash, "step_id", id, "label",
+                        ct_label_name(label), "db", ct_memory_path(s->mem)));
+    /* Show it: analyze again everything holding this trajectory (feedback is applied there). */
+    for (ct_doc *d = s->docs; d; d = d->next)
+        for (size_t i = 0; d->res && i < d->res->trajs.n; i++)
+            if (strcmp(d->res->trajs.items[i]->id, tid) == 0) {
+                job_start_doc(s, d);
+                break;
+            }
+    for (ext_result *e = s->ext; e; e = e->next)
+        for (size_t i = 0; i < e->res->trajs.n; i++)
+            if (strcmp(e->res->trajs.items[i]->id, tid) == 0) {
+                job_start_path(s, e->res->path, NULL, NULL);
+                break;
+            }
+}
+
 void h_execute_command(ct_server *s, ct_rpc_msg *m)
 {
     const char *cmd = jstr(m->params, "command");
@@ -291,6 +387,8 @@ void h_execute_command(ct_server *s, ct_rpc_msg *m)
         cmd_analyze(s, m, arg);
     } else if (strcmp(cmd, "codetracer.inspect") == 0) {
         cmd_inspect(s, m, arg);
+    } else if (strcmp(cmd, "codetracer.feedback") == 0) {
+        cmd_feedback(s, m, arg);
     } else if (strcmp(cmd, "codetracer.clear") == 0) {
         const char *target = json_is_string(arg) ? json_string_value(arg) : jstr(arg, "uri");
         cmd_clear(s, m, target);

@@ -2,9 +2,12 @@
  * diagnostic on its own range. Touches nothing but the job's inputs and outputs. */
 #include "server.h"
 
+#include "ct/memory.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifdef CT_HAVE_HEURISTIC
 #include "ct/heuristic.h"
@@ -58,6 +61,29 @@ static void ensure_stages(const ct_trajectory *t, ct_analysis *a)
 #endif
     ct_stage one = {1, 1, (int)t->n_steps, NULL};
     ct_analysis_set_stages(a, &one, 1);
+}
+
+/* The user's label feedback (codetracer.feedback, `codetracer feedback`) overrides the
+ * analyzer. Only an existing database is read: opening a document never creates one. Each
+ * worker opens its own handle (ct/memory.h: one handle per thread). */
+static void apply_feedback(ct_job *j, ct_result *r)
+{
+    if (!j->use_feedback || r->trajs.n == 0) return;
+    char *path = *j->memory_db ? ct_xstrdup(j->memory_db) : ct_memory_default_path();
+    struct stat st;
+    if (!path || stat(path, &st) != 0) {
+        free(path);
+        return;
+    }
+    ct_memory *m = ct_memory_open_or_warn(path, NULL, NULL, NULL);
+    free(path);
+    if (!m) return;
+    for (size_t i = 0; i < r->trajs.n; i++) {
+        char hash[65];
+        ct_traj_hash(r->trajs.items[i], hash);
+        ct_memory_feedback_apply(m, hash, r->an[i], NULL);
+    }
+    ct_memory_close(m);
 }
 
 /* ---- where a step goes ---- */
@@ -233,6 +259,7 @@ void analyze_run(ct_job *j)
         }
         ensure_stages(r->trajs.items[i], r->an[i]);
     }
+    apply_feedback(j, r);
     r->ms_analyze = (double)(uv_hrtime() - t1) / 1e6;
     if (atomic_load(&j->cancelled)) goto fail;
     set_stage(j, 3);

@@ -48,7 +48,8 @@ void jobs_on_progress_created(ct_server *s, const char *token, int ok)
     /* The token was used right after the create request (messages are processed in order); a
      * client that refuses it gets no more progress on it. */
     for (ct_job *j = s->jobs; j; j = j->next)
-        if (!ok && j->progress_token && strcmp(j->progress_token, token) == 0) j->progress_begun = 0;
+        if (!ok && j->progress_token && strcmp(j->progress_token, token) == 0)
+            j->progress_begun = 0;
 }
 
 void jobs_on_wake(uv_async_t *a)
@@ -245,6 +246,8 @@ static ct_job *job_new(ct_server *s)
     snprintf(j->docs_url, sizeof j->docs_url, "%s", s->set.docs_url);
     j->opts.docs_url = *j->docs_url ? j->docs_url : NULL;
     snprintf(j->analyzer, sizeof j->analyzer, "%s", s->set.analyzer);
+    snprintf(j->memory_db, sizeof j->memory_db, "%s", s->set.memory_db);
+    j->use_feedback = s->set.use_feedback;
     atomic_init(&j->cancelled, 0);
     atomic_init(&j->stage, 0);
     j->t0 = uv_hrtime();

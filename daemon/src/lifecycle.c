@@ -23,6 +23,7 @@ void settings_defaults(ct_settings *set)
     set->max_document = 64u * 1024 * 1024;
     set->debounce_ms = 200;
     set->progress_min = 1024 * 1024;
+    set->use_feedback = 1;
     char *uri = ct_lsp_uri_from_path(CT_DOCS_DIR "/rules.md");
     snprintf(set->docs_url, sizeof set->docs_url, "%s", uri);
     free(uri);
@@ -76,6 +77,10 @@ void settings_apply(ct_server *s, json_t *obj)
     size_t deb = (size_t)set->debounce_ms;
     if (get_size(s, obj, "debounceMs", 0, &deb)) set->debounce_ms = deb > 10000 ? 10000 : (int)deb;
     get_size(s, obj, "progressMinBytes", 0, &set->progress_min);
+    const char *mdb = jstr(obj, "memoryDb");
+    if (mdb) snprintf(set->memory_db, sizeof set->memory_db, "%s", mdb);
+    json_t *uf = json_object_get(obj, "useFeedback");
+    if (json_is_boolean(uf)) set->use_feedback = json_is_true(uf);
     const char *du = jstr(obj, "docsUrl");
     if (du) snprintf(set->docs_url, sizeof set->docs_url, "%s", du);
 }
@@ -114,8 +119,8 @@ void h_initialize(ct_server *s, ct_rpc_msg *m)
         flag(jobj(caps, "textDocument"), "publishDiagnostics", "relatedInformation", NULL);
     settings_apply(s, json_object_get(m->params, "initializationOptions"));
 
-    json_t *commands =
-        json_pack("[s,s,s]", "codetracer.analyze", "codetracer.inspect", "codetracer.clear");
+    json_t *commands = json_pack("[s,s,s,s]", "codetracer.analyze", "codetracer.inspect",
+                                 "codetracer.clear", "codetracer.feedback");
     json_t *res = json_pack(
         "{s:{s:s,s:{s:b,s:i,s:b},s:b,s:{s:[s],s:b},s:{s:o},s:b,s:b,s:{s:b}},s:{s:s,s:s}}",
         "capabilities", "positionEncoding", ct_pos_enc_name(s->enc), "textDocumentSync",

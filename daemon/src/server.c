@@ -2,6 +2,8 @@
 #include "ctd/daemon.h"
 #include "server.h"
 
+#include "ct/memory.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -427,6 +429,7 @@ int ct_daemon_main(int argc, char **argv)
         result_free(e->res);
         free(e);
     }
+    ct_memory_close(s->mem);
     uv_run(s->loop, UV_RUN_NOWAIT);
     uv_loop_close(s->loop);
     ct_frame_free(&s->rd);

@@ -40,6 +40,8 @@ typedef struct ct_settings {
     int debounce_ms;
     size_t progress_min; /* show $/progress for documents at least this large */
     char docs_url[1024];
+    char memory_db[1024]; /* "" → ct_memory_default_path() */
+    int use_feedback;     /* apply the user's label feedback from memory to analyses */
 } ct_settings;
 
 /* The analysis of one source: a document version, or a path given to codetracer.analyze. */
@@ -74,6 +76,8 @@ typedef struct ct_job {
     ct_lsp_diag_opts opts;
     char analyzer[32];
     char docs_url[1024];
+    char memory_db[1024];
+    int use_feedback;
     /* control */
     atomic_int cancelled; /* set by the loop thread: stop as soon as possible */
     atomic_int stage;     /* 0 queued, 1 loading, 2 analyzing, 3 placing diagnostics */
@@ -133,6 +137,7 @@ struct ct_server {
     json_t *outgoing;  /* object: id → purpose of a request we sent */
     long long next_out_id;
     long long next_token;
+    struct ct_memory *mem; /* opened by the first codetracer.feedback (loop thread only) */
 };
 
 /* ---- server.c: output, logging, lifecycle ---- */

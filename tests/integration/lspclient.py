@@ -9,6 +9,7 @@ import queue
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -42,6 +43,8 @@ def frame(obj):
 class Daemon:
     def __init__(self, args=(), prefix=(), env=None):
         e = dict(os.environ)
+        # hermetic: no feedback from the user's own memory database unless a test asks for it
+        e["CODETRACER_DB"] = os.path.join(tempfile.gettempdir(), "ct-lsp-test-no-db-%d.db" % os.getpid())
         if env:
             e.update(env)
         self.proc = subprocess.Popen(list(prefix) + [binary(), "serve"] + list(args), stdin=subprocess.PIPE,

@@ -136,6 +136,29 @@ with tempfile.TemporaryDirectory() as tmp:
         msgs.append({"role": "user", "content": "<returncode>0</returncode>\n<output>\nline %d\n</output>" % k})
     with open(os.path.join(big, "big.traj.json"), "w") as f:
         json.dump({"info": {"exit_status": "Submitted"}, "messages": msgs, "trajectory_format": "mini-swe-agent-1"}, f)
+    # --parallel 2 runs two items at the same time, --parallel 1 one after the other: the
+    # "started"/"finished" wall-clock stamps in the logs overlap, or do not.
+    mid = os.path.join(data, "mid")
+    os.mkdir(mid)
+    with open(os.path.join(mid, "mid.traj.json"), "w") as f:
+        json.dump({"info": {"exit_status": "Submitted"}, "messages": msgs[:40002], "trajectory_format": "mini-swe-agent-1"}, f)
+    pm = os.path.join(data, "p.jsonl")
+    write_manifest(pm, [{"traj_id": "m1", "run_dir": "mid"}, {"traj_id": "m2", "run_dir": "mid"}])
+
+    def spans(outdir):
+        res = []
+        for i in ("m1", "m2"):
+            log = open(os.path.join(outdir, "_logs", i + ".log")).read().split()
+            res.append((float(log[log.index("started") + 1]), float(log[log.index("finished") + 1])))
+        return res
+
+    p = batch("--manifest", pm, "--output", os.path.join(tmp, "par2"), "--parallel", "2")
+    (s1, e1), (s2, e2) = spans(os.path.join(tmp, "par2"))
+    check(p.returncode == 0 and max(s1, s2) < min(e1, e2), "--parallel 2: the two items overlap")
+    p = batch("--manifest", pm, "--output", os.path.join(tmp, "par1"), "--parallel", "1")
+    (s1, e1), (s2, e2) = spans(os.path.join(tmp, "par1"))
+    check(p.returncode == 0 and e1 <= s2, "--parallel 1: the second item starts after the first finished")
+
     tm = os.path.join(data, "t.jsonl")
     write_manifest(tm, [{"traj_id": "big", "run_dir": "big"}, {"traj_id": "small", "run_dir": "r0"}])
     t0 = time.time()

@@ -158,7 +158,9 @@ def test_code_action_inspect_and_show_document():
         r = d.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": sent["range"],
                                                   "context": {"diagnostics": [sent]}})
         acts = r["result"]
-        assert [a["title"] for a in acts] == ["Inspect step 4"], acts
+        titles = [a["title"] for a in acts]
+        assert titles == ["Inspect step 4", "Step 4: the label is wrong (mark correct)",
+                          "Step 4: confirm the label (incorrect)"], titles
         assert acts[0]["kind"] == "quickfix" and acts[0]["diagnostics"][0]["data"]["step_id"] == 4
         cmd = acts[0]["command"]
         assert cmd["command"] == "codetracer.inspect"
@@ -166,7 +168,9 @@ def test_code_action_inspect_and_show_document():
         r = d.request("textDocument/codeAction", {"textDocument": {"uri": uri},
                                                   "range": {"start": {"line": 7, "character": 5}, "end": {"line": 9, "character": 5}},
                                                   "context": {"diagnostics": []}})
-        assert [a["title"] for a in r["result"]] == ["Inspect step 1", "Inspect step 2"], r
+        titles = [a["title"] for a in r["result"]]
+        # feedback actions only for the first step under the cursor, not for the whole range
+        assert titles == ["Inspect step 1", "Step 1: mark incorrect", "Step 1: mark unuseful", "Inspect step 2"], titles
         # `only` that excludes quickfix
         r = d.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": sent["range"],
                                                   "context": {"diagnostics": [sent], "only": ["refactor"]}})
@@ -256,6 +260,50 @@ def test_document_symbols_code_lens_workspace_symbol():
     assert sorted(w["name"].split(" · ")[0] for w in ws) == ["Step 3", "Step 4"]
     assert d.request("workspace/symbol", {"query": "no such text anywhere"})["result"] == []
     assert d.stop() == 0
+
+
+def test_feedback_overrides_and_persists():
+    tmp = tempfile.mkdtemp()
+    try:
+        db = os.path.join(tmp, "mem", "codetracer.db")
+        d = Daemon(env={"CODETRACER_DB": db})
+        d.initialize()
+        uri = d.open(CALC)
+        diags = d.wait_diagnostics(uri)["diagnostics"]
+        assert not os.path.exists(db)  # opening documents never creates the database
+        d4 = by_step(diags)[4]
+        acts = d.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": d4["range"],
+                                                     "context": {"diagnostics": [d4]}})["result"]
+        wrong = [a for a in acts if a["title"] == "Step 4: the label is wrong (mark correct)"][0]
+        assert wrong["command"]["command"] == "codetracer.feedback"
+        assert wrong["command"]["arguments"] == [{"traj_id": os.path.abspath(CALC), "step_id": 4, "label": "correct"}]
+        r = d.request("workspace/executeCommand", wrong["command"])["result"]
+        assert r["step_id"] == 4 and r["label"] == "correct" and r["db"] == db and len(r["traj_hash"]) == 64
+        # the document is analyzed again with the feedback applied: step 4 has no diagnostic now
+        p = d.wait_diagnostics(uri, pred=lambda p: len(p["diagnostics"]) == 1)
+        assert p["diagnostics"][0]["data"]["step_id"] == 3
+        # mark a correct step unuseful: it gets a diagnostic whose rule is "feedback"
+        acts = d.request("textDocument/codeAction", {"textDocument": {"uri": uri},
+                                                     "range": {"start": {"line": 7, "character": 6}, "end": {"line": 7, "character": 6}},
+                                                     "context": {"diagnostics": []}})["result"]
+        mark = [a for a in acts if a["title"] == "Step 1: mark unuseful"][0]
+        d.request("workspace/executeCommand", mark["command"])
+        p = d.wait_diagnostics(uri, pred=lambda p: len(p["diagnostics"]) == 2)
+        s1 = by_step(p["diagnostics"])[1]
+        assert s1["code"] == "feedback" and s1["data"]["label"] == "unuseful" and s1["tags"] == [1]
+        bad = d.request("workspace/executeCommand", {"command": "codetracer.feedback",
+                                                     "arguments": [{"traj_id": os.path.abspath(CALC), "step_id": 1, "label": "meh"}]})
+        assert bad["error"]["code"] == -32602
+        assert d.stop() == 0
+        # another session with the same database sees the feedback at once
+        d = Daemon(env={"CODETRACER_DB": db})
+        d.initialize()
+        uri = d.open(CALC)
+        p = d.wait_diagnostics(uri)
+        assert sorted(x["data"]["step_id"] for x in p["diagnostics"]) == [1, 3]
+        assert d.stop() == 0
+    finally:
+        shutil.rmtree(tmp)
 
 
 def test_configuration_sources():

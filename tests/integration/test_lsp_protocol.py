@@ -26,7 +26,7 @@ def test_initialize_capabilities_and_clean_exit():
     assert caps["hoverProvider"] is True and caps["documentSymbolProvider"] is True
     assert caps["workspaceSymbolProvider"] is True and "codeLensProvider" in caps
     cmds = caps["executeCommandProvider"]["commands"]
-    assert set(cmds) == {"codetracer.analyze", "codetracer.inspect", "codetracer.clear"}, cmds
+    assert set(cmds) == {"codetracer.analyze", "codetracer.inspect", "codetracer.clear", "codetracer.feedback"}, cmds
     assert res["serverInfo"]["name"] == "codetracer"
     assert d.stop() == 0
 

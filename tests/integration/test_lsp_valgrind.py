@@ -29,9 +29,10 @@ def test_full_session_under_valgrind():
     tmp = tempfile.mkdtemp()
     try:
         log = os.path.join(tmp, "vg.log")
+        db = os.path.join(tmp, "memory.db")
         d = Daemon(prefix=["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
                            "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
-                           "--log-file=" + log], env={"XDG_RUNTIME_DIR": tmp})
+                           "--log-file=" + log], env={"XDG_RUNTIME_DIR": tmp, "CODETRACER_DB": db})
         d.auto["window/workDoneProgress/create"] = None
         d.initialize({"general": {"positionEncodings": ["utf-8"]}, "window": {"workDoneProgress": True},
                       "textDocument": {"publishDiagnostics": {"relatedInformation": True}}},
@@ -49,6 +50,8 @@ def test_full_session_under_valgrind():
         assert acts
         ins = d.request("workspace/executeCommand", acts[0]["command"], timeout=60)
         assert "markdown" in ins["result"]
+        fb = [a for a in acts if a["command"]["command"] == "codetracer.feedback"][0]
+        assert d.request("workspace/executeCommand", fb["command"], timeout=60)["result"]["db"] == db
         assert d.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}}, timeout=60)["result"]
         assert d.request("textDocument/codeLens", {"textDocument": {"uri": uri}}, timeout=60)["result"]
         assert d.request("workspace/symbol", {"query": "cat"}, timeout=60)["result"]

@@ -44,8 +44,7 @@ static void test_prices(void)
     CHECK(ct_llm_price_lookup(t, "o4-mini", &p) && NEAR(p.input, 1.1) && NEAR(p.output, 4.4));
     CHECK(ct_llm_price_lookup(t, "claude-opus-4-5-20251101", &p) && NEAR(p.input, 5) &&
           NEAR(p.output, 25));
-    CHECK(ct_llm_price_lookup(t, "claude-opus-4-1", &p) && NEAR(p.input, 15) &&
-          NEAR(p.output, 75));
+    CHECK(ct_llm_price_lookup(t, "claude-opus-4-1", &p) && NEAR(p.input, 15) && NEAR(p.output, 75));
     CHECK(ct_llm_price_lookup(t, "claude-haiku-4-5", &p) && NEAR(p.input, 1) && NEAR(p.output, 5));
     CHECK(ct_llm_price_lookup(t, "deepseek-chat", &p) && NEAR(p.input, 0.28) &&
           NEAR(p.output, 0.42));

@@ -174,8 +174,7 @@ static void test_bwrap_isolation(void)
     CHECK(listen(s, 8) == 0);
     CHECK(getsockname(s, (struct sockaddr *)&a, &al) == 0);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "exec 3<>/dev/tcp/127.0.0.1/%d && echo CONNECTED",
-             ntohs(a.sin_port));
+    snprintf(cmd, sizeof cmd, "exec 3<>/dev/tcp/127.0.0.1/%d && echo CONNECTED", ntohs(a.sin_port));
     CHECK_INT(run(cmd, CT_SANDBOX_NONE, 10, 0, &r), 0); /* control: the probe works */
     CHECK(strstr(r.output, "CONNECTED") != NULL);
     ct_sandbox_result_free(&r);

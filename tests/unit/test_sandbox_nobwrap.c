@@ -39,7 +39,11 @@ int main(void)
     ct_error e;
     ct_error_clear(&e);
     /* builtins only: PATH has nothing */
-    CHECK_INT(ct_sandbox_run("echo one; case \"$(export -p)\" in *API_KEY*) echo leaked;; *) echo clean;; esac", &o, &r, &e), 0);
+    CHECK_INT(
+        ct_sandbox_run(
+            "echo one; case \"$(export -p)\" in *API_KEY*) echo leaked;; *) echo clean;; esac", &o,
+            &r, &e),
+        0);
     CHECK_INT(r.isolated, 0);
     CHECK_STR(r.output, "one\nclean\n");
     ct_sandbox_result_free(&r);
@@ -52,9 +56,9 @@ int main(void)
     CHECK(r.elapsed_s < 10);
     ct_sandbox_result_free(&r);
 
-    CHECK_INT(ct_sandbox_run("i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); done", &o,
-                             &r, &e),
-              0);
+    CHECK_INT(
+        ct_sandbox_run("i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); done", &o, &r, &e),
+        0);
     CHECK(r.elided > 0);
     CHECK(strncmp(r.output, "line0\n", 6) == 0);
     CHECK(r.output_len > 8 && strcmp(r.output + r.output_len - 8, "line199\n") == 0);

@@ -38,7 +38,7 @@ typedef struct ct_llm_request {
     const json_t *response_format; /* e.g. {"type":"json_object"}, NULL for none */
     int max_tokens;                /* 0 → llm.max_tokens */
     double temperature;            /* < 0 → not sent */
-    const char *phase;             /* cost accounting bucket ("trace", "compact", ...), NULL = "llm" */
+    const char *phase; /* cost accounting bucket ("trace", "compact", ...), NULL = "llm" */
 } ct_llm_request;
 
 typedef struct ct_llm_usage {
@@ -86,8 +86,7 @@ const char *ct_llm_client_model(const ct_llm_client *c);
 /* Blocking call with retries (429, 5xx, 408, timeouts, connection errors; never 401/403 or other
  * 4xx). Returns CT_OK with *out filled, or: CT_ELIMIT (budget: no request made), CT_ETIMEOUT,
  * CT_ENET (HTTP/connection failure), CT_EPARSE (a body that is not a Chat Completions answer). */
-int ct_llm_chat(ct_llm_client *c, const ct_llm_request *req, ct_llm_response *out,
-                ct_error *err);
+int ct_llm_chat(ct_llm_client *c, const ct_llm_request *req, ct_llm_response *out, ct_error *err);
 void ct_llm_response_free(ct_llm_response *r);
 
 /* Attempt-at-a-time interface (see the top of this file). */

@@ -28,12 +28,12 @@ enum {
 typedef void (*ct_sandbox_warn_fn)(void *ud, const char *msg);
 
 typedef struct ct_sandbox_opts {
-    const char *scratch_dir; /* required: existing directory, writable inside; HOME */
-    const char *cwd;         /* working directory inside (NULL → scratch_dir) */
-    const char *shell;       /* NULL → /bin/bash when present, else /bin/sh */
-    double timeout_s;        /* <= 0 → 60 */
-    size_t output_cap;       /* bytes kept (head + tail); 0 → 65536 */
-    int mode;                /* CT_SANDBOX_* */
+    const char *scratch_dir;     /* required: existing directory, writable inside; HOME */
+    const char *cwd;             /* working directory inside (NULL → scratch_dir) */
+    const char *shell;           /* NULL → /bin/bash when present, else /bin/sh */
+    double timeout_s;            /* <= 0 → 60 */
+    size_t output_cap;           /* bytes kept (head + tail); 0 → 65536 */
+    int mode;                    /* CT_SANDBOX_* */
     const char *const *ro_binds; /* extra NULL-terminated list of paths to bind read-only at the
                                   * same place (needed only when they live under /tmp) */
     ct_sandbox_warn_fn warn;
@@ -41,10 +41,10 @@ typedef struct ct_sandbox_opts {
 } ct_sandbox_opts;
 
 typedef struct ct_sandbox_result {
-    int exit_code;      /* the shell's status, 128+N when killed by signal N, -1 unknown */
-    int timed_out;      /* 1 when the time limit killed it */
-    int isolated;       /* 1 when it ran under bwrap */
-    char *output;       /* merged stdout+stderr, capped, NUL-terminated (may hold other NULs) */
+    int exit_code; /* the shell's status, 128+N when killed by signal N, -1 unknown */
+    int timed_out; /* 1 when the time limit killed it */
+    int isolated;  /* 1 when it ran under bwrap */
+    char *output;  /* merged stdout+stderr, capped, NUL-terminated (may hold other NULs) */
     size_t output_len;
     size_t total_bytes; /* bytes the command wrote in all */
     size_t elided;      /* bytes dropped from the middle */

@@ -155,8 +155,7 @@ static const char *const invoke_errors[] = {
 
 /* Errors of a missing target (a guessed path): only meaningful for looking/fs commands. */
 static const char *const missing_errors[] = {
-    "No such file or directory", "does not exist", "cannot access",
-    "can't open file",           "not found",      NULL,
+    "No such file or directory", "does not exist", "cannot access", "can't open file", NULL,
 };
 
 /* Errors an edit tool reports when it applied nothing. */

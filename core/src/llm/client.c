@@ -298,13 +298,11 @@ static json_t *build_body(const ct_llm_client *c, const ct_llm_request *req, int
         json_object_set_new(b, "max_tokens", json_integer(max_tokens));
     if (req->temperature >= 0) json_object_set_new(b, "temperature", json_real(req->temperature));
     if (req->tools) json_object_set(b, "tools", (json_t *)req->tools);
-    if (req->response_format)
-        json_object_set(b, "response_format", (json_t *)req->response_format);
+    if (req->response_format) json_object_set(b, "response_format", (json_t *)req->response_format);
     return b;
 }
 
-int ct_llm_call_begin(ct_llm_client *c, const ct_llm_request *req, ct_llm_call **out,
-                      ct_error *err)
+int ct_llm_call_begin(ct_llm_client *c, const ct_llm_request *req, ct_llm_call **out, ct_error *err)
 {
     *out = NULL;
     if (!req || !json_is_array(req->messages) || json_array_size(req->messages) == 0)
@@ -446,8 +444,10 @@ static int retryable_curl(int rc)
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM: return 1;
-    default: return 0;
+    case CURLE_HTTP2_STREAM:
+        return 1;
+    default:
+        return 0;
     }
 }
 
@@ -494,9 +494,8 @@ int ct_llm_call_finish(ct_llm_call *call, int curl_code, ct_llm_response *out, l
         }
         r.usage.priced = c->have_price;
         r.usage.cost_usd =
-            c->have_price
-                ? ct_llm_cost(&c->price, r.usage.prompt_tokens, r.usage.completion_tokens)
-                : 0;
+            c->have_price ? ct_llm_cost(&c->price, r.usage.prompt_tokens, r.usage.completion_tokens)
+                          : 0;
         c->totals.calls++;
         c->totals.prompt_tokens += r.usage.prompt_tokens;
         c->totals.completion_tokens += r.usage.completion_tokens;
@@ -514,8 +513,7 @@ int ct_llm_call_finish(ct_llm_call *call, int curl_code, ct_llm_response *out, l
                      status, c->url, *ex ? ": " : "", ex);
         } else {
             retry = status == 429 || status == 408 || status == 409 || status >= 500;
-            snprintf(msg, sizeof msg, "HTTP %ld from %s%s%s", status, c->url, *ex ? ": " : "",
-                     ex);
+            snprintf(msg, sizeof msg, "HTTP %ld from %s%s%s", status, c->url, *ex ? ": " : "", ex);
         }
     }
     if (retry && call->attempt < c->max_retries) {
@@ -527,13 +525,11 @@ int ct_llm_call_finish(ct_llm_call *call, int curl_code, ct_llm_response *out, l
                                       call->retry_after_ms, next_rnd(c));
         return fail(c, err, code, "%s", msg);
     }
-    if (retry)
-        return fail(c, err, code, "%s (gave up after %d attempts)", msg, call->attempt + 1);
+    if (retry) return fail(c, err, code, "%s (gave up after %d attempts)", msg, call->attempt + 1);
     return fail(c, err, code, "%s", msg);
 }
 
-int ct_llm_chat(ct_llm_client *c, const ct_llm_request *req, ct_llm_response *out,
-                ct_error *err)
+int ct_llm_chat(ct_llm_client *c, const ct_llm_request *req, ct_llm_response *out, ct_error *err)
 {
     memset(out, 0, sizeof *out);
     ct_llm_call *call;
@@ -587,8 +583,7 @@ int ct_llm_parse_response(const char *body, size_t len, ct_llm_response *out, ct
     } else if (e && !json_is_null(e)) {
         const char *m = json_string_value(json_object_get(e, "message"));
         if (!m) m = json_string_value(e);
-        ct_error_set(err, st, "the LLM endpoint returned an error: %.300s",
-                     m ? m : "(no message)");
+        ct_error_set(err, st, "the LLM endpoint returned an error: %.300s", m ? m : "(no message)");
     } else if (!json_is_array(choices) || json_array_size(choices) == 0) {
         ct_error_set(err, st, "the LLM response has no choices");
     } else if (!json_is_object(msg)) {

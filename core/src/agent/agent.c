@@ -1,0 +1,261 @@
+/* agent.c — the diagnosis agent loop: ask the LLM, run its one bash command in the sandbox, feed
+ * the observation back, stop on TRACER_FINAL_OUTPUT or a limit (calls, budget, wall clock,
+ * consecutive format errors). Unlike the reference, every limit is enforced here, the step
+ * counter is this run's own, observations are capped, and commands never see the API key. */
+#include "ct/agent.h"
+#include "ct/buf.h"
+#include "ct/sandbox.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FINAL_SENTINEL "TRACER_FINAL_OUTPUT"
+#define PREVIEW_BYTES 500
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *ct_agent_status_name(ct_agent_status s)
+{
+    switch (s) {
+    case CT_AGENT_COMPLETE: return "complete";
+    case CT_AGENT_LIMIT_STEPS: return "step_limit";
+    case CT_AGENT_LIMIT_BUDGET: return "budget_exhausted";
+    case CT_AGENT_LIMIT_TIME: return "time_limit";
+    case CT_AGENT_FORMAT_ERRORS: return "format_errors";
+    case CT_AGENT_ERROR: return "error";
+    }
+    return "unknown";
+}
+
+/* Is p the opener of a bash/sh fence? Returns the offset of the body or 0. */
+static size_t bash_opener(const char *p)
+{
+    size_t n = 3; /* after ``` */
+    if (strncmp(p + n, "bash", 4) == 0)
+        n += 4;
+    else if (strncmp(p + n, "sh", 2) == 0)
+        n += 2;
+    else
+        return 0;
+    while (p[n] == ' ' || p[n] == '\t')
+        n++;
+    if (p[n] == '\r') n++;
+    if (p[n] != '\n') return 0;
+    return n + 1;
+}
+
+int ct_agent_extract_bash(const char *reply, char **cmd)
+{
+    if (cmd) *cmd = NULL;
+    int found = 0;
+    const char *first = NULL;
+    size_t first_len = 0;
+    const char *p = reply;
+    while (p && (p = strstr(p, "```")) != NULL) {
+        size_t body = bash_opener(p);
+        const char *start = body ? p + body : p + 3;
+        const char *close = strstr(start, "```");
+        if (body) {
+            if (!close) break; /* an unclosed fence is not an action */
+            if (found++ == 0) {
+                first = start;
+                first_len = (size_t)(close - start);
+            }
+        }
+        p = close ? close + 3 : NULL; /* skip other fences with their contents */
+    }
+    if (found == 1 && cmd) {
+        while (first_len > 0 && isspace((unsigned char)*first)) {
+            first++;
+            first_len--;
+        }
+        while (first_len > 0 && isspace((unsigned char)first[first_len - 1]))
+            first_len--;
+        *cmd = ct_xstrndup(first, first_len);
+    }
+    return found;
+}
+
+static void add_msg(json_t *msgs, const char *role, const char *content)
+{
+    json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", role, "content", content));
+}
+
+static void emit(const ct_agent_opts *o, ct_agent_event_kind k, int step, int code,
+                 const char *text)
+{
+    if (o->on_event) o->on_event(o->ud, k, step, code, text);
+}
+
+/* When the first non-blank line is the sentinel: 1 and the rest of the output in *rest. */
+static int is_final(const char *out, size_t len, char **rest)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t e = i;
+        while (e < len && out[e] != '\n')
+            e++;
+        size_t a = i, b = e;
+        while (a < b && isspace((unsigned char)out[a]))
+            a++;
+        while (b > a && isspace((unsigned char)out[b - 1]))
+            b--;
+        if (a < b) {
+            if (b - a == strlen(FINAL_SENTINEL) && memcmp(out + a, FINAL_SENTINEL, b - a) == 0) {
+                size_t r = e < len ? e + 1 : e;
+                *rest = ct_utf8_sanitize(out + r, len - r);
+                return 1;
+            }
+            return 0;
+        }
+        i = e + 1;
+    }
+    return 0;
+}
+
+int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *out, ct_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->messages = json_array();
+    out->final_output = ct_xstrdup("");
+    if (!llm || !o || !o->system_prompt || !o->instance_prompt || !o->work_dir)
+        return ct_error_set(err, CT_EINVAL,
+                            "agent: a client, system and instance prompts and a work dir are "
+                            "needed");
+    int max_fmt = o->max_format_errors > 0 ? o->max_format_errors : 3;
+    add_msg(out->messages, "system", o->system_prompt);
+    add_msg(out->messages, "user", o->instance_prompt);
+    ct_llm_totals t0;
+    ct_llm_client_totals(llm, &t0);
+    double start = now_s();
+    int fmt_streak = 0, warned_budget = 0, rc = CT_OK;
+    ct_agent_status status;
+    for (;;) {
+        if (o->step_limit > 0 && out->llm_calls >= o->step_limit) {
+            status = CT_AGENT_LIMIT_STEPS;
+            break;
+        }
+        if (o->wall_limit_s > 0 && now_s() - start >= o->wall_limit_s) {
+            status = CT_AGENT_LIMIT_TIME;
+            break;
+        }
+        int step = out->llm_calls + 1;
+        emit(o, CT_AGENT_EV_STEP_START, step, 0, NULL);
+        ct_llm_totals t;
+        ct_llm_client_totals(llm, &t);
+        if (!warned_budget && t.budget_usd > 0 && t.cost_usd >= 0.8 * t.budget_usd) {
+            warned_budget = 1;
+            char *m = ct_xasprintf("Budget notice: $%.4f of the $%.4f budget is spent ($%.4f "
+                                   "left). Prioritize writing your final conclusions now.",
+                                   t.cost_usd, t.budget_usd, t.budget_usd - t.cost_usd);
+            add_msg(out->messages, "user", m);
+            emit(o, CT_AGENT_EV_BUDGET_WARNING, step, 0, m);
+            free(m);
+        }
+        ct_llm_request req = {out->messages, NULL, NULL, o->max_tokens, -1, "trace"};
+        ct_llm_response resp;
+        ct_error lerr;
+        ct_error_clear(&lerr);
+        int st = ct_llm_chat(llm, &req, &resp, &lerr);
+        if (st == CT_ELIMIT && strstr(lerr.msg, "no request was made")) {
+            status = CT_AGENT_LIMIT_BUDGET;
+            break;
+        }
+        if (st != CT_OK) {
+            status = CT_AGENT_ERROR;
+            if (err) *err = lerr;
+            rc = st;
+            break;
+        }
+        out->llm_calls++;
+        add_msg(out->messages, "assistant", resp.content);
+        char preview[PREVIEW_BYTES + 1];
+        snprintf(preview, sizeof preview, "%s", resp.content);
+        emit(o, CT_AGENT_EV_LLM_RESPONSE, step, 0, preview);
+        char *cmd = NULL;
+        int n = ct_agent_extract_bash(resp.content, &cmd);
+        ct_llm_response_free(&resp);
+        if (n != 1) {
+            out->format_errors++;
+            emit(o, CT_AGENT_EV_FORMAT_ERROR, step, n, NULL);
+            if (++fmt_streak >= max_fmt) {
+                status = CT_AGENT_FORMAT_ERRORS;
+                break;
+            }
+            char *m = ct_xasprintf("Format error: your reply must contain exactly one ```bash "
+                                   "block with one command; found %d. Reply again with exactly "
+                                   "one.",
+                                   n);
+            add_msg(out->messages, "user", m);
+            free(m);
+            continue;
+        }
+        fmt_streak = 0;
+        emit(o, CT_AGENT_EV_TOOL_EXEC, step, 0, cmd);
+        ct_sandbox_opts so;
+        memset(&so, 0, sizeof so);
+        so.scratch_dir = o->work_dir;
+        so.timeout_s = o->command_timeout_s > 0 ? o->command_timeout_s : 60;
+        so.output_cap = o->output_cap > 0 ? o->output_cap : 65536;
+        so.mode = o->sandbox_mode;
+        ct_sandbox_result sr;
+        ct_error serr;
+        ct_error_clear(&serr);
+        out->commands++;
+        ct_buf obs = CT_BUF_INIT;
+        char *final_rest = NULL;
+        if (ct_sandbox_run(cmd, &so, &sr, &serr) != CT_OK) {
+            ct_buf_printf(&obs, "<returncode>-1</returncode>\n<output>\nthe command could not "
+                                "be started: %s\n</output>",
+                          serr.msg);
+            sr.exit_code = -1;
+        } else {
+            char *text = ct_utf8_sanitize(sr.output, sr.output_len);
+            if (!sr.timed_out && is_final(sr.output, sr.output_len, &final_rest)) {
+                free(text);
+                ct_sandbox_result_free(&sr);
+                free(cmd);
+                ct_buf_free(&obs);
+                free(out->final_output);
+                out->final_output = final_rest;
+                status = CT_AGENT_COMPLETE;
+                break;
+            }
+            if (sr.timed_out)
+                ct_buf_printf(&obs,
+                              "The command timed out after %.0f s and was killed.\n<output>\n%s"
+                              "</output>",
+                              so.timeout_s, text);
+            else
+                ct_buf_printf(&obs, "<returncode>%d</returncode>\n<output>\n%s</output>",
+                              sr.exit_code, text);
+            free(text);
+        }
+        add_msg(out->messages, "user", obs.data ? obs.data : "");
+        emit(o, CT_AGENT_EV_OBSERVATION, step, sr.exit_code, obs.data);
+        ct_buf_free(&obs);
+        ct_sandbox_result_free(&sr);
+        free(cmd);
+    }
+    out->status = status;
+    ct_llm_totals t1;
+    ct_llm_client_totals(llm, &t1);
+    out->cost_usd = t1.cost_usd - t0.cost_usd;
+    emit(o, CT_AGENT_EV_DONE, out->llm_calls, (int)status, ct_agent_status_name(status));
+    return rc;
+}
+
+void ct_agent_result_free(ct_agent_result *r)
+{
+    if (!r) return;
+    free(r->final_output);
+    json_decref(r->messages);
+    memset(r, 0, sizeof *r);
+}
