@@ -15,6 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_edits(int argc, char **argv);
 int cmd_llm(int argc, char **argv);
 
 static const ct_verb verbs[] = {
@@ -27,6 +28,7 @@ static const ct_verb verbs[] = {
     {"run", "normalize, tree, analyze and report in one go (Step 1/4..4/4)", cmd_run},
     {"eval", "score predicted labels against a CodeTraceBench manifest (P/R/F1, kappa)", cmd_eval},
     {"batch", "analyse every row of a manifest in parallel (also as codetracer-batch)", cmd_batch},
+    {"edits", "reconstruct each edit and show where it stands in today's files", cmd_edits},
     {"serve", "run the editor daemon (LSP over stdio; see docs/protocol.md)", cmd_serve},
     {"llm", "check the LLM endpoint, show LLM settings and prices (docs/llm.md)", cmd_llm},
 };

@@ -83,7 +83,7 @@ static int mkdir_p(const char *path, ct_error *err)
 }
 
 typedef struct item {
-    const char *traj_id; /* borrowed from the manifest rows */
+    char *traj_id;       /* copied: the manifest rows are freed before any worker starts */
     char *path;          /* resolved input: file, run dir or archive */
     int record;          /* 1-based trajectory at path, 0 = the only / first one */
     const char *problem; /* why the item cannot run, NULL when it can */
@@ -98,7 +98,7 @@ static void resolve_item(item *it, json_t *row, const char *root)
         const char *s = json_string_value(json_object_get(row, keys[k]));
         if (s && *s) rel = s;
     }
-    it->traj_id = json_string_value(json_object_get(row, "traj_id"));
+    it->traj_id = ct_xstrdup(json_string_value(json_object_get(row, "traj_id")));
     if (!rel) {
         it->problem = "the row has no run_dir, artifact_path or path";
         return;
@@ -144,8 +144,8 @@ static int run_item(const item *it, const ct_batch_opts *o)
     char *dir = ct_xasprintf("%s/%s", o->output, it->traj_id);
     struct timespec t0;
     clock_gettime(CLOCK_REALTIME, &t0);
-    fprintf(stderr, "item %s: input %s\nstarted %lld.%06ld\n", it->traj_id, it->path, (long long)t0.tv_sec,
-            t0.tv_nsec / 1000);
+    fprintf(stderr, "item %s: input %s\nstarted %lld.%06ld\n", it->traj_id, it->path,
+            (long long)t0.tv_sec, t0.tv_nsec / 1000);
     int rc = mkdir_p(dir, &err);
     ct_traj_list l = {0};
     if (rc == CT_OK) rc = ct_load_path(it->path, NULL, &l, log_warning, NULL, &err);
@@ -318,6 +318,10 @@ int ct_batch_run(const ct_batch_opts *o, ct_batch_summary *s, ct_error *err)
         if (o->shard_n > 0 && (int)(i % (size_t)o->shard_n) != o->shard_k) continue;
         resolve_item(&items[n++], json_array_get(rows, i), root);
     }
+    /* Only traj_id and the input path were taken from the rows: the rest (gold labels included)
+     * is dropped here, before any worker exists. */
+    json_decref(rows);
+    rows = NULL;
     s->selected = n;
     FILE *pf = o->progress ? o->progress : stdout;
     progress pr = {pf, o->progress_bar && !o->dry_run, n, 0, s};
@@ -429,13 +433,14 @@ int ct_batch_run(const ct_batch_opts *o, ct_batch_summary *s, ct_error *err)
             kill(ws[w].pid, SIGKILL);
             waitpid(ws[w].pid, NULL, 0);
         }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(items[i].path);
+        free(items[i].traj_id);
+    }
     free(items);
     free(ws);
     free(logdir);
     free(root);
-    json_decref(rows);
     s->elapsed_s = now_s() - t0;
     return rc;
 }

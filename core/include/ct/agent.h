@@ -16,12 +16,12 @@
 #include <jansson.h>
 
 typedef enum ct_agent_status {
-    CT_AGENT_COMPLETE = 0,    /* a command printed TRACER_FINAL_OUTPUT first */
-    CT_AGENT_LIMIT_STEPS,     /* trace.step_limit LLM calls made */
-    CT_AGENT_LIMIT_BUDGET,    /* the budget cannot cover the next call (none was made) */
-    CT_AGENT_LIMIT_TIME,      /* the wall-clock limit for the whole run */
-    CT_AGENT_FORMAT_ERRORS,   /* too many replies in a row without exactly one bash block */
-    CT_AGENT_ERROR,           /* the LLM call failed (err says why) */
+    CT_AGENT_COMPLETE = 0,  /* a command printed TRACER_FINAL_OUTPUT first */
+    CT_AGENT_LIMIT_STEPS,   /* trace.step_limit LLM calls made */
+    CT_AGENT_LIMIT_BUDGET,  /* the budget cannot cover the next call (none was made) */
+    CT_AGENT_LIMIT_TIME,    /* the wall-clock limit for the whole run */
+    CT_AGENT_FORMAT_ERRORS, /* too many replies in a row without exactly one bash block */
+    CT_AGENT_ERROR,         /* the LLM call failed (err says why) */
 } ct_agent_status;
 
 typedef enum ct_agent_event_kind {

@@ -122,6 +122,10 @@ double ct_llm_cost(const ct_llm_price *p, long long prompt_tokens, long long com
 /* The budget estimate for a request: prompt tokens ≈ JSON bytes / 4, plus max_tokens output. */
 long long ct_llm_estimate_prompt_tokens(const ct_llm_request *req);
 
+/* 1 when the remaining budget cannot cover `req` (the estimate above at the model's price; the
+ * estimated cost in *estimate_usd when not NULL), 0 when it can or there is no cap / no price. */
+int ct_llm_over_budget(const ct_llm_client *c, const ct_llm_request *req, double *estimate_usd);
+
 /* Backoff before retry number `retry` (0-based): min(max_ms, base_ms·2^retry), jittered into
  * [half, full]; at least retry_after_ms when the server sent Retry-After (≥ 0). `rnd` in [0,1). */
 long ct_llm_backoff_ms(int retry, long base_ms, long max_ms, long retry_after_ms, double rnd);

@@ -24,12 +24,18 @@ static double now_s(void)
 const char *ct_agent_status_name(ct_agent_status s)
 {
     switch (s) {
-    case CT_AGENT_COMPLETE: return "complete";
-    case CT_AGENT_LIMIT_STEPS: return "step_limit";
-    case CT_AGENT_LIMIT_BUDGET: return "budget_exhausted";
-    case CT_AGENT_LIMIT_TIME: return "time_limit";
-    case CT_AGENT_FORMAT_ERRORS: return "format_errors";
-    case CT_AGENT_ERROR: return "error";
+    case CT_AGENT_COMPLETE:
+        return "complete";
+    case CT_AGENT_LIMIT_STEPS:
+        return "step_limit";
+    case CT_AGENT_LIMIT_BUDGET:
+        return "budget_exhausted";
+    case CT_AGENT_LIMIT_TIME:
+        return "time_limit";
+    case CT_AGENT_FORMAT_ERRORS:
+        return "format_errors";
+    case CT_AGENT_ERROR:
+        return "error";
     }
     return "unknown";
 }
@@ -148,6 +154,11 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         }
         int step = out->llm_calls + 1;
         emit(o, CT_AGENT_EV_STEP_START, step, 0, NULL);
+        ct_llm_request req = {out->messages, NULL, NULL, o->max_tokens, -1, "trace"};
+        if (ct_llm_over_budget(llm, &req, NULL)) { /* before anything is sent or appended */
+            status = CT_AGENT_LIMIT_BUDGET;
+            break;
+        }
         ct_llm_totals t;
         ct_llm_client_totals(llm, &t);
         if (!warned_budget && t.budget_usd > 0 && t.cost_usd >= 0.8 * t.budget_usd) {
@@ -159,15 +170,10 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
             emit(o, CT_AGENT_EV_BUDGET_WARNING, step, 0, m);
             free(m);
         }
-        ct_llm_request req = {out->messages, NULL, NULL, o->max_tokens, -1, "trace"};
         ct_llm_response resp;
         ct_error lerr;
         ct_error_clear(&lerr);
         int st = ct_llm_chat(llm, &req, &resp, &lerr);
-        if (st == CT_ELIMIT && strstr(lerr.msg, "no request was made")) {
-            status = CT_AGENT_LIMIT_BUDGET;
-            break;
-        }
         if (st != CT_OK) {
             status = CT_AGENT_ERROR;
             if (err) *err = lerr;
@@ -212,8 +218,9 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         ct_buf obs = CT_BUF_INIT;
         char *final_rest = NULL;
         if (ct_sandbox_run(cmd, &so, &sr, &serr) != CT_OK) {
-            ct_buf_printf(&obs, "<returncode>-1</returncode>\n<output>\nthe command could not "
-                                "be started: %s\n</output>",
+            ct_buf_printf(&obs,
+                          "<returncode>-1</returncode>\n<output>\nthe command could not "
+                          "be started: %s\n</output>",
                           serr.msg);
             sr.exit_code = -1;
         } else {

@@ -228,6 +228,16 @@ const char *ct_llm_client_model(const ct_llm_client *c)
     return c->model;
 }
 
+int ct_llm_over_budget(const ct_llm_client *c, const ct_llm_request *req, double *estimate_usd)
+{
+    int max_tokens = req->max_tokens > 0 ? req->max_tokens : c->max_tokens;
+    double est =
+        c->have_price ? ct_llm_cost(&c->price, ct_llm_estimate_prompt_tokens(req), max_tokens) : 0;
+    if (estimate_usd) *estimate_usd = est;
+    if (c->totals.budget_usd <= 0 || !c->have_price) return 0;
+    return est > c->totals.budget_usd - c->totals.cost_usd;
+}
+
 long ct_llm_backoff_ms(int retry, long base_ms, long max_ms, long retry_after_ms, double rnd)
 {
     long d = base_ms;
@@ -320,17 +330,15 @@ int ct_llm_call_begin(ct_llm_client *c, const ct_llm_request *req, ct_llm_call *
             c->warn(c->warn_ud, msg);
         }
     }
-    if (c->totals.budget_usd > 0 && c->have_price) {
+    double est;
+    if (ct_llm_over_budget(c, req, &est)) {
         long long est_in = ct_llm_estimate_prompt_tokens(req);
-        double est = ct_llm_cost(&c->price, est_in, max_tokens);
         double left = c->totals.budget_usd - c->totals.cost_usd;
-        if (est > left)
-            return fail(c, err, CT_ELIMIT,
-                        "LLM budget: this call could cost up to $%.6f (about %lld prompt + %d "
-                        "completion tokens of %s) but only $%.6f of the $%.6f budget is left; "
-                        "no request was made (raise trace.cost_limit or --cost-limit)",
-                        est, est_in, max_tokens, c->model, left > 0 ? left : 0,
-                        c->totals.budget_usd);
+        return fail(c, err, CT_ELIMIT,
+                    "LLM budget: this call could cost up to $%.6f (about %lld prompt + %d "
+                    "completion tokens of %s) but only $%.6f of the $%.6f budget is left; "
+                    "no request was made (raise trace.cost_limit or --cost-limit)",
+                    est, est_in, max_tokens, c->model, left > 0 ? left : 0, c->totals.budget_usd);
     }
     json_t *body = build_body(c, req, max_tokens);
     char *text = json_dumps(body, JSON_COMPACT);
@@ -349,6 +357,7 @@ int ct_llm_call_begin(ct_llm_client *c, const ct_llm_request *req, ct_llm_call *
     }
     call->headers = curl_slist_append(call->headers, "Content-Type: application/json");
     call->headers = curl_slist_append(call->headers, "Accept: application/json");
+    call->headers = curl_slist_append(call->headers, "Expect:"); /* no 100-continue round trip */
     if (*c->api_key) {
         int azure = *c->api_version || *c->azure_deployment;
         char *h = ct_xasprintf(azure ? "api-key: %s" : "Authorization: Bearer %s", c->api_key);

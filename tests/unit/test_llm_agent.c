@@ -1,0 +1,288 @@
+/* test_llm_agent.c — the agent loop against a scripted Chat Completions server on 127.0.0.1 (a
+ * thread here): one bash block per reply is run in the sandbox and its observation sent back;
+ * TRACER_FINAL_OUTPUT ends the run; replies without exactly one block get a format-error message
+ * (and too many in a row stop the run); the step limit and the budget stop it without extra
+ * calls. Every expected string is written from the scripted replies below. */
+#include "check.h"
+#include "ct/agent.h"
+#include "ct/config.h"
+#include "ct/sandbox.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAXREQ 8
+#define REQ_BYTES 65536
+
+typedef struct server {
+    int fd, port;
+    const char *replies[MAXREQ]; /* assistant texts, served in order; the last one repeats */
+    int n_replies;
+    int served;
+    char *requests[MAXREQ]; /* bodies received */
+    int stop;
+} server;
+
+static char *reply_json(const char *text)
+{
+    json_t *o =
+        json_pack("{s:s, s:[{s:{s:s, s:s}, s:s}], s:{s:i, s:i}}", "model", "gpt-4o-mini", "choices",
+                  "message", "role", "assistant", "content", text, "finish_reason", "stop", "usage",
+                  "prompt_tokens", 1000, "completion_tokens", 100);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static void *serve(void *ud)
+{
+    server *s = ud;
+    for (;;) {
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0 || s->stop) {
+            if (c >= 0) close(c);
+            return NULL;
+        }
+        char *buf = calloc(1, REQ_BYTES);
+        size_t got = 0;
+        char *body = NULL;
+        for (;;) {
+            ssize_t r = read(c, buf + got, REQ_BYTES - 1 - got);
+            if (r <= 0) break;
+            got += (size_t)r;
+            buf[got] = 0;
+            char *end = strstr(buf, "\r\n\r\n");
+            char *cl = strcasestr(buf, "content-length:");
+            if (end && cl && got >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15)) {
+                body = end + 4;
+                break;
+            }
+        }
+        int i = s->served++;
+        if (i < MAXREQ) s->requests[i] = strdup(body ? body : "");
+        const char *text = s->replies[i < s->n_replies ? i : s->n_replies - 1];
+        char *rb = reply_json(text);
+        char head[256];
+        snprintf(head, sizeof head,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 strlen(rb));
+        if (write(c, head, strlen(head)) < 0 || write(c, rb, strlen(rb)) < 0) {
+        }
+        free(rb);
+        free(buf);
+        close(c);
+    }
+}
+
+static pthread_t thread;
+
+static void server_start(server *s)
+{
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    bind(s->fd, (struct sockaddr *)&a, sizeof a);
+    listen(s->fd, 8);
+    getsockname(s->fd, (struct sockaddr *)&a, &al);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&thread, NULL, serve, s);
+}
+
+static void server_stop(server *s)
+{
+    s->stop = 1;
+    shutdown(s->fd, SHUT_RDWR); /* wakes accept() */
+    pthread_join(thread, NULL);
+    close(s->fd);
+    for (int i = 0; i < MAXREQ; i++)
+        free(s->requests[i]);
+}
+
+static ct_llm_client *client_for(server *s, double budget)
+{
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s->port);
+    json_t *cfg = ct_config_defaults();
+    ct_config_set(cfg, "llm.api_base", json_string(base));
+    ct_config_set(cfg, "llm.model_name", json_string("gpt-4o-mini"));
+    ct_config_set(cfg, "llm.max_tokens", json_integer(100));
+    ct_config_set(cfg, "trace.cost_limit", json_real(budget));
+    ct_error e;
+    ct_error_clear(&e);
+    ct_llm_client *c = ct_llm_client_new(cfg, &e);
+    json_decref(cfg);
+    return c;
+}
+
+static char workdir[] = "/tmp/h8_agent_XXXXXX";
+static int events[CT_AGENT_EV_DONE + 1];
+
+static void on_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
+{
+    (void)ud, (void)step, (void)code, (void)text;
+    events[k]++;
+}
+
+static ct_agent_opts opts(int step_limit)
+{
+    ct_agent_opts o;
+    memset(&o, 0, sizeof o);
+    o.system_prompt = "You are a test agent.";
+    o.instance_prompt = "Inspect, then finish.";
+    o.work_dir = workdir;
+    o.step_limit = step_limit;
+    o.command_timeout_s = 10;
+    o.output_cap = 4096;
+    o.sandbox_mode = CT_SANDBOX_AUTO;
+    o.on_event = on_event;
+    return o;
+}
+
+static void test_extract(void)
+{
+    char *cmd;
+    CHECK_INT(ct_agent_extract_bash("THOUGHT: x\n```bash\n  ls -la \n```\n", &cmd), 1);
+    CHECK_STR(cmd, "ls -la");
+    free(cmd);
+    CHECK_INT(ct_agent_extract_bash("```sh\r\necho a\r\n```", &cmd), 1);
+    CHECK_STR(cmd, "echo a");
+    free(cmd);
+    CHECK_INT(ct_agent_extract_bash("no block here", &cmd), 0);
+    CHECK(cmd == NULL);
+    CHECK_INT(ct_agent_extract_bash("```bash\na\n```\n```bash\nb\n```", &cmd), 2);
+    CHECK(cmd == NULL);
+    /* other fences (and their contents) do not count */
+    CHECK_INT(ct_agent_extract_bash("```python\nprint(1)\n```\n```bash\nid\n```", &cmd), 1);
+    CHECK_STR(cmd, "id");
+    free(cmd);
+    CHECK_INT(ct_agent_extract_bash("```\nplain fence\n```", &cmd), 0);
+    CHECK_INT(ct_agent_extract_bash("```bash\nunclosed", &cmd), 0);
+    CHECK_INT(ct_agent_extract_bash("```bashful\nx\n```", &cmd), 0);
+}
+
+static void test_complete_run(void)
+{
+    server s;
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "THOUGHT: write a note\n```bash\necho hello > note.txt; cat note.txt; "
+                   "echo \"key=${OPENAI_API_KEY:-none}\"\n```";
+    s.replies[1] = "I will look twice\n```bash\nls\n```\n```bash\npwd\n```";
+    s.replies[2] = "Done.\n```bash\necho TRACER_FINAL_OUTPUT; echo 'labels written'\n```";
+    s.n_replies = 3;
+    server_start(&s);
+    setenv("OPENAI_API_KEY", "sk-agent-secret", 1);
+    ct_llm_client *c = client_for(&s, 3.0);
+    CHECK(c != NULL);
+    ct_agent_opts o = opts(0);
+    ct_agent_result r;
+    ct_error e;
+    ct_error_clear(&e);
+    memset(events, 0, sizeof events);
+    CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
+    CHECK_INT(r.status, CT_AGENT_COMPLETE);
+    CHECK_STR(r.final_output, "labels written\n");
+    CHECK_INT(r.llm_calls, 3);
+    CHECK_INT(r.commands, 2);
+    CHECK_INT(r.format_errors, 1);
+    CHECK_INT(s.served, 3);
+    /* 3 calls × (1000·0.15 + 100·0.60)/1e6 = 3 × 0.00021 */
+    CHECK(r.cost_usd > 0.00062999 && r.cost_usd < 0.00063001);
+    /* the second request carries the first observation; the key never reached the command */
+    CHECK(s.requests[1] &&
+          strstr(s.requests[1], "<returncode>0</returncode>\\n<output>\\nhello\\nkey=none\\n"
+                                "</output>") != NULL);
+    CHECK(s.requests[1] && strstr(s.requests[1], "sk-agent-secret") == NULL);
+    CHECK(s.requests[2] && strstr(s.requests[2], "exactly one ```bash block") != NULL);
+    CHECK(s.requests[2] && strstr(s.requests[2], "found 2") != NULL);
+    /* system, user, then assistant/user pairs; the final reply closes it */
+    CHECK_INT(json_array_size(r.messages), 2 + 2 + 2 + 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(r.messages, 0), "role")), "system");
+    CHECK_INT(events[CT_AGENT_EV_TOOL_EXEC], 2);
+    CHECK_INT(events[CT_AGENT_EV_FORMAT_ERROR], 1);
+    CHECK_INT(events[CT_AGENT_EV_DONE], 1);
+    char note[300];
+    snprintf(note, sizeof note, "%s/note.txt", workdir);
+    CHECK(access(note, F_OK) == 0);
+    unlink(note);
+    ct_agent_result_free(&r);
+    ct_llm_client_free(c);
+    server_stop(&s);
+    unsetenv("OPENAI_API_KEY");
+}
+
+static void test_limits(void)
+{
+    /* never finishes: the step limit stops it after exactly 2 calls */
+    server s;
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "```bash\necho again\n```";
+    s.n_replies = 1;
+    server_start(&s);
+    ct_llm_client *c = client_for(&s, 3.0);
+    ct_agent_opts o = opts(2);
+    ct_agent_result r;
+    ct_error e;
+    CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
+    CHECK_INT(r.status, CT_AGENT_LIMIT_STEPS);
+    CHECK_INT(r.llm_calls, 2);
+    CHECK_INT(s.served, 2);
+    CHECK_STR(r.final_output, "");
+    ct_agent_result_free(&r);
+    ct_llm_client_free(c);
+    server_stop(&s);
+
+    /* replies with no block: stops after max_format_errors in a row */
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "I think the bug is in step 3.";
+    s.n_replies = 1;
+    server_start(&s);
+    c = client_for(&s, 3.0);
+    o = opts(10);
+    o.max_format_errors = 2;
+    CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
+    CHECK_INT(r.status, CT_AGENT_FORMAT_ERRORS);
+    CHECK_INT(s.served, 2);
+    CHECK_INT(r.commands, 0);
+    ct_agent_result_free(&r);
+    ct_llm_client_free(c);
+    server_stop(&s);
+
+    /* budget: a call costs (1000·0.15 + 100·0.60)/1e6 = $0.00021; before a call, up to 100
+     * completion tokens ($0.00006) plus the prompt estimate are reserved. With $0.00022 the first
+     * call fits; then $0.00001 is left and the second is refused without a request. */
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "```bash\necho step\n```";
+    s.n_replies = 1;
+    server_start(&s);
+    c = client_for(&s, 0.00022);
+    o = opts(10);
+    memset(events, 0, sizeof events);
+    CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
+    CHECK_INT(r.status, CT_AGENT_LIMIT_BUDGET);
+    CHECK_INT(r.llm_calls, 1);
+    CHECK_INT(s.served, 1);
+    CHECK_INT(events[CT_AGENT_EV_BUDGET_WARNING], 0); /* refused before any notice is added */
+    ct_agent_result_free(&r);
+    ct_llm_client_free(c);
+    server_stop(&s);
+}
+
+int main(void)
+{
+    if (!mkdtemp(workdir)) return 1;
+    test_extract();
+    test_complete_run();
+    test_limits();
+    rmdir(workdir);
+    return check_report();
+}
