@@ -22,7 +22,7 @@ static void usage(FILE *f)
            "  --json          one JSON object per trajectory per line: id, path, format,\n"
            "                  format_version, agent, model, outcome, step_count, warnings; a root\n"
            "                  that failed has \"error\" instead of the step fields\n"
-           "  --max-depth N   directory levels to search below PATH (default 6)\n"
+           "  --max-depth N   directory levels to search below PATH (default 10)\n"
            "  --max-entries N stop after examining N directory entries (default 200000); what\n"
            "                  was found so far is listed, with a warning\n"
            "\n"

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_DEPTH 6
+#define DEFAULT_DEPTH 10
 #define DEFAULT_MAX_FOUND 100000
 #define DEFAULT_MAX_ENTRIES 200000
 
@@ -121,7 +121,7 @@ static void walk(walk_state *w, const char *rel, int is_dir, int depth)
         return;
     }
     if (seen_before(w, rel)) return;
-    if (score >= CT_DETECT_SURE || depth >= w->max_depth) {
+    if (score >= CT_DETECT_SURE || depth > w->max_depth) {
         if (l) push(w, rel, 1, l, score);
         return;
     }

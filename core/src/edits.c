@@ -5,6 +5,7 @@
 #include "ct/buf.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,9 @@ typedef struct hunk_state {
     ct_buf old, new_;
     long start;
     int open;
+    int whole; /* apply_patch "*** Add File": the hunk is the whole new file */
+    int counted; /* unified diff: the @@ header gave line counts */
+    long rem_old, rem_new;
 } hunk_state;
 
 static void hunk_flush(hunk_state *h, ct_edit_list *out, int step_id, int touch, const char *path,
@@ -97,7 +101,13 @@ static void hunk_flush(hunk_state *h, ct_edit_list *out, int step_id, int touch,
         e->line_end = h->start + (nl ? nl - 1 : 0);
     }
     if (!path) e->reason = "patch hunk without a file name";
+    if (h->whole) {
+        e->whole_file = 1;
+        free(e->old_text);
+        e->old_text = NULL;
+    }
     h->open = 0;
+    h->whole = 0;
     (*added)++;
 }
 
@@ -108,7 +118,7 @@ size_t ct_edits_parse_patch(const char *patch, int step_id, int touch, ct_edit_l
     const char *ls;
     char *path = NULL, *minus_path = NULL;
     const char *via = strstr(patch, "*** Begin Patch") ? "apply_patch" : "patch";
-    hunk_state h = {CT_BUF_INIT, CT_BUF_INIT, 0, 0};
+    hunk_state h = {CT_BUF_INIT, CT_BUF_INIT, 0, 0, 0, 0, 0, 0};
     int in_add = 0; /* apply_patch "*** Add File": every line is "+..." */
     while (next_line(patch, &p, &ls, &ll)) {
         if (ll >= 4 && memcmp(ls, "--- ", 4) == 0 && !h.open) {
@@ -140,6 +150,7 @@ size_t ct_edits_parse_patch(const char *patch, int step_id, int touch, ct_edit_l
                     if (i == 1) {
                         in_add = 1;
                         h.open = 1;
+                        h.whole = 1;
                         h.start = 1;
                     } else if (i == 2) {
                         ct_edit *e = edit_push(out, step_id, touch, path, "delete");
@@ -155,8 +166,26 @@ size_t ct_edits_parse_patch(const char *patch, int step_id, int touch, ct_edit_l
             hunk_flush(&h, out, step_id, touch, path, via, &added);
             h.open = 1;
             h.start = 0;
-            const char *plus = memchr(ls, '+', ll);
-            if (plus) h.start = strtol(plus + 1, NULL, 10);
+            h.counted = 0;
+            /* "@@ -a[,b] +c[,d] @@": count lines so that a following "--- file" is not taken
+             * for a removed line */
+            char hdr[128];
+            size_t hl = ll < sizeof hdr - 1 ? ll : sizeof hdr - 1;
+            memcpy(hdr, ls, hl);
+            hdr[hl] = 0;
+            long a0, b0 = 1, c0, d0 = 1;
+            if (sscanf(hdr, "@@ -%ld,%ld +%ld,%ld @@", &a0, &b0, &c0, &d0) == 4 ||
+                (b0 = 1, sscanf(hdr, "@@ -%ld +%ld,%ld @@", &a0, &c0, &d0) == 3) ||
+                (d0 = 1, sscanf(hdr, "@@ -%ld,%ld +%ld @@", &a0, &b0, &c0) == 3) ||
+                (b0 = 1, d0 = 1, sscanf(hdr, "@@ -%ld +%ld @@", &a0, &c0) == 2)) {
+                h.counted = 1;
+                h.rem_old = b0;
+                h.rem_new = d0;
+                h.start = c0;
+            } else {
+                const char *plus = memchr(ls, '+', ll);
+                if (plus) h.start = strtol(plus + 1, NULL, 10);
+            }
             continue;
         }
         if (!h.open) continue;
@@ -164,9 +193,11 @@ size_t ct_edits_parse_patch(const char *patch, int step_id, int touch, ct_edit_l
         if (ll && ls[0] == '+') {
             ct_buf_append(&h.new_, ls + 1, ll - 1);
             ct_buf_putc(&h.new_, '\n');
+            h.rem_new--;
         } else if (ll && ls[0] == '-') {
             ct_buf_append(&h.old, ls + 1, ll - 1);
             ct_buf_putc(&h.old, '\n');
+            h.rem_old--;
         } else if (!in_add && (ll == 0 || ls[0] == ' ')) {
             const char *c = ll ? ls + 1 : ls;
             size_t cl = ll ? ll - 1 : 0;
@@ -174,16 +205,14 @@ size_t ct_edits_parse_patch(const char *patch, int step_id, int touch, ct_edit_l
             ct_buf_putc(&h.old, '\n');
             ct_buf_append(&h.new_, c, cl);
             ct_buf_putc(&h.new_, '\n');
+            h.rem_old--;
+            h.rem_new--;
         } else {
             /* "diff --git", "index ...": the hunk is over */
             hunk_flush(&h, out, step_id, touch, path, via, &added);
         }
-    }
-    if (in_add && h.open) {
-        hunk_flush(&h, out, step_id, touch, path, via, &added);
-        out->items[out->n - 1].whole_file = 1;
-        free(out->items[out->n - 1].old_text);
-        out->items[out->n - 1].old_text = NULL;
+        if (h.open && h.counted && h.rem_old <= 0 && h.rem_new <= 0)
+            hunk_flush(&h, out, step_id, touch, path, via, &added);
     }
     hunk_flush(&h, out, step_id, touch, path, via, &added);
     ct_buf_free(&h.old);
@@ -201,7 +230,7 @@ static char *shell_word(const char *s, const char *end, const char **after)
     ct_buf w = CT_BUF_INIT;
     while (s < end && (*s == ' ' || *s == '\t'))
         s++;
-    while (s < end && !strchr(" \t;&|<>\n", *s)) {
+    while (s < end && *s && !strchr(" \t\r;&|<>\n", *s)) {
         if (*s == '\'' || *s == '"') {
             char q = *s++;
             while (s < end && *s != q) {
@@ -555,6 +584,9 @@ static void edit_from_touch(const ct_step *s, int ti, ct_edit_list *out)
         e->via = "str_replace";
         e->old_text = copy_text(e, f->old_text);
         e->new_text = copy_text(e, f->new_text);
+        /* str_replace_editor: a missing new_str means "replace by nothing" (a removal) */
+        if (!e->new_text && !e->reason && e->old_text && strcmp(op, "str_replace") == 0)
+            e->new_text = ct_xstrdup("");
         if (!e->new_text && !e->reason) e->reason = "replacement text not recorded";
     } else if (strcmp(op, "insert") == 0 || strcmp(op, "append") == 0) {
         e->via = strcmp(op, "insert") == 0 ? "insert" : "append";

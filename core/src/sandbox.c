@@ -308,7 +308,7 @@ int ct_sandbox_run(const char *command, const ct_sandbox_opts *o, ct_sandbox_res
         }
         if (eof) {
             if (!exited) {
-                struct timespec ts = {0, 10 * 1000000L};
+                struct timespec ts = {0, 1000000L}; /* 1 ms: the exit follows EOF closely */
                 nanosleep(&ts, NULL);
             }
             continue;

@@ -108,6 +108,17 @@ static void error_text(const ct_error *e, char *buf, size_t n)
     ct_error_format(e, buf, n);
 }
 
+/* What the loaders want a user to know (a killed run, truncated data): to the log. */
+static void log_warnings(ct_server *s, const ct_result *r)
+{
+    for (size_t i = 0; i < r->trajs.n; i++) {
+        const ct_trajectory *t = r->trajs.items[i];
+        for (size_t k = 0; k < t->n_warnings && k < 10; k++)
+            srv_log(s, 2, "%s: %s", t->id, t->warnings[k]);
+        if (t->n_warnings > 10) srv_log(s, 2, "%s: %zu more warnings", t->id, t->n_warnings - 10);
+    }
+}
+
 static void finish_doc(ct_server *s, ct_job *j)
 {
     ct_doc *d = j->doc;
@@ -126,6 +137,7 @@ static void finish_doc(ct_server *s, ct_job *j)
             result_free(d->res);
             d->res = j->res;
             j->res = NULL;
+            log_warnings(s, d->res);
             srv_log(s, 4,
                     "%s: %zu trajector%s, load %.1f ms, analysis %.1f ms, placing %.1f ms, "
                     "publishing %.1f ms, open to published %.1f ms",
@@ -196,6 +208,7 @@ static void finish_path(ct_server *s, ct_job *j)
     const char *uri;
     json_t *arr;
     json_object_foreach(j->res->diags, uri, arr) publish(s, uri, -1, json_incref(arr));
+    log_warnings(s, j->res);
     if (j->req_id) srv_reply(s, j->req_id, summary_of(j->res));
     json_decref(j->req_id);
     j->req_id = NULL;

@@ -211,11 +211,18 @@ int ct_frame_next(ct_frame_reader *r, char **body, size_t *len, char *why, size_
         }
         r->pos += hlen + 4;
         if (too_big || blen > r->max_body) {
-            if (why && why_size)
-                snprintf(why, why_size,
-                         "message of %llu bytes exceeds the limit of %zu bytes (maxMessageBytes); "
-                         "skipped",
-                         blen, r->max_body);
+            if (why && why_size) {
+                if (too_big)
+                    snprintf(why, why_size,
+                             "Content-Length over 10^12 exceeds the limit of %zu bytes "
+                             "(maxMessageBytes)",
+                             r->max_body);
+                else
+                    snprintf(why, why_size,
+                             "message of %llu bytes exceeds the limit of %zu bytes "
+                             "(maxMessageBytes); skipped",
+                             blen, r->max_body);
+            }
             if (!too_big) {
                 r->skip = blen;
                 drop_skipped(r);

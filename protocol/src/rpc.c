@@ -404,7 +404,7 @@ json_t *ct_json_textn(const char *s, size_t n)
         json_t *j = json_stringn_nocheck(s, n);
         return j ? j : json_string("");
     }
-    char *fixed = ct_utf8_sanitize(s, n);
+    char *fixed = ct_utf8_sanitize(s, n); /* n > 0 here: "" is valid UTF-8 */
     json_t *j = json_string(fixed);
     free(fixed);
     return j ? j : json_string("");

@@ -193,6 +193,13 @@ json_t *ct_lsp_diagnostic(const ct_trajectory *t, const ct_step_label *l, json_t
 
 /* ---- Markdown ------------------------------------------------------------------------- */
 
+/* ct_utf8_sanitize of an empty input returns an unterminated buffer (core/src/buf.c:
+ * ct_buf_reserve does not write the NUL), so empty text never goes through it. */
+static char *clean_copy(const char *s, size_t n)
+{
+    return n ? ct_utf8_sanitize(s, n) : ct_xstrdup("");
+}
+
 /* A fenced block that no backtick run inside `s` can close; at most max_lines / max_bytes. */
 static void fenced(ct_buf *b, const char *s, const char *lang, size_t max_lines, size_t max_bytes)
 {
@@ -213,7 +220,7 @@ static void fenced(ct_buf *b, const char *s, const char *lang, size_t max_lines,
     size_t cut = i;
     while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
         cut--;
-    char *clean = ct_utf8_sanitize(s, cut);
+    char *clean = clean_copy(s, cut);
     ct_buf_puts(b, clean);
     free(clean);
     if (cut < n) ct_buf_printf(b, "\n… (%zu more bytes)", n - cut);
@@ -227,7 +234,7 @@ static void fenced(ct_buf *b, const char *s, const char *lang, size_t max_lines,
 static void text(ct_buf *b, const char *s, size_t max)
 {
     if (!s) return;
-    char *clean = ct_utf8_sanitize(s, strlen(s));
+    char *clean = clean_copy(s, strlen(s));
     size_t n = 0;
     for (const char *p = clean; *p && n < max; p++, n++) {
         if (strchr("\\`*_[]<>#|", *p)) ct_buf_putc(b, '\\');

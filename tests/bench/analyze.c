@@ -257,26 +257,28 @@ int main(int argc, char **argv)
     printf("(b) batch of %d generated items x %d steps (best of %d; load average %.2f, %ld cores "
            "online)\n",
            items, steps, runs, load[0], sysconf(_SC_NPROCESSORS_ONLN));
-    double best1 = 1e30, best2 = 1e30;
+    double best1 = 1e30, best2 = 1e30, bs1 = 1e30, bs2 = 1e30;
     for (int r = 0; r < runs; r++) {
         char *o1 = ct_xasprintf("%s/out1_%d", bdir, r), *o2 = ct_xasprintf("%s/out2_%d", bdir, r);
         double t1 = run_batch(man, o1, 1);
         double t2 = run_batch(man, o2, 2);
+        double s1 = spin_time(1), s2 = spin_time(2);
+        if (s1 < bs1) bs1 = s1;
+        if (s2 < bs2) bs2 = s2;
         if (t1 > 0 && t1 < best1) best1 = t1;
         if (t2 > 0 && t2 < best2) best2 = t2;
         free(o1);
         free(o2);
     }
-    double s1 = spin_time(1), s2 = spin_time(2);
-    double avail = 2 * s1 / s2;
+    double avail = 2 * bs1 / bs2;
     if (best1 < 1e30 && best2 < 1e30) {
         printf("  --parallel 1  %8.3f s\n  --parallel 2  %8.3f s\n", best1, best2);
         printf("  speed-up %.2fx (target >= 1.7x): %s\n", best1 / best2,
                best1 / best2 >= 1.7 ? "MET" : "NOT MET");
-        printf(
-            "  baseline: 2 processes of pure CPU work run %.2fx faster than 1 on this machine now\n"
-            "  (the most any 2-worker run can show here); the batch reaches %.0f%% of it\n",
-            avail, avail > 0 ? 100 * (best1 / best2) / avail : 0);
+        printf("  baseline (best of %d, measured between the batch runs): 2 processes of pure CPU\n"
+               "  work run %.2fx faster than 1 here, the ceiling for any 2-worker run; a figure\n"
+               "  well under 2 means the machine is busy and the speed-up above is capped by it\n",
+               runs, avail);
     }
     char *rm = ct_xasprintf("rm -rf '%s'", tmp);
     if (system(rm) != 0) fprintf(stderr, "bench_analyze: could not remove %s\n", tmp);

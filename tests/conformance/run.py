@@ -200,6 +200,27 @@ def main():
                 first = (o["kind"], diffs)
         results.append((s["case"], ok, how if ok else first[0], [] if ok else first[1]))
 
+    # Discovery from the corpus root must find exactly what discovery from each case finds: no
+    # case swallowed by a parent claim, none split, none found twice.
+    if not only:
+        union = set()
+        for name, _, _, _ in results:
+            rc, rows, err, crashed = Case(binary, corpus, dev, {"case": name}).discover()
+            union |= {r.get("id") for r in rows}
+        rc, rows, err, crashed = run(binary, "discover", "--json", corpus)
+        rows = json_lines(rows) if isinstance(rows, str) else rows
+        whole = [r.get("id") for r in rows]
+        diffs = []
+        if crashed:
+            diffs.append(f"codetracer crashed (exit {rc}): {err[-300:]}")
+        if len(whole) != len(set(whole)):
+            diffs.append(f"{len(whole) - len(set(whole))} ids listed twice")
+        if set(whole) - union:
+            diffs.append(f"found only from the root: {sorted(set(whole) - union)[:5]}")
+        if union - set(whole):
+            diffs.append(f"missed from the root: {sorted(union - set(whole))[:5]}")
+        results.append(("(whole corpus from its root)", not diffs, "same roots as the cases", diffs))
+
     width = max([len(r[0]) for r in results] + [10])
     print(f"{'case':<{width}}  result  expected")
     for name, ok, kind, _ in results:

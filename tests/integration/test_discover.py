@@ -189,18 +189,20 @@ def body(tmp):
                   (os.path.join(mixed, "export.json"), "openhands", 3),
                   (os.path.join(mixed, "run-output.json"), "mini-swe-agent", 2)], "roots")
 
-    # Depth limit: 8 levels below the start.
+    # Depth limit: 12 levels below the start (the default limit is 10).
     deep = os.path.join(tmp, "deep")
-    put(os.path.join(deep, "l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "x.traj.json"), MINI_A)
+    put(os.path.join(deep, *[f"l{i}" for i in range(1, 13)], "x.traj.json"), MINI_A)
 
     @case("the depth limit is honoured and --max-depth raises it", needs=["mini-swe-agent"])
     def _():
         rc, rows, err = found(deep)
-        eq(rc, 3, "exit: nothing within 6 levels")
+        eq(rc, 3, "exit: nothing within 10 levels")
         eq(rows, [], "roots")
-        rc, rows, err = found(deep, "--max-depth", "10")
-        eq(rc, 0, f"exit with --max-depth 10 ({err})")
-        eq([r[2] for r in rows], [3], "found with --max-depth 10")
+        rc, rows, err = found(deep, "--max-depth", "12")
+        eq(rc, 0, f"exit with --max-depth 12 ({err})")
+        eq([r[2] for r in rows], [3], "found with --max-depth 12")
+        rc, rows, err = found(os.path.join(deep, "l1", "l2"))
+        eq([r[2] for r in rows], [3], "found from 10 levels above")
         rc, _, err = run("discover", deep, "--max-depth", "0")
         eq(rc, 2, "--max-depth 0 is a usage error")
 

@@ -116,13 +116,33 @@ def test_500_twice():
         check("502 html: message", "HTTP 502" in err and "gave up after 3 attempts" in err, err)
 
 
+def test_long_retry_after_and_big_body():
+    # Retry-After longer than llm.retry_max_ms (5 s in fast.yaml): stop now, say why
+    with FakeLLMServer([Reply.error(429, "quota", {"Retry-After": "120"}), Reply.completion("pong", 1, 1)]) as srv:
+        rc, out, err, dt = run(["llm", "check", "-c", FAST], server_env(srv))
+        check("long Retry-After: fails fast", rc == 5 and dt < 5 and len(srv.requests) == 1, (rc, dt, err))
+        check("long Retry-After: message", "retry after 120 s" in err, err)
+    # Retry-After as an HTTP date in the past → retry at once (backoff only)
+    with FakeLLMServer([Reply.error(503, "busy", {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+                        Reply.completion("pong", 1, 1)]) as srv:
+        rc, out, err, dt = run(["llm", "check", "-c", FAST], server_env(srv))
+        check("date Retry-After: ok", rc == 0 and len(srv.requests) == 2 and dt < 5, (rc, dt, err))
+    big = os.path.join(TMP, "small_resp.yaml")
+    with open(big, "w") as f:
+        f.write("llm:\n  max_response_bytes: 2048\n  retry_base_ms: 50\n")
+    with FakeLLMServer([Reply.completion("x" * 10000, 1, 1)]) as srv:
+        rc, out, err, _ = run(["llm", "check", "-c", big], server_env(srv))
+        check("huge body: refused", rc == 5 and "max_response_bytes" in err and len(srv.requests) == 1, (rc, err))
+
+
 def test_timeout():
-    with FakeLLMServer([Reply.completion("late", 10, 1, delay=3)]) as srv:
+    with FakeLLMServer([Reply.completion("late", 10, 1, delay=5)]) as srv:
         rc, out, err, dt = run(["llm", "check", "-c", FAST, "--timeout", "0.5"], server_env(srv))
         check("timeout: fails", rc == 5, (rc, err))
         check("timeout: retried", len(srv.requests) == 3, len(srv.requests))
         check("timeout: message", "timed out" in err, err)
-        check("timeout: bounded", dt < 3, dt)
+        # 3 attempts × 0.5 s + backoff; waiting for the server would take 3 × 5 s
+        check("timeout: bounded", dt < 8, dt)
 
 
 def test_bad_bodies():
@@ -263,7 +283,7 @@ def main():
     if not os.path.exists(BIN):
         print(f"SKIP: no binary at {BIN}")
         return 77
-    for t in [test_normal, test_429_retry_after, test_500_twice, test_timeout, test_bad_bodies, test_401,
+    for t in [test_normal, test_429_retry_after, test_500_twice, test_long_retry_after_and_big_body, test_timeout, test_bad_bodies, test_401,
               test_budget, test_unknown_model, test_azure, test_precedence, test_usage_errors]:
         try:
             t()

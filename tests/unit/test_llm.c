@@ -457,6 +457,14 @@ static void test_multi(void)
     CHECK_INT(t.calls, 1);
     CHECK_INT(t.prompt_tokens, 100000);
     CHECK(NEAR(t.cost_usd, 0.027));
+    json_t *ph = ct_llm_client_phases(c);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(ph, "trace"), "calls")), 1);
+    CHECK_INT(
+        json_integer_value(json_object_get(json_object_get(ph, "trace"), "completion_tokens")),
+        20000);
+    CHECK(NEAR(json_real_value(json_object_get(json_object_get(ph, "trace"), "cost_usd")), 0.027));
+    CHECK(json_object_size(ph) == 1);
+    json_decref(ph);
     /* the second request carried the tools, the key as a bearer token, our model */
     CHECK(strstr(s.last_request, "POST /v1/chat/completions") != NULL);
     CHECK(strstr(s.last_request, "Authorization: Bearer sk-unit-secret") != NULL);

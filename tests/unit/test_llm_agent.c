@@ -7,6 +7,7 @@
 #include "ct/agent.h"
 #include "ct/config.h"
 #include "ct/sandbox.h"
+#include "ct/trajectory.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -125,7 +126,7 @@ static ct_llm_client *client_for(server *s, double budget)
 }
 
 static char workdir[] = "/tmp/h8_agent_XXXXXX";
-static int events[CT_AGENT_EV_DONE + 1];
+static int events[CT_AGENT_EV_WARNING + 1];
 
 static void on_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
 {
@@ -277,12 +278,134 @@ static void test_limits(void)
     server_stop(&s);
 }
 
+static int warn_events;
+static char warn_text[4][512];
+
+static void on_diag_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
+{
+    (void)ud, (void)step, (void)code;
+    if (k == CT_AGENT_EV_WARNING) {
+        if (warn_events < 4) snprintf(warn_text[warn_events], sizeof warn_text[0], "%s", text);
+        warn_events++;
+    }
+}
+
+static void test_diagnose(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem://traj");
+    t->task = "Fix the off-by-one in range_sum";
+    const char *actions[] = {"grep -n range_sum src/*.py", "sed -i 's/n+1/n/' src/other.py",
+                             "cat src/other.py", "pytest -q"};
+    for (int i = 0; i < 4; i++) {
+        ct_step *st = ct_traj_add_step(t);
+        st->kind = CT_KIND_BASH;
+        st->action = actions[i];
+        st->has_exit_code = 1;
+        st->exit_code = i == 3 ? 1 : 0;
+    }
+    server s;
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "Look at the edit.\n```bash\ncat steps/2.json\n```";
+    s.replies[1] = "Overview.\n```bash\ncat index.md\n```";
+    s.replies[2] = "Write.\n```bash\nprintf '%s\\n' '{\"labels\": [{\"step_id\": 2, \"label\": "
+                   "\"incorrect\", \"reasoning\": \"edited other.py, not the file with "
+                   "range_sum\", \"evidence\": [1]}, {\"step_id\": 3, \"label\": \"unuseful\", "
+                   "\"reasoning\": \"guess\"}, {\"step_id\": 9, \"label\": \"incorrect\"}], "
+                   "\"root_cause_chain\": [\"wrong file edited\"], \"summary\": \"one bad "
+                   "edit\"}' > labels.json\n```";
+    s.replies[3] = "Done.\n```bash\necho TRACER_FINAL_OUTPUT\n```";
+    s.n_replies = 4;
+    server_start(&s);
+    ct_llm_client *c = client_for(&s, 3.0);
+    json_t *cfg = ct_config_defaults();
+    char dir[] = "/tmp/h8_diag_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    ct_error e;
+    ct_error_clear(&e);
+    warn_events = 0;
+    ct_analysis *a = ct_agent_diagnose(c, t, cfg, dir, on_diag_event, NULL, &e);
+    CHECK(a != NULL);
+    if (a) {
+        CHECK_INT(a->n_labels, 4);
+        CHECK_INT(a->labels[1].label, CT_LABEL_INCORRECT);
+        CHECK_STR(a->labels[1].rule, "llm");
+        CHECK_STR(a->labels[1].reasoning, "edited other.py, not the file with range_sum");
+        CHECK_INT(a->labels[1].n_evidence, 1);
+        CHECK_INT(a->labels[2].label, CT_LABEL_CORRECT); /* never inspected: dropped */
+        CHECK_INT(a->labels[0].label, CT_LABEL_CORRECT);
+        CHECK_INT(a->n_root_cause, 1);
+        CHECK_STR(a->root_cause_chain[0], "wrong file edited");
+        CHECK_STR(a->summary, "one bad edit");
+        CHECK_INT(a->partial, 0);
+        CHECK_STR(a->model, "gpt-4o-mini");
+        CHECK_INT(a->tokens_in, 4000);
+        CHECK(a->cost_usd > 0.00083999 && a->cost_usd < 0.00084001); /* 4 × 0.00021 */
+        ct_analysis_free(a);
+    }
+    CHECK_INT(warn_events, 2);
+    CHECK(strstr(warn_text[0], "step 3: label dropped") != NULL);
+    CHECK(strstr(warn_text[1], "labels[2]") != NULL);
+    /* the first request carried the rendered prompts: task and index lines */
+    CHECK(s.requests[0] && strstr(s.requests[0], "Fix the off-by-one in range_sum") != NULL);
+    CHECK(s.requests[0] && strstr(s.requests[0], "2. [bash] sed -i 's/n+1/n/' src/other.py "
+                                                 "(exit 0)") != NULL);
+    CHECK(s.requests[0] && strstr(s.requests[0], "{{") == NULL);
+    /* the second request: step 2's JSON as the observation */
+    CHECK(s.requests[1] && strstr(s.requests[1], "src/other.py") != NULL);
+    char path[300];
+    snprintf(path, sizeof path, "%s/steps/4.json", dir);
+    CHECK(access(path, F_OK) == 0);
+    server_stop(&s);
+
+    /* a run that never writes labels and hits the step limit: partial, all correct */
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "```bash\ncat steps/1.json\n```";
+    s.n_replies = 1;
+    server_start(&s);
+    ct_llm_client_free(c);
+    c = client_for(&s, 3.0); /* the new server's port */
+    ct_config_set(cfg, "trace.step_limit", json_integer(2));
+    warn_events = 0;
+    a = ct_agent_diagnose(c, t, cfg, dir, on_diag_event, NULL, &e);
+    CHECK(a != NULL);
+    if (!a) fprintf(stderr, "diagnose: %s\n", e.msg);
+    if (a) {
+        CHECK_INT(a->partial, 1);
+        CHECK_STR(a->stop_reason, "step_limit");
+        CHECK_INT(a->labels[1].label, CT_LABEL_CORRECT); /* the old labels.json was removed */
+        ct_analysis_free(a);
+    }
+    CHECK_INT(warn_events, 1);
+    CHECK_INT(s.served, 2);
+    server_stop(&s);
+
+    /* template errors are reported, nothing is sent */
+    ct_config_set(cfg, "trace.instance_template", json_string("{{nope}}"));
+    CHECK(ct_agent_diagnose(c, t, cfg, dir, NULL, NULL, &e) == NULL);
+    CHECK(strstr(e.msg, "{{nope}}") != NULL);
+    char *out;
+    json_t *vars = json_pack("{s:s, s:i}", "a", "x", "n", 3);
+    CHECK_INT(ct_agent_render("[{{a}}|{{ n }}]", vars, &out, &e), CT_OK);
+    CHECK_STR(out, "[x|3]");
+    free(out);
+    CHECK_INT(ct_agent_render("{{a", vars, &out, &e), CT_EINVAL);
+    json_decref(vars);
+
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    json_decref(cfg);
+    ct_llm_client_free(c);
+    ct_traj_free(t);
+}
+
 int main(void)
 {
     if (!mkdtemp(workdir)) return 1;
     test_extract();
     test_complete_run();
     test_limits();
+    test_diagnose();
     rmdir(workdir);
     return check_report();
 }

@@ -266,6 +266,11 @@ static void test_uris_and_shapes(void)
     CHECK(strstr(md, "````bash\ncmd 3 ```x```\n````") != NULL);
     CHECK(strstr(md, "**Label:** ⚠ incorrect · `bad-edit`") != NULL);
     free(md);
+    /* an empty action (a killed turn) still gives a well-formed card */
+    t->steps[0].action = "";
+    md = ct_lsp_hover_markdown(t, a, &t->steps[0]);
+    CHECK(strstr(md, "```bash\n\n```\n") != NULL);
+    free(md);
     md = ct_lsp_inspect_markdown(t, a, &t->steps[1]);
     CHECK(strstr(md, "# Step 2 of 3") != NULL && strstr(md, "**Evidence:** steps 1, 2") != NULL);
     free(md);

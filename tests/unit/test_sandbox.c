@@ -18,6 +18,21 @@
 
 static char scratch[256];
 
+/* 1 while pid exists and is not a zombie (a killed child waits for init to reap it). */
+static int alive_pid(long pid)
+{
+    if (kill((pid_t)pid, 0) != 0) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')');
+    return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
 static ct_sandbox_opts opts(int mode, double timeout, size_t cap)
 {
     ct_sandbox_opts o;
@@ -105,7 +120,7 @@ static void test_group_kill(void)
         if (pass == 1)
             snprintf(cmd, sizeof cmd, "sleep 100 >/dev/null 2>&1 & echo $! > %s; exit 0", pidfile);
         ct_sandbox_result r;
-        CHECK_INT(run(cmd, CT_SANDBOX_NONE, pass == 0 ? 1.0 : 10, 0, &r), 0);
+        CHECK_INT(run(cmd, CT_SANDBOX_NONE, pass == 0 ? 2.0 : 10, 0, &r), 0);
         CHECK_INT(r.timed_out, pass == 0);
         CHECK(r.elapsed_s < 5);
         ct_sandbox_result_free(&r);
@@ -121,7 +136,7 @@ static void test_group_kill(void)
             /* reaped by init after our SIGKILL; allow it a moment */
             int alive = 1;
             for (int i = 0; i < 100 && alive; i++) {
-                alive = kill((pid_t)pid, 0) == 0;
+                alive = alive_pid(pid);
                 if (alive) usleep(20000);
             }
             CHECK_INT(alive, 0);

@@ -10,6 +10,7 @@
 #ifndef CT_AGENT_H
 #define CT_AGENT_H
 
+#include "ct/analysis.h"
 #include "ct/error.h"
 #include "ct/llm.h"
 
@@ -32,6 +33,7 @@ typedef enum ct_agent_event_kind {
     CT_AGENT_EV_FORMAT_ERROR,   /* step, code = number of bash blocks found */
     CT_AGENT_EV_BUDGET_WARNING, /* step, text = the message appended */
     CT_AGENT_EV_DONE,           /* code = ct_agent_status */
+    CT_AGENT_EV_WARNING,        /* text = a label dropped, a malformed output file, ... */
 } ct_agent_event_kind;
 
 typedef void (*ct_agent_event_fn)(void *ud, ct_agent_event_kind kind, int step, int code,
@@ -74,5 +76,21 @@ const char *ct_agent_status_name(ct_agent_status s);
  * new string in *cmd. A fence is ```bash (or ```sh) at the start of a line, a newline, the body,
  * and a closing ``` at the start of a line. */
 int ct_agent_extract_bash(const char *reply, char **cmd);
+
+/* Replace {{name}} in tmpl by the string (or integer) member `name` of vars. An unknown name or
+ * an unclosed {{ is CT_EINVAL naming it. *out is a new string. */
+int ct_agent_render(const char *tmpl, const json_t *vars, char **out, ct_error *err);
+
+/* Diagnose `t` with the agent: writes task.md, index.md and steps/N.json into work_dir (an
+ * existing, preferably empty directory), renders trace.system_template / instance_template,
+ * runs the loop with the trace.* limits, then reads work_dir/labels.json
+ * ({"labels": [{step_id, label, reasoning, evidence}], "root_cause_chain": [...], "summary"}).
+ * Anti-cheat, enforced: a label is kept only when a command of this run named steps/N.json
+ * for that step; dropped labels and a missing/malformed labels.json are reported through
+ * on_event (CT_AGENT_EV_WARNING). A run stopped by a limit gives a partial analysis
+ * (partial = 1, stop_reason = the status name). NULL with err on a setup or LLM failure. */
+ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const json_t *cfg,
+                               const char *work_dir, ct_agent_event_fn on_event, void *ud,
+                               ct_error *err);
 
 #endif

@@ -79,6 +79,9 @@ void ct_llm_client_set_warn(ct_llm_client *c, ct_llm_warn_fn fn, void *ud);
 /* Change the cap (USD; 0 = none). Spending so far is kept. */
 void ct_llm_client_set_budget(ct_llm_client *c, double usd);
 void ct_llm_client_totals(const ct_llm_client *c, ct_llm_totals *out);
+/* Per-phase totals (request.phase): {"trace": {"calls", "prompt_tokens", "completion_tokens",
+ * "cost_usd"}, ...}. A new reference. */
+json_t *ct_llm_client_phases(const ct_llm_client *c);
 /* The endpoint URL requests go to (no key in it). Borrowed. */
 const char *ct_llm_client_url(const ct_llm_client *c);
 const char *ct_llm_client_model(const ct_llm_client *c);

@@ -50,7 +50,7 @@ typedef struct ct_found {
 } ct_found;
 
 typedef struct ct_discover_opts {
-    int max_depth;    /* directory levels below the start to search; 0 → default 6 */
+    int max_depth;    /* directory levels below the start to search; 0 → default 10 */
     size_t max_found; /* stop after this many roots; 0 → default 100000 */
     size_t max_entries; /* directory entries examined in total; 0 → default 200000 */
 } ct_discover_opts;

@@ -126,7 +126,8 @@ typedef struct ct_spans_opts {
 typedef struct ct_edit_place {
     const ct_edit *edit; /* borrowed from the list */
     const char *status;  /* "found", "moved_on", "file_missing", "unmapped", "not_reconstructed",
-                            "deleted", "too_large" (static) */
+                            "deleted" (the run deleted the file), "removed" (the edit only
+                            removed text: nothing to find), "too_large" (static) */
     char *file;          /* local path (NULL when unmapped) */
     const char *lang;    /* grammar name, NULL when none */
     ct_span_match match;

@@ -14,6 +14,13 @@
 #define FINAL_SENTINEL "TRACER_FINAL_OUTPUT"
 #define PREVIEW_BYTES 500
 
+/* ct_utf8_sanitize(s, 0) currently returns an unterminated buffer (core/src/buf.c): never
+ * call it with an empty input. */
+static char *sanitize(const char *s, size_t n)
+{
+    return n ? ct_utf8_sanitize(s, n) : ct_xstrdup("");
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -116,7 +123,7 @@ static int is_final(const char *out, size_t len, char **rest)
         if (a < b) {
             if (b - a == strlen(FINAL_SENTINEL) && memcmp(out + a, FINAL_SENTINEL, b - a) == 0) {
                 size_t r = e < len ? e + 1 : e;
-                *rest = ct_utf8_sanitize(out + r, len - r);
+                *rest = sanitize(out + r, len - r);
                 return 1;
             }
             return 0;
@@ -224,7 +231,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
                           serr.msg);
             sr.exit_code = -1;
         } else {
-            char *text = ct_utf8_sanitize(sr.output, sr.output_len);
+            char *text = sanitize(sr.output, sr.output_len);
             if (!sr.timed_out && is_final(sr.output, sr.output_len, &final_rest)) {
                 free(text);
                 ct_sandbox_result_free(&sr);

@@ -64,6 +64,9 @@ typedef struct info {
     outcome test;      /* for run/test steps: did the tests pass? */
     const char *wpath; /* the file it wrote, NULL when none / unknown (malloc'd) */
     int empty_out;     /* observation present and blank */
+    int revert;        /* undoes earlier changes (git checkout -- F, undo_edit, inverse edit) */
+    int revert_of;     /* for a revert: the latest change it undid, -1 when none */
+    int undone_by;     /* for a change: the later revert that undid it, -1 when none */
 } info;
 
 typedef struct ctx {
@@ -287,6 +290,32 @@ static char *shell_target(const char *cmd)
     return res;
 }
 
+/* Can a run step have written files? A redirect or an inline program (python -c, node -e, a
+ * heredoc fed to an interpreter) is visible and is checked for writes; a script or binary run by
+ * name is opaque and is assumed to write. */
+static int run_may_write(const char *a)
+{
+    if (!a) return 0;
+    char *target = shell_target(a);
+    if (target) {
+        free(target);
+        return 1;
+    }
+    static const char *const inline_marks[] = {" -c ", " -c\"", " -c'", " -e ", "<<", NULL};
+    int inl = 0;
+    for (int k = 0; inline_marks[k] && !inl; k++)
+        inl = strstr(a, inline_marks[k]) != NULL;
+    if (!inl) return 1;
+    static const char *const writes[] = {
+        "'w'",     "\"w\"",      "'wb'",    "\"wb\"",  "'a'",        "\"a\"",       "'w+'",
+        "\"w+\"",  "'r+'",       "\"r+\"",  ".write(", "write_text", "write_bytes", "dump(",
+        ".save",   "savefig",    "to_csv",  "mkdir",   "remove(",    "unlink",      "rmtree",
+        "rename(", "subprocess", "system(", "shutil",  "writeFile",  "appendFile",  NULL};
+    for (int k = 0; writes[k]; k++)
+        if (strstr(a, writes[k])) return 1;
+    return 0;
+}
+
 static char *written_path(const ct_step *s, const info *in)
 {
     if (in->cls != CT_CLASS_CHANGE) return NULL;
@@ -487,6 +516,9 @@ static void rule_failed_action(ctx *c)
 {
     if (!on(c, "failed_action")) return;
     int first_edit_ok = ct_config_bool(c->cfg, "heuristic.failed_action.first_failed_edit_ok", 1);
+    int broken_edit = ct_config_bool(c->cfg, "heuristic.failed_action.broken_edit_counts", 1);
+    static const char *const broken_edit_marks[] = {"E999 SyntaxError", "E999 IndentationError",
+                                                    NULL};
     for (size_t i = 0; i < c->n; i++) {
         const info *in = &c->in[i];
         if (!in->invoke_error) continue;
@@ -501,7 +533,21 @@ static void rule_failed_action(ctx *c)
                 if (c->in[k].invoke_error) prev_fail = (int)k;
                 break;
             }
-            if (prev_fail < 0) continue;
+            if (prev_fail < 0) {
+                /* a first try may miss the text, but an edit whose own text is broken code
+                 * (the linter names the syntax error it would introduce, E999) is a fumble */
+                const char *obs = c->t->steps[i].observation;
+                if (broken_edit && obs && obs_any(obs, strlen(obs), broken_edit_marks))
+                    set(c, i, CT_LABEL_UNUSEFUL, "failed-action", "wrong_tool", "minor",
+                        "Check the replacement text is complete, valid code before submitting "
+                        "the edit.",
+                        ev, 1,
+                        "Step %d is an edit of %s whose new text is not valid code: the tool "
+                        "rejected it for the syntax error it would introduce, so nothing was "
+                        "applied.",
+                        (int)i + 1, in->wpath);
+                continue;
+            }
             ev[0] = prev_fail + 1;
             ev[1] = (int)i + 1;
             set(c, i, CT_LABEL_UNUSEFUL, "failed-action", "redundant", "minor",
@@ -647,82 +693,203 @@ static int edit_dropped(const ct_step *edit, const ct_step *later)
     return ins && content && !strstr(content, ins);
 }
 
+/* Equal up to whitespace. */
+static int ws_equal(const char *a, const char *b)
+{
+    for (;;) {
+        while (isspace((unsigned char)*a))
+            a++;
+        while (isspace((unsigned char)*b))
+            b++;
+        if (!*a || !*b) return !*a && !*b;
+        if (*a++ != *b++) return 0;
+    }
+}
+
+/* The file an explicit revert restores: a file touch `undo_edit` (the latest edit only, *whole
+ * = 0) or `revert`, or `git checkout [REV] -- F` / `git restore F` in the command (every change
+ * to F, *whole = 1). Returns a malloc'd path or NULL. */
+static char *revert_target(const ct_step *s, int *whole)
+{
+    for (size_t k = 0; k < s->n_files; k++) {
+        const char *op = s->files[k].op;
+        if (!op || !s->files[k].path) continue;
+        if (!strcmp(op, "undo_edit") || !strcmp(op, "revert")) {
+            *whole = !strcmp(op, "revert");
+            return ct_xstrdup(s->files[k].path);
+        }
+    }
+    const char *a = s->action;
+    if (!a) return NULL;
+    *whole = 1;
+    const char *g = strstr(a, "git checkout ");
+    if (g) {
+        size_t m = strcspn(g, "\n;&|");
+        const char *dd = ct_memstr(g, m, " -- ");
+        if (!dd) return NULL;
+        const char *p = dd + 4;
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " \t\n;&|'\"");
+        return n ? ct_xstrndup(p, n) : NULL;
+    }
+    g = strstr(a, "git restore ");
+    if (!g) return NULL;
+    size_t m = strcspn(g, "\n;&|");
+    if (ct_memstr(g, m, "--staged") && !ct_memstr(g, m, "--worktree")) return NULL;
+    const char *p = g + strlen("git restore ");
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " \t\n;&|'\"");
+        if (!n) return NULL;
+        if (*p != '-') return ct_xstrndup(p, n);
+        p += n;
+    }
+}
+
+/* 1 when the edit touch f is the inverse of one of step e's edits (its new text is what e
+ * replaced and its old text what e put there). */
+static int inverse_of(const ct_file_touch *f, const ct_step *e)
+{
+    for (size_t k = 0; k < e->n_files; k++) {
+        const ct_file_touch *g = &e->files[k];
+        if (!g->old_text || !g->new_text || !same_path(g->path, f->path)) continue;
+        if (is_blank(g->old_text) && is_blank(g->new_text)) continue;
+        if (ws_equal(f->new_text, g->old_text) && ws_equal(f->old_text, g->new_text)) return 1;
+    }
+    return 0;
+}
+
+/* Mark the reverts and what they undo: a revert of a whole file undoes every change to it
+ * since the last revert; undo_edit and an inverse edit undo one change. */
+static void find_reverts(ctx *c)
+{
+    for (size_t j = 0; j < c->n; j++) {
+        info *in = &c->in[j];
+        const ct_step *s = &c->t->steps[j];
+        if (!in->changed) continue;
+        int whole = 0;
+        char *path = revert_target(s, &whole);
+        if (path) {
+            in->revert = 1;
+            for (size_t i = j; i-- > 0;) {
+                info *pi = &c->in[i];
+                if (!pi->changed || !same_path(pi->wpath, path)) continue;
+                if (pi->revert) break; /* the file was already restored there */
+                if (pi->undone_by >= 0) continue;
+                pi->undone_by = (int)j;
+                if (in->revert_of < 0) in->revert_of = (int)i;
+                if (!whole) break;
+            }
+            if (!in->wpath)
+                in->wpath = path;
+            else
+                free(path);
+            continue;
+        }
+        for (size_t k = 0; k < s->n_files && !in->revert; k++) {
+            const ct_file_touch *f = &s->files[k];
+            if (!f->path || !f->old_text || !f->new_text) continue;
+            for (size_t i = j; i-- > 0;) {
+                info *pi = &c->in[i];
+                if (!pi->changed || !same_path(pi->wpath, f->path)) continue;
+                if (pi->revert) break;
+                if (pi->undone_by >= 0 || !inverse_of(f, &c->t->steps[i])) continue;
+                pi->undone_by = (int)j;
+                in->revert = 1;
+                in->revert_of = (int)i;
+                break;
+            }
+        }
+    }
+}
+
 static void rule_reverted_edit(ctx *c)
 {
     if (!on(c, "reverted_edit")) return;
     int overwrite = ct_config_bool(c->cfg, "heuristic.reverted_edit.overwrite_counts", 1);
     for (size_t j = 0; j < c->n; j++) {
-        const ct_step *s = &c->t->steps[j];
         info *in = &c->in[j];
-        if (!in->changed) continue;
-        /* explicit reverts: undo_edit, git checkout/restore of a path */
-        const char *revert_path = NULL;
-        for (size_t k = 0; k < s->n_files; k++)
-            if (s->files[k].op && !strcmp(s->files[k].op, "undo_edit"))
-                revert_path = s->files[k].path;
-        char *git_path = NULL;
-        if (!revert_path && in->fine == CT_FINE_VCS && s->action &&
-            (strstr(s->action, "git checkout") || strstr(s->action, "git restore"))) {
-            const char *dd = strstr(s->action, " -- ");
-            if (dd) {
-                size_t m = strcspn(dd + 4, " \n;&|");
-                if (m) git_path = ct_xstrndup(dd + 4, m);
-            }
-            revert_path = git_path;
-        }
-        int is_rewrite = overwrite && in->fine == CT_FINE_CREATE && in->wpath;
-        const char *target = revert_path ? revert_path : is_rewrite ? in->wpath : NULL;
-        if (!target) {
-            free(git_path);
+        if (in->revert) {
+            int i = in->revert_of;
+            if (i < 0) continue;
+            int ev[2] = {i + 1, (int)j + 1};
+            set(c, (size_t)i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
+                "Understand the failure before editing; make the change that survives.", ev, 2,
+                "The change to %s at step %d was undone at step %d, so it was wrong.",
+                c->in[i].wpath ? c->in[i].wpath : in->wpath, i + 1, (int)j + 1);
             continue;
         }
+        if (!in->changed || !overwrite || in->fine != CT_FINE_CREATE || !in->wpath) continue;
+        const char *target = in->wpath;
         /* the latest earlier change to the same file */
         for (size_t i = j; i-- > 0;) {
             info *pi = &c->in[i];
-            if (!pi->changed || !pi->wpath) continue;
-            const char *a = pi->wpath, *b = target;
-            size_t la = strlen(a), lb = strlen(b);
-            int same = !strcmp(a, b) ||
-                       (la > lb && a[la - lb - 1] == '/' && !strcmp(a + la - lb, b)) ||
-                       (lb > la && b[lb - la - 1] == '/' && !strcmp(b + lb - la, a));
-            if (!same) continue;
-            if (revert_path) {
-                int ev[2] = {(int)i + 1, (int)j + 1};
+            if (!pi->changed || !same_path(pi->wpath, target)) continue;
+            if (pi->revert || pi->undone_by >= 0) break;
+            /* rewritten wholesale: wrong only when it was a whole version of its own (an
+             * edit is usually kept and extended by the rewrite — unless the new content
+             * visibly drops it) and a run in between showed it failing */
+            if (pi->fine != CT_FINE_CREATE && !edit_dropped(&c->t->steps[i], &c->t->steps[j]))
+                break;
+            int failed_run = -1;
+            const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+            for (size_t k = i + 1; k < j; k++) {
+                const char *act = c->t->steps[k].action ? c->t->steps[k].action : "";
+                /* a failing run of that very file, or a failing test run */
+                int runs_it = c->in[k].fine == CT_FINE_TEST ||
+                              (c->in[k].fine == CT_FINE_RUN && *base && strstr(act, base));
+                if (runs_it && (c->in[k].failed || c->in[k].test == OUT_FAIL)) failed_run = (int)k;
+            }
+            if (failed_run >= 0 && !scratch_path(target)) {
+                int ev[3] = {(int)i + 1, failed_run + 1, (int)j + 1};
                 set(c, i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
-                    "Understand the failure before editing; make the change that survives.", ev, 2,
-                    "The change to %s at step %d was reverted at step %d, so it was wrong.", target,
-                    (int)i + 1, (int)j + 1);
-            } else {
-                /* rewritten wholesale: wrong only when it was a whole version of its own (an
-                 * edit is usually kept and extended by the rewrite — unless the new content
-                 * visibly drops it) and a run in between showed it failing */
-                if (pi->fine != CT_FINE_CREATE && !edit_dropped(&c->t->steps[i], &c->t->steps[j]))
-                    break;
-                int failed_run = -1;
-                const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-                for (size_t k = i + 1; k < j; k++) {
-                    const char *act = c->t->steps[k].action ? c->t->steps[k].action : "";
-                    /* a failing run of that very file, or a failing test run */
-                    int runs_it = c->in[k].fine == CT_FINE_TEST ||
-                                  (c->in[k].fine == CT_FINE_RUN && *base && strstr(act, base));
-                    if (runs_it && (c->in[k].failed || c->in[k].test == OUT_FAIL))
-                        failed_run = (int)k;
-                }
-                if (failed_run >= 0 && !scratch_path(target)) {
-                    int ev[3] = {(int)i + 1, failed_run + 1, (int)j + 1};
-                    set(c, i, CT_LABEL_INCORRECT, "reverted-edit", "wrong_target", "moderate",
-                        "Test the approach on a small case before writing the whole file.", ev, 3,
-                        "The version of %s written at step %d failed when run at step %d and "
-                        "was rewritten at step %d.",
-                        target, (int)i + 1, failed_run + 1, (int)j + 1);
-                }
+                    "Test the approach on a small case before writing the whole file.", ev, 3,
+                    "The version of %s written at step %d failed when run at step %d and "
+                    "was rewritten at step %d.",
+                    target, (int)i + 1, failed_run + 1, (int)j + 1);
             }
             break;
         }
-        free(git_path);
     }
 }
 
+/* Does the observation name the file (its last two path components, or its bare name, not as
+ * part of a longer name)? Tracebacks and test reports name the files a failure is in. */
+static int obs_names_file(const char *obs, size_t len, const char *path)
+{
+    if (!obs || !path) return 0;
+    const char *tail = path + strlen(path);
+    int slashes = 0;
+    while (tail > path && !(tail[-1] == '/' && ++slashes == 2))
+        tail--;
+    if (!*tail || (*tail == '/' && !tail[1])) return 0;
+    size_t tl = strlen(tail);
+    for (int w = 0; w < 2; w++) {
+        const char *st = obs, *en = obs + len;
+        if (len > 2 * OBS_SCAN) {
+            st = w ? obs + len - OBS_SCAN : obs;
+            en = st + OBS_SCAN;
+        } else if (w)
+            break;
+        for (const char *h = ct_memstr(st, (size_t)(en - st), tail); h;
+             h = ct_memstr(h + 1, (size_t)(en - h - 1), tail)) {
+            char before = h > obs ? h[-1] : ' ';
+            char after = h + tl < obs + len ? h[tl] : ' ';
+            if ((isalnum((unsigned char)before) || before == '_' || before == '.' ||
+                 before == '-') ||
+                isalnum((unsigned char)after) || after == '_')
+                continue;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Tests that passed fail after some changes: the change still in effect at the failing run is
+ * to blame (reverts and changes already undone cannot break anything) — the latest one to the
+ * file the failure names, else the latest one. */
 static void rule_regression(ctx *c)
 {
     if (!on(c, "regression")) return;
@@ -735,18 +902,26 @@ static void rule_regression(ctx *c)
         int prev = *slot;
         *slot = (int)i;
         if (prev < 0 || c->in[prev].test != OUT_PASS || in->test != OUT_FAIL) continue;
-        /* the edits between the passing and the failing run broke it */
+        const char *obs = c->t->steps[i].observation;
+        size_t len = obs ? strlen(obs) : 0;
+        int last = -1, named = -1;
         for (size_t k = (size_t)prev + 1; k < i; k++) {
             info *ki = &c->in[k];
             if (!ki->changed || (ki->fine != CT_FINE_EDIT && ki->fine != CT_FINE_CREATE)) continue;
+            if (ki->revert || (ki->undone_by >= 0 && (size_t)ki->undone_by < i)) continue;
             if (ki->wpath && scratch_path(ki->wpath)) continue;
-            int ev[3] = {prev + 1, (int)k + 1, (int)i + 1};
-            set(c, k, CT_LABEL_INCORRECT, "regression", "wrong_target", "critical",
-                "Keep the edit minimal and rerun the tests that passed before it.", ev, 3,
-                "The tests passed at step %d, step %d changed %s, and the same tests fail at "
-                "step %d: the change broke them.",
-                prev + 1, (int)k + 1, ki->wpath ? ki->wpath : "the code", (int)i + 1);
+            last = (int)k;
+            if (ki->wpath && obs_names_file(obs, len, ki->wpath)) named = (int)k;
         }
+        int k = named >= 0 ? named : last;
+        if (k < 0) continue;
+        info *ki = &c->in[k];
+        int ev[3] = {prev + 1, k + 1, (int)i + 1};
+        set(c, (size_t)k, CT_LABEL_INCORRECT, "regression", "wrong_target", "critical",
+            "Keep the edit minimal and rerun the tests that passed before it.", ev, 3,
+            "The tests passed at step %d, step %d changed %s, and the same tests fail at "
+            "step %d with that change in effect: the change broke them.",
+            prev + 1, k + 1, ki->wpath ? ki->wpath : "the code", (int)i + 1);
     }
     kmap_free(&m);
 }
@@ -878,7 +1053,7 @@ static void rule_outside_patch(ctx *c)
     if (!patch || is_blank(patch) || !strstr(patch, "diff")) return;
     for (size_t i = 0; i < c->n; i++) {
         info *in = &c->in[i];
-        if (!in->changed || in->fine != CT_FINE_EDIT || !in->wpath) continue;
+        if (!in->changed || in->fine != CT_FINE_EDIT || !in->wpath || in->revert) continue;
         if (scratch_path(in->wpath) || path_in_patch(patch, in->wpath)) continue;
         /* an edit to a file that the agent created itself is scratch work too */
         int created = 0;
@@ -984,20 +1159,26 @@ static void rule_unused_explore(ctx *c)
     }
 }
 
+/* The outcome rules (unsolved-final, failed-submit) only act on a verdict: solved = false, or a
+ * recorded reward of 0 or less. An unknown outcome is never taken for a failure. */
+static int judged_unsolved(const ct_trajectory *t)
+{
+    if (t->solved == CT_TRUE) return 0;
+    return t->solved == CT_FALSE || (t->has_reward && t->reward <= 0.0);
+}
+
 /* The run was judged unsolved: the last version of each deliverable file the agent wrote is
  * what failed. Scratch files (reproduction scripts, /tmp) and files removed later are left out. */
 static void rule_unsolved_final(ctx *c)
 {
-    if (!on(c, "unsolved_final")) return;
-    int failed = c->t->solved == CT_FALSE ||
-                 (c->t->solved == CT_UNKNOWN && c->t->has_reward && c->t->reward <= 0.0);
-    if (!failed) return;
+    if (!on(c, "unsolved_final") || !judged_unsolved(c->t)) return;
     long long max_files = num(c, "unsolved_final", "max_files", 3);
     long long flagged = 0;
     for (size_t i = c->n; i-- > 0 && flagged < max_files;) {
         info *in = &c->in[i];
         if (!in->changed || !in->wpath || scratch_path(in->wpath)) continue;
         if (in->fine != CT_FINE_EDIT && in->fine != CT_FINE_CREATE) continue;
+        if (in->revert || in->undone_by >= 0) continue; /* not what was left in place */
         int later = 0, removed = 0;
         for (size_t k = i + 1; k < c->n && !later; k++) {
             if (c->in[k].changed && c->in[k].wpath && same_path(c->in[k].wpath, in->wpath))
@@ -1021,8 +1202,7 @@ static void rule_unsolved_final(ctx *c)
 static void rule_failed_submit(ctx *c)
 {
     if (!on(c, "failed_submit")) return;
-    int failed = c->t->solved == CT_FALSE ||
-                 (c->t->solved == CT_UNKNOWN && c->t->has_reward && c->t->reward <= 0.0);
+    int failed = judged_unsolved(c->t);
     int sub = submit_index(c);
     if (sub < 0) return;
     int ev[2] = {sub + 1, 0};
@@ -1154,10 +1334,13 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
             in->test = test_outcome(obs, len, s->has_exit_code, s->exit_code);
         in->changed = in->cls == CT_CLASS_CHANGE && !in->invoke_error &&
                       !(s->has_exit_code && s->exit_code != 0);
-        if (in->changed || in->fine == CT_FINE_RUN) version++;
+        /* a run that may write files changes the state; one that only prints does not */
+        if (in->changed || (in->fine == CT_FINE_RUN && run_may_write(s->action))) version++;
         in->wpath = written_path(s, in);
         in->empty_out = obs && output_blank(obs);
+        in->revert_of = in->undone_by = -1;
     }
+    find_reverts(&c);
 
     rule_weakened_test(&c);
     rule_rewritten_test(&c);

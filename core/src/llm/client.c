@@ -27,6 +27,7 @@ struct ct_llm_client {
     int max_tokens;
     size_t max_response_bytes;
     ct_llm_totals totals;
+    json_t *phases;
     ct_llm_warn_fn warn;
     void *warn_ud;
     unsigned long long rng;
@@ -44,6 +45,13 @@ struct ct_llm_call {
     double t0;
     char phase[32];
 };
+
+/* ct_utf8_sanitize(s, 0) currently returns an unterminated buffer (core/src/buf.c): never
+ * call it with an empty input. */
+static char *sanitize(const char *s, size_t n)
+{
+    return n ? ct_utf8_sanitize(s, n) : ct_xstrdup("");
+}
 
 static double now_s(void)
 {
@@ -163,6 +171,7 @@ ct_llm_client *ct_llm_client_new(const json_t *cfg, ct_error *err)
     const json_t *kw = ct_config_get(cfg, "llm.model_kwargs");
     c->model_kwargs = json_is_object(kw) ? json_deep_copy(kw) : json_object();
     c->prices = prices;
+    c->phases = json_object();
     c->have_price = ct_llm_price_lookup(prices, model, &c->price);
     double t = ct_config_double(cfg, "llm.timeout", 120);
     c->timeout_ms = t > 0 ? (long)(t * 1000) : 120000;
@@ -199,6 +208,7 @@ void ct_llm_client_free(ct_llm_client *c)
     free(c->url);
     json_decref(c->model_kwargs);
     json_decref(c->prices);
+    json_decref(c->phases);
     free(c);
 }
 
@@ -216,6 +226,31 @@ void ct_llm_client_set_budget(ct_llm_client *c, double usd)
 void ct_llm_client_totals(const ct_llm_client *c, ct_llm_totals *out)
 {
     *out = c->totals;
+}
+
+json_t *ct_llm_client_phases(const ct_llm_client *c)
+{
+    return json_deep_copy(c->phases);
+}
+
+static void add_phase(ct_llm_client *c, const char *phase, const ct_llm_usage *u)
+{
+    json_t *p = json_object_get(c->phases, phase);
+    if (!p) {
+        p = json_pack("{s:I, s:I, s:I, s:f}", "calls", (json_int_t)0, "prompt_tokens",
+                      (json_int_t)0, "completion_tokens", (json_int_t)0, "cost_usd", 0.0);
+        json_object_set_new(c->phases, phase, p);
+    }
+    json_object_set_new(p, "calls",
+                        json_integer(json_integer_value(json_object_get(p, "calls")) + 1));
+    json_object_set_new(
+        p, "prompt_tokens",
+        json_integer(json_integer_value(json_object_get(p, "prompt_tokens")) + u->prompt_tokens));
+    json_object_set_new(p, "completion_tokens",
+                        json_integer(json_integer_value(json_object_get(p, "completion_tokens")) +
+                                     u->completion_tokens));
+    json_object_set_new(p, "cost_usd",
+                        json_real(json_real_value(json_object_get(p, "cost_usd")) + u->cost_usd));
 }
 
 const char *ct_llm_client_url(const ct_llm_client *c)
@@ -509,6 +544,7 @@ int ct_llm_call_finish(ct_llm_call *call, int curl_code, ct_llm_response *out, l
         c->totals.prompt_tokens += r.usage.prompt_tokens;
         c->totals.completion_tokens += r.usage.completion_tokens;
         c->totals.cost_usd += r.usage.cost_usd;
+        add_phase(c, call->phase, &r.usage);
         *out = r;
         return CT_OK;
     } else {
@@ -563,7 +599,7 @@ int ct_llm_chat(ct_llm_client *c, const ct_llm_request *req, ct_llm_response *ou
 static char *json_text(const json_t *s)
 {
     /* strings may hold \u0000: keep the whole value, replacing NULs */
-    return ct_utf8_sanitize(json_string_value(s), json_string_length(s));
+    return sanitize(json_string_value(s), json_string_length(s));
 }
 
 int ct_llm_parse_response(const char *body, size_t len, ct_llm_response *out, ct_error *err)

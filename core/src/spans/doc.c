@@ -65,22 +65,6 @@ int ct_spans_lang_abi(const char *lang)
     return l ? (int)ts_language_version(l) : 0;
 }
 
-int ct_spans_lang_ok(const char *lang, ct_error *err)
-{
-    const TSLanguage *l = ct__grammar_language(lang, NULL, NULL);
-    if (!l)
-        return ct_error_set(err, CT_ENOTFOUND, "no tree-sitter grammar '%s' in this build",
-                            lang ? lang : "(null)");
-    unsigned v = ts_language_version(l);
-    if (v < TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION || v > TREE_SITTER_LANGUAGE_VERSION)
-        return ct_error_set(err, CT_EFORMAT,
-                            "grammar '%s' has language ABI %u, libtree-sitter accepts %d..%d: pin "
-                            "another version in grammars/package.json",
-                            lang, v, TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION,
-                            TREE_SITTER_LANGUAGE_VERSION);
-    return CT_OK;
-}
-
 /* ---- shared queries ----------------------------------------------------------------------- */
 
 #define MAX_LANGS 32
@@ -89,6 +73,8 @@ static struct {
     const char *lang;
     TSQuery *query;
     int failed;
+    uint32_t err_offset;
+    int err_type;
 } queries[MAX_LANGS];
 
 static const TSQuery *query_for(const char *lang, const TSLanguage *l, const char *src, size_t n)
@@ -106,14 +92,55 @@ static const TSQuery *query_for(const char *lang, const TSLanguage *l, const cha
         uint32_t off = 0;
         TSQueryError qe = TSQueryErrorNone;
         TSQuery *nq = ts_query_new(l, src, (uint32_t)n, &off, &qe);
-        queries[i].lang = lang;
+        queries[i].lang = NULL; /* the registry's own (static) spelling of the name */
+        for (size_t g = 0; g < ct__grammar_count(); g++)
+            if (strcmp(ct__grammar_name(g), lang) == 0) queries[i].lang = ct__grammar_name(g);
+        if (!queries[i].lang) goto done;
         queries[i].query = nq;
         queries[i].failed = nq == NULL;
+        queries[i].err_offset = off;
+        queries[i].err_type = (int)qe;
         q = nq;
     }
 done:
     pthread_mutex_unlock(&query_lock);
     return q;
+}
+
+int ct_spans_lang_ok(const char *lang, ct_error *err)
+{
+    const TSLanguage *l = ct__grammar_language(lang, NULL, NULL);
+    if (!l)
+        return ct_error_set(err, CT_ENOTFOUND, "no tree-sitter grammar '%s' in this build",
+                            lang ? lang : "(null)");
+    unsigned v = ts_language_version(l);
+    if (v < TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION || v > TREE_SITTER_LANGUAGE_VERSION)
+        return ct_error_set(err, CT_EFORMAT,
+                            "grammar '%s' has language ABI %u, libtree-sitter accepts %d..%d: pin "
+                            "another version in grammars/package.json",
+                            lang, v, TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION,
+                            TREE_SITTER_LANGUAGE_VERSION);
+    const char *qsrc = NULL;
+    size_t qlen = 0;
+    ct__grammar_language(lang, &qsrc, &qlen);
+    if (!qlen)
+        return ct_error_set(err, CT_ENOTFOUND, "grammars/queries/%s.scm is missing or empty", lang);
+    if (!query_for(lang, l, qsrc, qlen)) {
+        uint32_t off = 0;
+        int ty = 0;
+        pthread_mutex_lock(&query_lock);
+        for (size_t i = 0; i < MAX_LANGS && queries[i].lang; i++)
+            if (strcmp(queries[i].lang, lang) == 0) {
+                off = queries[i].err_offset;
+                ty = queries[i].err_type;
+            }
+        pthread_mutex_unlock(&query_lock);
+        return ct_error_setf(err, CT_EPARSE, "grammars/queries", (long long)off, 0,
+                             "the definitions query of '%s' does not compile (tree-sitter query "
+                             "error %d at byte %u)",
+                             lang, ty, off);
+    }
+    return CT_OK;
 }
 
 /* ---- documents ---------------------------------------------------------------------------- */
@@ -328,4 +355,26 @@ size_t ct_spans_doc_errors(ct_spans_doc *d, size_t start, size_t end)
 {
     if (!d || !d->tree) return 0;
     return count_errors(ts_tree_root_node(d->tree), start, end, 0);
+}
+
+/* ERROR/MISSING nodes that START in [start, end): error recovery often stretches an ERROR node
+ * from an earlier break over later, valid code; those are not the later edit's doing. */
+static size_t count_started(TSNode n, size_t start, size_t end, int depth)
+{
+    size_t ns = ts_node_start_byte(n), ne = ts_node_end_byte(n);
+    if (ne < start || ns >= end) return 0;
+    if (ts_node_is_missing(n)) return ns >= start && ns < end;
+    if (!ts_node_has_error(n)) return 0;
+    size_t c = strcmp(ts_node_type(n), "ERROR") == 0 && ns >= start ? 1 : 0;
+    if (depth > 1000) return c;
+    uint32_t k = ts_node_child_count(n);
+    for (uint32_t i = 0; i < k; i++)
+        c += count_started(ts_node_child(n, i), start, end, depth + 1);
+    return c;
+}
+
+size_t ct__spans_doc_errors_started(ct_spans_doc *d, size_t start, size_t end)
+{
+    if (!d || !d->tree) return 0;
+    return count_started(ts_tree_root_node(d->tree), start, end > start ? end : start + 1, 0);
 }

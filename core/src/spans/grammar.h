@@ -12,4 +12,8 @@ const TSLanguage *ct__grammar_language(const char *name, const char **query, siz
 /* LANGUAGE_VERSION found in parser.c at configure time. */
 int ct__grammar_declared_abi(const char *name);
 
+/* doc.c: ERROR/MISSING nodes starting in [start, end) (the syntax check's count). */
+typedef struct ct_spans_doc ct_spans_doc;
+size_t ct__spans_doc_errors_started(ct_spans_doc *d, size_t start, size_t end);
+
 #endif

@@ -71,6 +71,13 @@ static file_slot *slot_for(slots *s, const char *file, const ct_spans_opts *o)
     return f;
 }
 
+static int is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') return 0;
+    return 1;
+}
+
 void ct_spans_places_free(ct_edit_place *p, size_t n)
 {
     if (!p) return;
@@ -131,6 +138,10 @@ int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts,
         }
         if (strcmp(e->via, "delete") == 0 || !e->new_text) {
             p->status = "moved_on"; /* deleted in the run, present again today */
+            continue;
+        }
+        if (is_blank(e->new_text)) {
+            p->status = "removed"; /* it replaced text by nothing (or blanks): nothing to find */
             continue;
         }
         file_slot *f = slot_for(&s, file, o);

@@ -3,10 +3,16 @@
  * ct_spans_rule_syntax_broken, which replay the run's edits in memory. */
 #include "ct/spans.h"
 #include "ct/buf.h"
+#include "spans/grammar.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 int ct_spans_syntax_regression(const char *lang, const char *before, size_t blen,
                                const char *after, size_t alen, ct_syntax_regression *out)
@@ -37,14 +43,21 @@ int ct_spans_syntax_regression(const char *lang, const char *before, size_t blen
     size_t rs = cs, re = ce;
     out->has_def = ct_spans_doc_enclosing(da, cs, ce, &out->def);
     if (out->has_def) rs = out->def.span.byte_start, re = out->def.span.byte_end;
-    out->errors_after = ct_spans_doc_errors(da, rs, re > rs ? re : rs + 1);
+    out->errors_after = ct__spans_doc_errors_started(da, rs, re);
     if (out->errors_after && blen) {
         /* the same range in `before`: bytes before the change are unchanged; after it, shifted */
         size_t bs = rs <= pre ? rs : pre;
         size_t be = re >= alen - suf ? re - alen + blen : blen - suf;
         if (be < bs) be = bs;
-        if (ct_spans_doc_open(lang, before, blen, &db, NULL) == CT_OK)
-            out->errors_before = ct_spans_doc_errors(db, bs, be > bs ? be : bs + 1);
+        if (ct_spans_doc_open(lang, before, blen, &db, NULL) == CT_OK) {
+            /* any error touching the range counts here (widened over blank space and one byte
+             * on each side): an edit inside code that was already broken is not blamed for it */
+            while (bs > 0 && is_space(before[bs - 1]))
+                bs--;
+            while (be < blen && is_space(before[be]))
+                be++;
+            out->errors_before = ct_spans_doc_errors(db, bs ? bs - 1 : 0, be + 1);
+        }
     }
     out->regressed = out->errors_after > 0 && out->errors_before == 0;
     ct_spans_doc_free(da);
@@ -114,7 +127,7 @@ static int check_edit(replay *r, const ct_edit *e, char *why, size_t why_sz)
             snprintf(why, why_sz, "step %d left a syntax error in %s %s (%s, line %d)",
                      e->step_id, sr.def.kind, sr.def.name, e->path, sr.changed.line_start + 1);
         else
-            snprintf(why, why_sz, "step %d left a syntax error in %s (line %d of the edited text)",
+            snprintf(why, why_sz, "step %d left a syntax error in %s at line %d",
                      e->step_id, e->path, sr.changed.line_start + 1);
     }
     free(k->text);

@@ -1,0 +1,296 @@
+/* test_heuristic_attribution.c — who gets the blame: reverts are not blamed and undo what they
+ * revert, a regression goes to the change still in effect (the file the failure names), runs
+ * that only print do not count as state changes for the repeat rule, the outcome rules stay
+ * silent on an unknown outcome, and a first edit with broken code is a fumble. Every trajectory
+ * below is written by hand; the expected labels are read off the steps. */
+#include "check.h"
+#include "ct/heuristic.h"
+
+#include <string.h>
+
+static ct_step *bash(ct_trajectory *t, const char *cmd, const char *obs, int exit_code)
+{
+    ct_step *s = ct_traj_add_step(t);
+    s->kind = CT_KIND_BASH;
+    s->tool = "bash";
+    s->action = ct_traj_strdup(t, cmd);
+    s->observation = ct_traj_strdup(t, obs);
+    if (exit_code >= 0) {
+        s->has_exit_code = 1;
+        s->exit_code = exit_code;
+    }
+    return s;
+}
+
+static ct_step *edit(ct_trajectory *t, const char *path, const char *old_text, const char *new_text,
+                     const char *obs)
+{
+    ct_step *s = ct_traj_add_step(t);
+    s->kind = CT_KIND_EDIT;
+    s->tool = "str_replace_editor";
+    s->action = ct_traj_printf(t, "str_replace_editor str_replace %s", path);
+    s->observation = ct_traj_strdup(t, obs);
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = ct_traj_strdup(t, path);
+    f->op = "str_replace";
+    f->old_text = ct_traj_strdup(t, old_text);
+    f->new_text = ct_traj_strdup(t, new_text);
+    return s;
+}
+
+/* A `sed -i` edit as the mini-SWE-agent loader records it (file touch op "sed"). */
+static ct_step *sed(ct_trajectory *t, const char *cmd, const char *path)
+{
+    ct_step *s = bash(t, cmd, "", 0);
+    s->kind = CT_KIND_EDIT;
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = ct_traj_strdup(t, path);
+    f->op = "sed";
+    return s;
+}
+
+static ct_analysis *run(ct_trajectory *t)
+{
+    ct_analysis *a = NULL;
+    ct_error e;
+    ct_error_clear(&e);
+    CHECK_INT(ct_analyze_heuristic(t, NULL, &a, &e), 0);
+    CHECK(a != NULL);
+    CHECK_INT(a->n_labels, t->n_steps);
+    return a;
+}
+
+static int label(const ct_analysis *a, int step)
+{
+    return (int)a->labels[step - 1].label;
+}
+
+static const char *rule(const ct_analysis *a, int step)
+{
+    return a->labels[step - 1].rule ? a->labels[step - 1].rule : "(none)";
+}
+
+static const char *PASS = "........\n8 passed in 0.2s\n";
+static const char *FAIL_TEXT = "...F....\nFAILED tests/test_text.py::test_cap\n"
+                               "src/pkg/text.py:14: AssertionError\n1 failed, 7 passed\n";
+
+/* pass, wrong edit of html.py, revert of html.py, edit of text.py, fail: the revert is not
+ * blamed, the reverted edit is (reverted-edit), the failure goes to text.py's edit */
+static void test_revert_not_blamed(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "python -m pytest tests/test_text.py -q", PASS, 0);
+    sed(t, "sed -i 's/a/b/' src/pkg/html.py", "src/pkg/html.py");
+    bash(t, "git checkout -- src/pkg/html.py", "", 0);
+    sed(t, "sed -i '10i\\    x = str(x).strip()' src/pkg/text.py", "src/pkg/text.py");
+    bash(t, "python -m pytest tests/test_text.py -q", FAIL_TEXT, 1);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "reverted-edit");
+    CHECK(strstr(a->labels[1].reasoning, "step 3") != NULL);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 4), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 4), "regression");
+    CHECK_INT(a->labels[3].n_evidence, 3);
+    CHECK_INT(a->labels[3].evidence[0], 1);
+    CHECK_INT(a->labels[3].evidence[2], 5);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* `git restore F` is a revert too; the edit and its revert are net zero, so the failure
+     * (caused by something else: the environment) is blamed on nobody */
+    t = ct_traj_new("test", "mem");
+    bash(t, "python -m pytest tests/test_text.py -q", PASS, 0);
+    edit(t, "/r/src/pkg/html.py", "return a", "return b", "The file has been edited.");
+    bash(t, "git restore src/pkg/html.py", "", 0);
+    bash(t, "python -m pytest tests/test_text.py -q", FAIL_TEXT, 1);
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "reverted-edit");
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* `git restore --staged F` only unstages: not a revert */
+    t = ct_traj_new("test", "mem");
+    edit(t, "/r/src/pkg/html.py", "return a", "return b", "The file has been edited.");
+    bash(t, "git restore --staged src/pkg/html.py", "", 0);
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+/* an edit whose new text is an earlier edit's old text (and the reverse) undoes it */
+static void test_inverse_edit(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    edit(t, "/r/src/m.py", "return x[0]", "return x[:1]", "The file has been edited.");
+    edit(t, "/r/src/m.py", "return  x[:1]", "return x[0]", "The file has been edited.");
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 1), "reverted-edit");
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* a follow-up edit of the same text that goes further is not an undo */
+    t = ct_traj_new("test", "mem");
+    edit(t, "/r/src/m.py", "return x[0]", "return x[:1]", "The file has been edited.");
+    edit(t, "/r/src/m.py", "return x[:1]", "return x[:1].upper()", "The file has been edited.");
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* undo_edit through the editor tool */
+    t = ct_traj_new("test", "mem");
+    edit(t, "/r/src/m.py", "return x[0]", "return x[:1]", "The file has been edited.");
+    ct_step *s = bash(t, "str_replace_editor undo_edit /r/src/m.py", "Last edit undone.", -1);
+    s->tool = "str_replace_editor";
+    s->kind = CT_KIND_EDIT;
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = "/r/src/m.py";
+    f->op = "undo_edit";
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 1), "reverted-edit");
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+/* two changes remain in effect: the one to the file the failure names is blamed; when the
+ * failure names none of them, only the last change is */
+static void test_regression_attribution(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "python -m pytest tests/test_text.py -q", PASS, 0);
+    edit(t, "/r/src/pkg/text.py", "return a", "return b", "The file has been edited.");
+    edit(t, "/r/src/pkg/html.py", "return c", "return d", "The file has been edited.");
+    bash(t, "python -m pytest tests/test_text.py -q", FAIL_TEXT, 1);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 2), "regression");
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* the failure names no changed file (context.py is not text.py, and test_text.py is not
+     * text.py either) → the last change */
+    t = ct_traj_new("test", "mem");
+    bash(t, "python -m pytest tests/test_text.py -q", PASS, 0);
+    edit(t, "/r/src/pkg/text.py", "return a", "return b", "The file has been edited.");
+    edit(t, "/r/src/pkg/html.py", "return c", "return d", "The file has been edited.");
+    bash(t, "python -m pytest tests/test_text.py -q",
+         "FAILED tests/test_text.py::test_cap\nsrc/pkg/context.py:3: KeyError\n1 failed", 1);
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 3), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 3), "regression");
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+/* a search repeated with only a print-only `python -c` and a test run in between: nothing
+ * changed, the repeat is unuseful; an inline program that writes a file, or a script run by
+ * name, may have changed what the search finds */
+static void test_repeat_across_runs(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "grep -rn \"def capfirst\" src/", "src/pkg/text.py:8:def capfirst(x):\n", 0);
+    bash(t, "python -c \"from pkg.text import capfirst; print(capfirst(''))\"",
+         "Traceback (most recent call last):\nIndexError: string index out of range", 1);
+    bash(t, "python -m pytest tests/test_text.py -q", PASS, 0);
+    bash(t, "grep -rn \"def capfirst\" src/", "src/pkg/text.py:8:def capfirst(x):\n", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 4), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 4), "repeat-command");
+    CHECK_INT(a->labels[3].evidence[0], 1);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    t = ct_traj_new("test", "mem");
+    bash(t, "grep -rn \"def capfirst\" src/", "src/pkg/text.py:8:def capfirst(x):\n", 0);
+    bash(t, "python -c \"open('src/pkg/extra.py', 'w').write('def capfirst(y): pass')\"", "", 0);
+    bash(t, "grep -rn \"def capfirst\" src/",
+         "src/pkg/text.py:8:def capfirst(x):\nsrc/pkg/extra.py:1:def capfirst(y): pass\n", 0);
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    t = ct_traj_new("test", "mem");
+    bash(t, "ls out/", "", 0);
+    bash(t, "python generate.py", "done\n", 0);
+    bash(t, "ls out/", "a.csv\n", 0);
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+/* unsolved-final and failed-submit need a verdict: silent when the outcome is unknown, fire
+ * when it is known bad (solved = false, or a recorded reward of 0), silent when solved */
+static void test_outcome_rules(void)
+{
+    for (int v = 0; v < 4; v++) {
+        ct_trajectory *t = ct_traj_new("test", "mem");
+        bash(t, "cat > /app/solve.py <<'EOF'\nprint(3)\nEOF", "", 0);
+        bash(t, "python3 /app/solve.py", "3\n", 0);
+        bash(t, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT", "", 0);
+        t->solved = v == 0 ? CT_UNKNOWN : v == 1 ? CT_FALSE : v == 2 ? CT_UNKNOWN : CT_TRUE;
+        if (v == 2) {
+            t->has_reward = 1;
+            t->reward = 0.0;
+        }
+        ct_analysis *a = run(t);
+        int bad = v == 1 || v == 2;
+        CHECK_INT(label(a, 1), bad ? CT_LABEL_INCORRECT : CT_LABEL_CORRECT);
+        CHECK_INT(label(a, 3), bad ? CT_LABEL_INCORRECT : CT_LABEL_CORRECT);
+        if (bad) {
+            CHECK_STR(rule(a, 1), "unsolved-final");
+            CHECK_STR(rule(a, 3), "failed-submit");
+        }
+        CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+        ct_analysis_free(a);
+        ct_traj_free(t);
+    }
+}
+
+/* a first rejected edit is a normal try, unless the linter names a syntax error in its text */
+static void test_broken_first_edit(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    ct_step *s = edit(t, "/r/pkg/handler.py", "    'Rows',\n]", "    'Rows',\n    ]\n]",
+                      "Your proposed edit has introduced new syntax error(s).\nERRORS:\n"
+                      "- E999 SyntaxError: unmatched ']'\n");
+    s->tool = "edit";
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 1), "failed-action");
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* the old text was not found: a normal first try */
+    t = ct_traj_new("test", "mem");
+    s = edit(t, "/r/pkg/handler.py", "    'Rows',\n]", "    'Rows', 'Cols',\n]",
+             "No replacement was performed, old_str `    'Rows',\n]` did not appear verbatim");
+    a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+int main(void)
+{
+    test_revert_not_blamed();
+    test_inverse_edit();
+    test_regression_attribution();
+    test_repeat_across_runs();
+    test_outcome_rules();
+    test_broken_first_edit();
+    return check_report();
+}
