@@ -5,6 +5,7 @@
 #include "ct/batch.h"
 #include "ct/config.h"
 #include "ct/index.h"
+#include "ct/memory.h"
 #include "ct/profiles.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@ char *cli_analyze_workdir(const ct_trajectory *t, const char *user_path, size_t 
                           const char *output_dir, const char *traj_id, int *artifacts,
                           ct_error *err);
 json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *err);
+ct_memory *cli_analyze_memory(const char *db, ct_batch_memory *bm, int no_cache);
 
 static const char analyze_help[] =
     "usage: codetracer analyze PATH [options]\n"
@@ -40,6 +42,18 @@ static const char analyze_help[] =
     "      --json           print one JSON line per trajectory (labels and diagnosis)\n"
     "  -c, --config FILE    YAML deep-merged over the built-in defaults\n"
     "  -f, --format NAME    force a loader (see `codetracer formats`)\n"
+    "      --db FILE        the memory database (default: $CODETRACER_DB, else\n"
+    "                       $XDG_DATA_HOME/codetracer/codetracer.db, else\n"
+    "                       ~/.local/share/codetracer/codetracer.db)\n"
+    "      --no-cache       analyse again even when the cache holds a result (which the\n"
+    "                       fresh one replaces)\n"
+    "\n"
+    "Memory (docs/memory.md): an analysis is cached under the trajectory's content hash, the\n"
+    "analyzer, the profiles and a hash of the heuristic settings and of this codetracer build;\n"
+    "the same content analysed again is served from the cache (\"cached\": true in --json,\n"
+    "\"from the memory cache\" in the summary) with the same output files. Your verdicts from\n"
+    "`codetracer feedback` override the analyzer's labels (\"from_feedback\": true), in the\n"
+    "files too. A database that cannot be used gives one warning; the analysis goes on.\n"
     "\n"
     "What is written where:\n"
     "  with --output-dir D: D/<traj-id>/ gets the profile file(s) (codetracer_labels.json,\n"
@@ -201,13 +215,37 @@ json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *e
     return cfg;
 }
 
+/* One warning per process about the memory database, whatever went wrong with it: opening it
+ * (the library's message already says that the work goes on without memory) or using it. */
+static int memory_warned;
+
+static void memory_warn(void *ud, const ct_error *err)
+{
+    if (memory_warned) return;
+    memory_warned = 1;
+    char buf[2048];
+    fprintf(stderr, "codetracer: warning: %s%s\n", ct_error_format(err, buf, sizeof buf),
+            ud ? "" : "; the analysis goes on without the memory database");
+}
+
+ct_memory *cli_analyze_memory(const char *db, ct_batch_memory *bm, int no_cache)
+{
+    static int opening = 1;
+    memset(bm, 0, sizeof *bm);
+    bm->no_cache = no_cache;
+    bm->warn = memory_warn;
+    bm->mem = ct_memory_open_or_warn(db, memory_warn, &opening, NULL);
+    return bm->mem;
+}
+
 static const char *outcome_word(const ct_trajectory *t)
 {
     return t->solved == CT_TRUE ? "solved" : t->solved == CT_FALSE ? "unsolved" : "unknown";
 }
 
 /* The `--json` line of one trajectory. */
-static json_t *analysis_line(const ct_trajectory *t, const ct_analysis *a, const char *dir)
+static json_t *analysis_line(const ct_trajectory *t, const ct_analysis *a, const char *dir,
+                             int cached)
 {
     json_t *tj = ct_traj_to_json(t, 0);
     json_t *tr = json_object();
@@ -236,6 +274,8 @@ static json_t *analysis_line(const ct_trajectory *t, const ct_analysis *a, const
                                          "rule",    "reasoning",     "evidence"};
         for (size_t k = 0; k < sizeof lk / sizeof lk[0]; k++)
             json_object_set(e, lk[k], json_object_get(l, lk[k]));
+        json_object_set_new(e, "from_feedback",
+                            json_boolean(json_is_true(json_object_get(l, "from_feedback"))));
         json_array_append_new(labels, e);
     }
     json_object_set_new(o, "labels", labels);
@@ -245,11 +285,12 @@ static json_t *analysis_line(const ct_trajectory *t, const ct_analysis *a, const
         json_object_set(o, fk[k], json_object_get(full, fk[k]));
     json_decref(full);
     json_object_set_new(o, "output_dir", dir ? json_string(dir) : json_null());
+    json_object_set_new(o, "cached", json_boolean(cached));
     return o;
 }
 
 static void print_summary(const ct_trajectory *t, const ct_analysis *a, const char *dir,
-                          unsigned mask)
+                          unsigned mask, const ct_batch_memory *bm)
 {
     size_t cnt[3] = {0, 0, 0};
     for (size_t i = 0; i < a->n_labels; i++)
@@ -258,8 +299,11 @@ static void print_summary(const ct_trajectory *t, const ct_analysis *a, const ch
     printf("%s\n  %s, %s%s%s, %zu steps, outcome %s\n", t->id, t->format,
            t->agent ? t->agent : "unknown agent", t->model ? ", model " : "",
            t->model ? t->model : "", t->n_steps, outcome_word(t));
-    printf("  %zu incorrect, %zu unuseful, %zu correct (%s analyzer)\n", cnt[CT_LABEL_INCORRECT],
-           cnt[CT_LABEL_UNUSEFUL], cnt[CT_LABEL_CORRECT], a->analyzer ? a->analyzer : "heuristic");
+    printf("  %zu incorrect, %zu unuseful, %zu correct (%s analyzer%s)\n", cnt[CT_LABEL_INCORRECT],
+           cnt[CT_LABEL_UNUSEFUL], cnt[CT_LABEL_CORRECT], a->analyzer ? a->analyzer : "heuristic",
+           bm->cached ? ", from the memory cache" : "");
+    if (bm->n_feedback)
+        printf("  %d label%s set by your feedback\n", bm->n_feedback, bm->n_feedback == 1 ? "" : "s");
     for (size_t i = 0; i < a->n_labels; i++) {
         const ct_step_label *l = &a->labels[i];
         if (l->label == CT_LABEL_CORRECT) continue;
@@ -280,8 +324,8 @@ static void print_summary(const ct_trajectory *t, const ct_analysis *a, const ch
 int cmd_analyze(int argc, char **argv)
 {
     const char *path = NULL, *profile = NULL, *analyzer = "heuristic", *output_dir = NULL,
-               *traj_id = NULL, *config = NULL;
-    int dry = 0, json = 0;
+               *traj_id = NULL, *config = NULL, *db = NULL;
+    int dry = 0, json = 0, no_cache = 0;
     ct_load_opts lo = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -309,10 +353,14 @@ int cmd_analyze(int argc, char **argv)
             VALUE(config);
         else if (!strcmp(a, "-f") || !strcmp(a, "--format"))
             VALUE(lo.format);
+        else if (!strcmp(a, "--db"))
+            VALUE(db);
         else if (!strcmp(a, "--dry-run"))
             dry = 1;
         else if (!strcmp(a, "--json"))
             json = 1;
+        else if (!strcmp(a, "--no-cache"))
+            no_cache = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "codetracer analyze: unknown option '%s' (see --help)\n", a);
             return CT_EXIT_USAGE;
@@ -371,6 +419,9 @@ int cmd_analyze(int argc, char **argv)
         return cli_exit_for(rc);
     }
     int status = CT_EXIT_OK;
+    ct_batch_memory bm;
+    memset(&bm, 0, sizeof bm);
+    if (!dry) cli_analyze_memory(db, &bm, no_cache);
     char **used_dirs = ct_xcalloc(l.n, sizeof *used_dirs);
     for (size_t k = 0; k < l.n; k++) {
         ct_trajectory *t = l.items[k];
@@ -415,7 +466,7 @@ int cmd_analyze(int argc, char **argv)
                 continue;
             }
             if (json) {
-                json_t *o = analysis_line(t, NULL, artifacts ? dir : NULL);
+                json_t *o = analysis_line(t, NULL, artifacts ? dir : NULL, 0);
                 char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
                 puts(s);
                 free(s);
@@ -430,7 +481,7 @@ int cmd_analyze(int argc, char **argv)
             continue;
         }
         ct_analysis *a = NULL;
-        rc = ct_batch_analyze_one(t, analyzer, cfg, dir, mask, artifacts, &a, &err);
+        rc = ct_batch_analyze_mem(t, analyzer, cfg, &bm, dir, mask, artifacts, &a, &err);
         if (rc != CT_OK) {
             cli_print_error(&err);
             int st = cli_exit_for(rc);
@@ -439,13 +490,13 @@ int cmd_analyze(int argc, char **argv)
             continue;
         }
         if (json) {
-            json_t *o = analysis_line(t, a, dir);
+            json_t *o = analysis_line(t, a, dir, bm.cached);
             char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
             puts(s);
             free(s);
             json_decref(o);
         } else {
-            print_summary(t, a, dir, mask);
+            print_summary(t, a, dir, mask, &bm);
             if (artifacts)
                 printf("  wrote steps.json, stage_ranges.json, tree.md%s into %s\n",
                        t->task ? ", task.md" : "", dir);
@@ -455,6 +506,7 @@ int cmd_analyze(int argc, char **argv)
     for (size_t k = 0; k < l.n; k++)
         free(used_dirs[k]);
     free(used_dirs);
+    ct_memory_close(bm.mem);
     ct_traj_list_free(&l);
     json_decref(cfg);
     return status;

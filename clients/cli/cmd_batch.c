@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *err);
+ct_memory *cli_analyze_memory(const char *db, ct_batch_memory *bm, int no_cache);
 
 static const char batch_help[] =
     "usage: codetracer batch --manifest M.jsonl --output DIR [options]\n"
@@ -32,10 +33,18 @@ static const char batch_help[] =
     "  --data-root D     resolve relative input paths against D\n"
     "  -p, --profile L   profiles to write (default: all three)\n"
     "  -c, --config F    YAML deep-merged over the built-in defaults\n"
+    "  --db FILE         the memory database (default: $CODETRACER_DB, else\n"
+    "                    $XDG_DATA_HOME/codetracer/codetracer.db, else\n"
+    "                    ~/.local/share/codetracer/codetracer.db)\n"
+    "  --no-cache        analyse every item again even when the cache holds its result\n"
     "\n"
     "Writes DIR/<traj_id>/ (profile files, steps.json, task.md, stage_ranges.json, tree.md) and\n"
     "DIR/_logs/<traj_id>.log. Prints one line per item ([OK] [FAIL] [TIMEOUT] [SKIP]), or a\n"
-    "progress bar on a terminal, then a summary. Exit status 6 when any item failed.\n";
+    "progress bar on a terminal, then a summary. Exit status 6 when any item failed.\n"
+    "Memory, as for `codetracer analyze`: each worker opens the database itself; an item analysed\n"
+    "before with the same settings is served from the cache ([OK] ... from cache), and your\n"
+    "`codetracer feedback` verdicts override the analyzer's labels in the files. A database that\n"
+    "cannot be used gives one warning and the batch runs without memory.\n";
 
 static int parse_shard(const char *s, int *k, int *n)
 {
@@ -68,6 +77,8 @@ int cmd_batch(int argc, char **argv)
             o.resume = 0;
         } else if (!strcmp(a, "--dry-run")) {
             o.dry_run = 1;
+        } else if (!strcmp(a, "--no-cache")) {
+            o.no_cache = 1;
         } else if (!v && a[0] == '-') {
             fprintf(stderr, "codetracer batch: %s needs a value (see --help)\n", a);
             return CT_EXIT_USAGE;
@@ -77,6 +88,8 @@ int cmd_batch(int argc, char **argv)
             o.output = argv[++i];
         } else if (!strcmp(a, "--data-root")) {
             o.data_root = argv[++i];
+        } else if (!strcmp(a, "--db")) {
+            o.db = argv[++i];
         } else if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
             config = argv[++i];
         } else if (!strcmp(a, "-p") || !strcmp(a, "--profile")) {
@@ -127,6 +140,13 @@ int cmd_batch(int argc, char **argv)
         return CT_EXIT_USAGE;
     }
     o.config = cfg;
+    if (!o.dry_run) {
+        /* Open once here, before any worker: the schema is created or upgraded once, and an
+         * unusable database is reported once (then the workers run without memory). */
+        ct_batch_memory bm;
+        o.use_memory = cli_analyze_memory(o.db, &bm, o.no_cache) != NULL;
+        ct_memory_close(bm.mem);
+    }
     o.progress = stdout;
     o.progress_bar = isatty(STDOUT_FILENO);
     ct_batch_summary s;
@@ -136,9 +156,11 @@ int cmd_batch(int argc, char **argv)
         cli_print_error(&err);
         return rc == CT_EIO ? CT_EXIT_OUTPUT : cli_exit_for(rc);
     }
-    printf("batch: %zu rows, %zu in this shard: %zu ok, %zu skipped, %zu failed (%zu timed out) in "
-           "%.1fs\n",
-           s.rows, s.selected, s.ok, s.skipped, s.failed, s.timed_out, s.elapsed_s);
+    char from_cache[64] = "";
+    if (s.cached) snprintf(from_cache, sizeof from_cache, " (%zu from cache)", s.cached);
+    printf("batch: %zu rows, %zu in this shard: %zu ok%s, %zu skipped, %zu failed (%zu timed out) "
+           "in %.1fs\n",
+           s.rows, s.selected, s.ok, from_cache, s.skipped, s.failed, s.timed_out, s.elapsed_s);
     if (!o.dry_run) printf("outputs in %s/, logs in %s/_logs/\n", o.output, o.output);
     return s.failed ? CT_EXIT_PARTIAL : CT_EXIT_OK;
 }

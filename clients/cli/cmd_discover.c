@@ -148,7 +148,7 @@ int cmd_discover(int argc, char **argv)
         ct_traj_list l = {0};
         ct_error e;
         ct_error_clear(&e);
-        int r = found[i].loader->load(fs, found[i].rel, found[i].is_dir, &l, &e);
+        int r = ct_load_root(fs, found[i].loader, found[i].rel, found[i].is_dir, &l, &e);
         for (size_t k = 0; k < l.n; k++)
             print_traj(l.items[k], json);
         ok += l.n;

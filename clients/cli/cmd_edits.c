@@ -45,15 +45,15 @@ static void print_place(const ct_trajectory *t, const ct_edit_place *p, const ch
                         const unsigned char *broken)
 {
     const ct_edit *e = p->edit;
-    int brk = broken && e->step_id >= 1 && (size_t)e->step_id <= t->n_steps &&
-              broken[e->step_id - 1];
+    int brk =
+        broken && e->step_id >= 1 && (size_t)e->step_id <= t->n_steps && broken[e->step_id - 1];
     const char *rel = p->file;
     size_t wl = strlen(ws);
     if (rel && strncmp(rel, ws, wl) == 0 && rel[wl] == '/') rel += wl + 1;
     if (json) {
-        json_t *o = json_pack("{s:s,s:i,s:s,s:s?,s:s?,s:s}", "trajectory", t->id, "step",
-                              e->step_id, "via", e->via, "path", e->path, "file", rel, "status",
-                              p->status);
+        json_t *o =
+            json_pack("{s:s,s:i,s:s,s:s?,s:s?,s:s}", "trajectory", t->id, "step", e->step_id, "via",
+                      e->via, "path", e->path, "file", rel, "status", p->status);
         if (e->reason) json_object_set_new(o, "reason", json_string(e->reason));
         if (e->line_start) json_object_set_new(o, "edit_line", json_integer(e->line_start));
         if (strcmp(p->status, "found") == 0) {
@@ -172,11 +172,13 @@ int cmd_edits(int argc, char **argv)
             rc = CT_EXIT_USAGE;
         } else {
             unsigned char *broken = ct_xcalloc(t->n_steps ? t->n_steps : 1, 1);
-            ct_spans_syntax_scan(t, broken);
+            ct_spans_syntax_scan(t, broken, NULL);
             if (!json)
                 printf("%s: %zu edit%s; container root %s%s%s -> %s\n", t->id, el.n,
                        el.n == 1 ? "" : "s", root || *detected ? "\"" : "",
-                       root ? root : *detected ? detected : "(none detected)",
+                       root        ? root
+                       : *detected ? detected
+                                   : "(none detected)",
                        root || *detected ? "\"" : "", ws);
             for (size_t i = 0; i < el.n; i++)
                 print_place(t, &pl[i], ws, json, broken);

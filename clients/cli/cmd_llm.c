@@ -1,8 +1,12 @@
 /* cmd_llm.c — `codetracer llm check|config|price`: try the configured LLM endpoint with one tiny
  * request, show the effective LLM settings (key redacted), look a model up in the price table. */
 #include "cli.h"
+#include "ct/agent.h"
 #include "ct/config.h"
 #include "ct/llm.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +19,10 @@ static void usage(FILE *f)
         "                                         latency, tokens and cost\n"
         "       codetracer llm config [options]   print the effective llm/trace settings as\n"
         "                                         JSON (the key is shown as <redacted>)\n"
-        "       codetracer llm price MODEL        the price-table entry for MODEL\n\n"
+        "       codetracer llm price MODEL        the price-table entry for MODEL\n"
+        "       codetracer llm diagnose PATH [--work-dir D] [--json] [options]\n"
+        "                                         run the LLM diagnosis agent on one\n"
+        "                                         trajectory (first slice; docs/llm.md)\n\n"
         "Settings come from, lowest first: built-in defaults < ~/.config/codetracer/config.yaml\n"
         "($XDG_CONFIG_HOME) < --config FILE < CODETRACER_API_BASE / CODETRACER_API_KEY /\n"
         "CODETRACER_MODEL (then OPENAI_BASE_URL, OPENAI_API_BASE, OPENAI_API_KEY, OPENAI_MODEL)\n"
@@ -27,7 +34,9 @@ static void usage(FILE *f)
         "  --model NAME        model name\n"
         "  --cost-limit USD    budget cap; a call it cannot cover is not sent (0 = none)\n"
         "  --timeout S         seconds per HTTP request\n"
-        "  --json              machine-readable output (check)\n"
+        "  --json              machine-readable output (check, diagnose)\n"
+        "  --work-dir D        diagnose: the agent's scratch dir (default: a new one in\n"
+        "                      $TMPDIR, kept and named on stderr)\n"
         "exit status: 0 ok, 2 usage or configuration error, 3 config file unreadable,\n"
         "5 the request failed (network, HTTP error, bad response, budget).\n");
 }
@@ -99,6 +108,102 @@ static int do_check(json_t *cfg, int json)
     return CT_EXIT_OK;
 }
 
+static void on_agent_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
+{
+    (void)ud;
+    switch (k) {
+    case CT_AGENT_EV_TOOL_EXEC:
+        fprintf(stderr, "agent step %d: $ %.200s\n", step, text);
+        break;
+    case CT_AGENT_EV_FORMAT_ERROR:
+        fprintf(stderr, "agent step %d: reply had %d bash blocks, asked again\n", step, code);
+        break;
+    case CT_AGENT_EV_BUDGET_WARNING:
+        fprintf(stderr, "agent step %d: %s\n", step, text);
+        break;
+    case CT_AGENT_EV_WARNING:
+        fprintf(stderr, "codetracer: warning: %s\n", text);
+        break;
+    case CT_AGENT_EV_DONE:
+        fprintf(stderr, "agent: %s after %d LLM calls\n", text, step);
+        break;
+    default:
+        break;
+    }
+}
+
+static int do_diagnose(json_t *cfg, const char *path, const char *work_dir, int json)
+{
+    ct_error err;
+    ct_error_clear(&err);
+    ct_traj_list list = {0};
+    if (ct_load_path(path, NULL, &list, cli_warn, NULL, &err) != CT_OK) {
+        cli_print_error(&err);
+        ct_traj_list_free(&list);
+        return cli_exit_for(err.code);
+    }
+    if (list.n != 1) {
+        fprintf(stderr,
+                "codetracer llm diagnose: %s holds %zu trajectories; pick one with PATH#K\n", path,
+                list.n);
+        ct_traj_list_free(&list);
+        return CT_EXIT_USAGE;
+    }
+    char dir[4096];
+    if (work_dir) {
+        snprintf(dir, sizeof dir, "%s", work_dir);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "codetracer: %s: cannot create the work dir: %s\n", dir,
+                    strerror(errno));
+            ct_traj_list_free(&list);
+            return CT_EXIT_OUTPUT;
+        }
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/codetracer-agent-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "codetracer: cannot create a work dir in %s\n", tmp ? tmp : "/tmp");
+            ct_traj_list_free(&list);
+            return CT_EXIT_OUTPUT;
+        }
+        fprintf(stderr, "agent work dir: %s\n", dir);
+    }
+    ct_llm_client *c = ct_llm_client_new(cfg, &err);
+    if (!c) {
+        cli_print_error(&err);
+        ct_traj_list_free(&list);
+        return err.code == CT_EINVAL ? CT_EXIT_USAGE : CT_EXIT_INPUT;
+    }
+    ct_llm_client_set_warn(c, on_warn, NULL);
+    ct_analysis *a = ct_agent_diagnose(c, list.items[0], cfg, dir, on_agent_event, NULL, &err);
+    int rc = CT_EXIT_OK;
+    if (!a) {
+        cli_print_error(&err);
+        rc = CT_EXIT_INTERNAL;
+    } else if (json) {
+        json_t *j = ct_analysis_to_json(a);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (s) puts(s);
+        free(s);
+        json_decref(j);
+    } else {
+        for (size_t i = 0; i < a->n_labels; i++)
+            if (a->labels[i].label != CT_LABEL_CORRECT)
+                printf("step %d: %s: %s\n", a->labels[i].step_id, ct_label_name(a->labels[i].label),
+                       a->labels[i].reasoning ? a->labels[i].reasoning : "");
+        for (size_t i = 0; i < a->n_root_cause; i++)
+            printf("root cause %zu: %s\n", i + 1, a->root_cause_chain[i]);
+        if (a->summary) printf("summary: %s\n", a->summary);
+        if (a->partial) printf("partial: stopped by %s\n", a->stop_reason);
+        printf("cost: $%.6f (%lld prompt, %lld completion tokens)\n", a->cost_usd, a->tokens_in,
+               a->tokens_out);
+    }
+    ct_analysis_free(a);
+    ct_llm_client_free(c);
+    ct_traj_list_free(&list);
+    return rc;
+}
+
 static int do_config(const json_t *cfg)
 {
     json_t *red = ct_config_redacted(cfg);
@@ -136,6 +241,7 @@ static int do_price(const json_t *cfg, const char *model)
 int cmd_llm(int argc, char **argv)
 {
     const char *sub = NULL, *config = NULL, *api_base = NULL, *model = NULL, *arg = NULL;
+    const char *work_dir = NULL;
     double cost = -1, timeout = -1;
     int json = 0;
     for (int i = 1; i < argc; i++) {
@@ -160,6 +266,8 @@ int cmd_llm(int argc, char **argv)
                 fprintf(stderr, "codetracer llm: --timeout needs a number of seconds > 0\n");
                 return CT_EXIT_USAGE;
             }
+        } else if (strcmp(a, "--work-dir") == 0 && has_next) {
+            work_dir = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
         } else if (strcmp(a, "--api-key") == 0) {
@@ -179,12 +287,9 @@ int cmd_llm(int argc, char **argv)
             return CT_EXIT_USAGE;
         }
     }
-    if (!sub ||
-        (strcmp(sub, "check") != 0 && strcmp(sub, "config") != 0 && strcmp(sub, "price") != 0)) {
-        usage(stderr);
-        return CT_EXIT_USAGE;
-    }
-    if ((strcmp(sub, "price") == 0) != (arg != NULL)) {
+    int takes_arg = sub && (strcmp(sub, "price") == 0 || strcmp(sub, "diagnose") == 0);
+    if (!sub || (strcmp(sub, "check") != 0 && strcmp(sub, "config") != 0 && !takes_arg) ||
+        takes_arg != (arg != NULL)) {
         usage(stderr);
         return CT_EXIT_USAGE;
     }
@@ -204,6 +309,8 @@ int cmd_llm(int argc, char **argv)
         rc = do_check(cfg, json);
     else if (strcmp(sub, "config") == 0)
         rc = do_config(cfg);
+    else if (strcmp(sub, "diagnose") == 0)
+        rc = do_diagnose(cfg, arg, work_dir, json);
     else
         rc = do_price(cfg, arg);
     json_decref(cfg);

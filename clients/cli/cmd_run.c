@@ -4,6 +4,7 @@
 
 #include "ct/batch.h"
 #include "ct/index.h"
+#include "ct/memory.h"
 #include "ct/profiles.h"
 
 #include <stdlib.h>
@@ -15,6 +16,7 @@ char *cli_analyze_workdir(const ct_trajectory *t, const char *user_path, size_t 
                           const char *output_dir, const char *traj_id, int *artifacts,
                           ct_error *err);
 json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *err);
+ct_memory *cli_analyze_memory(const char *db, ct_batch_memory *bm, int no_cache);
 
 /* Length of the longest prefix of s of at most max bytes that does not split a UTF-8 sequence. */
 static int utf8_cut(const char *s, size_t max)
@@ -42,17 +44,25 @@ static const char run_help[] =
     "      --output-dir D   write into D/<traj-id>/ instead of the run dir\n"
     "      --traj-id ID     folder name under --output-dir\n"
     "  -f, --format NAME    force a loader\n"
+    "      --db FILE        the memory database (default: $CODETRACER_DB, else\n"
+    "                       $XDG_DATA_HOME/codetracer/codetracer.db, else\n"
+    "                       ~/.local/share/codetracer/codetracer.db)\n"
+    "      --no-cache       analyse again even when the cache holds a result\n"
     "      --skip-discovery accepted for compatibility (codetracer never generates parsers)\n"
     "\n"
     "Where files go: as for `codetracer analyze` (see its --help): the profile file in the run\n"
     "dir (or D/<traj-id>/); steps.json, task.md, stage_ranges.json and tree.md only with\n"
     "--output-dir or when the current directory is the run dir.\n"
+    "Memory, as for `codetracer analyze`: step 3 is served from the analysis cache when the same\n"
+    "content was analysed with the same settings (\"from the memory cache\"), and your\n"
+    "`codetracer feedback` verdicts override the analyzer's labels in the report and the files.\n"
     "Not available yet: -r/--replay, and the LLM options -m/--api-base/--api-key/-l.\n";
 
 int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *profile = NULL, *config = NULL, *output = NULL, *output_dir = NULL,
-               *traj_id = NULL;
+               *traj_id = NULL, *db = NULL;
+    int no_cache = 0;
     ct_load_opts lo = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -72,6 +82,10 @@ int cmd_run(int argc, char **argv)
             dst = &traj_id;
         else if (!strcmp(a, "-f") || !strcmp(a, "--format"))
             dst = &lo.format;
+        else if (!strcmp(a, "--db"))
+            dst = &db;
+        else if (!strcmp(a, "--no-cache"))
+            no_cache = 1;
         else if (!strcmp(a, "--skip-discovery"))
             continue;
         else if (!strcmp(a, "-r") || !strcmp(a, "--replay") || !strcmp(a, "-m") ||
@@ -144,6 +158,8 @@ int cmd_run(int argc, char **argv)
         return CT_EXIT_USAGE;
     }
     int status = CT_EXIT_OK;
+    ct_batch_memory bm;
+    cli_analyze_memory(db, &bm, no_cache);
     for (size_t k = 0; k < l.n; k++) {
         ct_trajectory *t = l.items[k];
         printf("  %s: %s, %zu steps%s\n", t->id, t->format, t->n_steps,
@@ -167,7 +183,7 @@ int cmd_run(int argc, char **argv)
                t->n_steps - n_change, artifacts ? " (tree.md)" : "");
 
         ct_analysis *a = NULL;
-        rc = ct_batch_analyze_one(t, "heuristic", cfg, dir, mask, artifacts, &a, &err);
+        rc = ct_batch_analyze_mem(t, "heuristic", cfg, &bm, dir, mask, artifacts, &a, &err);
         if (rc == CT_OK && output) {
             ct_profile p = CT_PROFILE_DETAILED;
             for (int q = 0; q < CT_PROFILE__COUNT; q++)
@@ -197,7 +213,11 @@ int cmd_run(int argc, char **argv)
         size_t bad = 0;
         for (size_t i = 0; i < a->n_labels; i++)
             bad += a->labels[i].label != CT_LABEL_CORRECT;
-        printf("Step 3/4: analyze (heuristic): %zu of %zu steps labelled\n", bad, a->n_labels);
+        printf("Step 3/4: analyze (heuristic%s): %zu of %zu steps labelled\n",
+               bm.cached ? ", from the memory cache" : "", bad, a->n_labels);
+        if (bm.n_feedback)
+            printf("  %d label%s set by your feedback\n", bm.n_feedback,
+                   bm.n_feedback == 1 ? "" : "s");
         for (int q = 0; q < CT_PROFILE__COUNT; q++)
             if (mask & CT_PROFILE_BIT(q))
                 printf("  wrote %s/%s\n", dir, ct_profile_file((ct_profile)q));
@@ -222,6 +242,7 @@ int cmd_run(int argc, char **argv)
         ct_analysis_free(a);
         free(dir);
     }
+    ct_memory_close(bm.mem);
     ct_traj_list_free(&l);
     json_decref(cfg);
     return status;

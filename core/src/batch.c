@@ -21,22 +21,17 @@
 /* Exit statuses of a batch child (the `codetracer` ones, so logs read the same). */
 enum { CHILD_OK = 0, CHILD_USAGE = 2, CHILD_INPUT = 3, CHILD_OUTPUT = 4, CHILD_INTERNAL = 5 };
 
+/* How a worker's log says that the item was served from the memory cache. */
+#define CACHED_MARK "ok (from cache)"
+
 /* Largest number of workers (the machine decides the useful number; this only bounds memory). */
 #define BATCH_MAX_PARALLEL 256
 
-int ct_batch_analyze_one(const ct_trajectory *t, const char *analyzer, const json_t *config,
-                         const char *dir, unsigned profiles, int artifacts, ct_analysis **out,
-                         ct_error *err)
+/* The files of one analysis: the profiles, and the artifacts when asked. */
+static int write_outputs(const ct_trajectory *t, const ct_analysis *a, const char *dir,
+                         unsigned profiles, int artifacts, ct_error *err)
 {
-    if (out) *out = NULL;
-    if (analyzer && strcmp(analyzer, "heuristic") != 0)
-        return ct_error_set(err, CT_EINVAL,
-                            "the '%s' analyzer is not available yet (only 'heuristic' is)",
-                            analyzer);
-    ct_analysis *a = NULL;
-    int rc = ct_analyze_heuristic(t, config, &a, err);
-    if (rc != CT_OK) return rc;
-    rc = ct_profile_write(dir, profiles, a, err);
+    int rc = ct_profile_write(dir, profiles, a, err);
     if (rc == CT_OK && artifacts) {
         ct_buf tree = CT_BUF_INIT;
         ct_tree_render(t, &tree);
@@ -44,6 +39,108 @@ int ct_batch_analyze_one(const ct_trajectory *t, const char *analyzer, const jso
                                         tree.data ? tree.data : "root\n", err);
         ct_buf_free(&tree);
     }
+    return rc;
+}
+
+int ct_batch_analyze_one(const ct_trajectory *t, const char *analyzer, const json_t *config,
+                         const char *dir, unsigned profiles, int artifacts, ct_analysis **out,
+                         ct_error *err)
+{
+    return ct_batch_analyze_mem(t, analyzer, config, NULL, dir, profiles, artifacts, out, err);
+}
+
+void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[65])
+{
+    if (!analyzer) analyzer = "heuristic";
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_printf(&b, "codetracer %s\nanalyzer %s\n", CT_VERSION, analyzer);
+    /* The running executable stands for the analyzer's code: a rebuilt or upgraded binary (new
+     * or retuned rules) must not be served its predecessor's labels. */
+    struct stat st;
+    if (stat("/proc/self/exe", &st) == 0)
+        ct_buf_printf(&b, "exe %lld %lld.%09ld\n", (long long)st.st_size,
+                      (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+    const json_t *section = config ? json_object_get(config, analyzer) : NULL;
+    char *c = section ? json_dumps(section, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    ct_buf_printf(&b, "config %s\n", c ? c : "null");
+    free(c);
+    ct_memory_hash_bytes(b.data, b.len, out);
+    ct_buf_free(&b);
+}
+
+static void mem_warn(ct_batch_memory *m, const ct_error *e)
+{
+    if (m->warn) m->warn(m->warn_ud, e);
+}
+
+int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const json_t *config,
+                         ct_batch_memory *m, const char *dir, unsigned profiles, int artifacts,
+                         ct_analysis **out, ct_error *err)
+{
+    if (out) *out = NULL;
+    if (m) {
+        m->cached = 0;
+        m->n_feedback = 0;
+    }
+    if (analyzer && strcmp(analyzer, "heuristic") != 0)
+        return ct_error_set(err, CT_EINVAL,
+                            "the '%s' analyzer is not available yet (only 'heuristic' is)",
+                            analyzer);
+    ct_memory *mem = m ? m->mem : NULL;
+    char hash[65], cfg[65];
+    ct_memory_key key = {hash, "heuristic", NULL, NULL, cfg};
+    ct_analysis *a = NULL;
+    int prior = 0;
+    ct_error me;
+    ct_error_clear(&me);
+    if (mem) {
+        ct_traj_hash(t, hash);
+        ct_batch_config_hash("heuristic", config, cfg);
+        /* key.profile stays NULL ("detailed"): the heuristic's analysis is the same whatever
+         * profiles are written from it, so `analyze`, `analyze -p all`, `run` and a batch share
+         * one entry, and its rule patterns are learnt once. */
+        int grc = ct_memory_cache_get(mem, &key, &a, &me);
+        if (grc == CT_OK) {
+            prior = 1;
+            /* A stored analysis of another step count is not this trajectory's: recompute. */
+            if (m->no_cache || a->n_labels != t->n_steps) {
+                ct_analysis_free(a);
+                a = NULL;
+            }
+        } else if (grc != CT_ENOTFOUND) {
+            mem_warn(m, &me);
+        }
+    }
+    if (a) {
+        m->cached = 1;
+        /* The cache keeps the id the analysis was made under; this one is t's. The numbering
+         * CodeTraceBench uses is the loader's, not part of the content hash: take t's too. */
+        a->traj_id = ct_analysis_strdup(a, t->id);
+        for (size_t i = 0; i < a->n_labels; i++)
+            a->labels[i].bench_step_id = t->steps[i].bench_step_id;
+    } else {
+        int rc = ct_analyze_heuristic(t, config, &a, err);
+        if (rc != CT_OK) {
+            return rc;
+        }
+        if (mem) {
+            /* The analyzer's own labels are stored: feedback is applied on every read. */
+            ct_error_clear(&me);
+            if (ct_memory_cache_put(mem, &key, t, a, &me) != CT_OK) mem_warn(m, &me);
+            ct_error_clear(&me);
+            if (!prior && ct_memory_learn_from_analysis(mem, t, a, NULL, &me) != CT_OK)
+                mem_warn(m, &me);
+        }
+    }
+    if (mem) {
+        ct_error_clear(&me);
+        int n = ct_memory_feedback_apply(mem, hash, a, &me);
+        if (n < 0)
+            mem_warn(m, &me);
+        else
+            m->n_feedback = n;
+    }
+    int rc = write_outputs(t, a, dir, profiles, artifacts, err);
     if (rc == CT_OK && out)
         *out = a;
     else
@@ -172,7 +269,10 @@ static int run_item(const item *it, const ct_batch_opts *o)
     for (size_t w = 0; w < t->n_warnings; w++)
         fprintf(stderr, "warning: %s\n", t->warnings[w]);
     ct_analysis *a = NULL;
-    rc = ct_batch_analyze_one(t, "heuristic", o->config, dir, o->profiles, 1, &a, &err);
+    /* Each worker process has its own handle (one per process: ct/memory.h). */
+    ct_batch_memory bm = {NULL, o->no_cache, log_warning, NULL, 0, 0};
+    if (o->use_memory) bm.mem = ct_memory_open_or_warn(o->db, log_warning, NULL, NULL);
+    rc = ct_batch_analyze_mem(t, "heuristic", o->config, &bm, dir, o->profiles, 1, &a, &err);
     if (rc != CT_OK) {
         fprintf(stderr, "error: %s\n", ct_error_format(&err, buf, sizeof buf));
     } else {
@@ -181,10 +281,13 @@ static int run_item(const item *it, const ct_batch_opts *o)
             inc += a->labels[i].label == CT_LABEL_INCORRECT;
             unu += a->labels[i].label == CT_LABEL_UNUSEFUL;
         }
-        fprintf(stderr, "ok: %zu steps, %zu incorrect, %zu unuseful; outputs in %s\n", t->n_steps,
-                inc, unu, dir);
+        if (bm.n_feedback)
+            fprintf(stderr, "feedback: %d label(s) set by user feedback\n", bm.n_feedback);
+        fprintf(stderr, "%s: %zu steps, %zu incorrect, %zu unuseful; outputs in %s\n",
+                bm.cached ? CACHED_MARK : "ok", t->n_steps, inc, unu, dir);
     }
     ct_analysis_free(a);
+    ct_memory_close(bm.mem);
     ct_traj_list_free(&l);
     free(dir);
     struct timespec t1;
@@ -221,6 +324,20 @@ static void last_log_line(const char *log, char *out, size_t size)
         if (n) snprintf(out, size, "%s", line);
     }
     fclose(f);
+}
+
+/* 1 when a line of the item's log starts with prefix. */
+static int log_has_line(const char *log, const char *prefix)
+{
+    FILE *f = fopen(log, "rb");
+    if (!f) return 0;
+    char line[1024];
+    size_t n = strlen(prefix);
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strncmp(line, prefix, n) == 0;
+    fclose(f);
+    return found;
 }
 
 typedef struct progress {
@@ -406,7 +523,14 @@ int ct_batch_run(const ct_batch_opts *o, ct_batch_summary *s, ct_error *err)
             reaped++;
             if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                 s->ok++;
-                progress_item(&pr, "OK", it->traj_id, secs, NULL);
+                int hit = 0;
+                if (o->use_memory) {
+                    char *log = ct_xasprintf("%s/%s.log", logdir, it->traj_id);
+                    hit = log_has_line(log, CACHED_MARK);
+                    free(log);
+                }
+                s->cached += (size_t)hit;
+                progress_item(&pr, "OK", it->traj_id, secs, hit ? "from cache" : NULL);
             } else {
                 char *log = ct_xasprintf("%s/%s.log", logdir, it->traj_id);
                 char last[900], d[1200];

@@ -64,6 +64,7 @@ void ct_buf_reserve(ct_buf *b, size_t extra)
     while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     b->data = ct_xrealloc(b->data, cap);
     b->cap = cap;
+    b->data[b->len] = '\0'; /* a reserved buffer is always a valid C string */
 }
 
 void ct_buf_append(ct_buf *b, const void *p, size_t n)

@@ -81,7 +81,7 @@ typedef struct hunk_state {
     ct_buf old, new_;
     long start;
     int open;
-    int whole; /* apply_patch "*** Add File": the hunk is the whole new file */
+    int whole;   /* apply_patch "*** Add File": the hunk is the whole new file */
     int counted; /* unified diff: the @@ header gave line counts */
     long rem_old, rem_new;
 } hunk_state;
@@ -140,8 +140,8 @@ size_t ct_edits_parse_patch(const char *patch, int step_id, int touch, ct_edit_l
         if (ll >= 4 && memcmp(ls, "*** ", 4) == 0) {
             hunk_flush(&h, out, step_id, touch, path, via, &added);
             in_add = 0;
-            static const char *const kw[] = {"*** Update File: ", "*** Add File: ",
-                                             "*** Delete File: ", "*** Move to: "};
+            static const char *const kw[] = {
+                "*** Update File: ", "*** Add File: ", "*** Delete File: ", "*** Move to: "};
             for (int i = 0; i < 4; i++) {
                 size_t kl = strlen(kw[i]);
                 if (ll > kl && memcmp(ls, kw[i], kl) == 0) {
@@ -469,8 +469,8 @@ static size_t edits_from_shell(const char *cmd, int step_id, ct_edit_list *out)
                 se++;
             }
             int has_hd = hd && hd >= seg && hd < se;
-            if (word_is(seg, se, "cat") || word_is(seg, se, "tee") ||
-                word_is(seg, se, "printf") || word_is(seg, se, "echo")) {
+            if (word_is(seg, se, "cat") || word_is(seg, se, "tee") || word_is(seg, se, "printf") ||
+                word_is(seg, se, "echo")) {
                 int append = 0;
                 char *target = NULL;
                 int is_tee = word_is(seg, se, "tee");
@@ -522,6 +522,15 @@ static size_t edits_from_shell(const char *cmd, int step_id, ct_edit_list *out)
                     ct_edit *e = edit_push(out, step_id, -1, NULL, "patch");
                     e->reason = "here-document is not terminated";
                 }
+            } else if (se > seg) {
+                /* any other command writing into a file: a write we cannot replay */
+                int append = 0;
+                char *target = redirect_target(seg, se, &append);
+                if (target && strcmp(target, "/dev/null") != 0 && target[0] != '&') {
+                    ct_edit *e = edit_push(out, step_id, -1, target, append ? "append" : "write");
+                    e->reason = "the written text is another command's output";
+                }
+                free(target);
             }
             seg = se;
             if (seg < le) seg++;
@@ -536,9 +545,9 @@ static size_t edits_from_shell(const char *cmd, int step_id, ct_edit_list *out)
 
 static int is_write_op(const char *op)
 {
-    static const char *const ops[] = {"str_replace", "create", "write", "insert", "aci_edit",
-                                      "patch", "append", "sed", "edit", "notebook_edit",
-                                      "undo_edit", "revert", "multi_edit"};
+    static const char *const ops[] = {
+        "str_replace", "create", "write",         "insert",    "aci_edit", "patch",     "append",
+        "sed",         "edit",   "notebook_edit", "undo_edit", "revert",   "multi_edit"};
     for (size_t i = 0; op && i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(op, ops[i]) == 0) return 1;
     return 0;
@@ -670,7 +679,8 @@ char *ct_edit_apply(const ct_edit *e, const char *content, size_t len, size_t *o
     size_t nl = strlen(e->new_text);
     if (e->whole_file) return splice("", 0, 0, 0, e->new_text, nl, out_len);
     if (!content) return NULL;
-    if (strcmp(e->via, "append") == 0) return splice(content, len, len, len, e->new_text, nl, out_len);
+    if (strcmp(e->via, "append") == 0)
+        return splice(content, len, len, len, e->new_text, nl, out_len);
     if (strcmp(e->via, "insert") == 0) {
         size_t at = line_offset(content, len, e->line_start + 1);
         return splice(content, len, at, at, e->new_text, nl, out_len);

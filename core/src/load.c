@@ -22,6 +22,85 @@ static char *split_selector(const char *path, long *k)
     return ct_xstrndup(path, (size_t)(h - path));
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid or a NUL byte. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80) return c ? 1 : 0;
+    size_t len;
+    unsigned min;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < len) return 0;
+    unsigned cp = c & (0x3Fu >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+/* Replace every byte that is not part of valid UTF-8 (and every raw NUL) by '?', in place, so
+ * byte offsets stay those of the file. Returns how many were replaced; *first = the first. */
+static size_t repair_utf8(char *s, size_t n, size_t *first)
+{
+    size_t i = 0, bad = 0;
+    while (i < n) {
+        size_t k = utf8_len((const unsigned char *)s + i, n - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        if (!bad) *first = i;
+        s[i++] = '?';
+        bad++;
+    }
+    return bad;
+}
+
+int ct_load_root(ct_fs *fs, const ct_loader *l, const char *rel, int is_dir, ct_traj_list *out,
+                 ct_error *err)
+{
+    size_t before = out->n;
+    int r = l->load(fs, rel, is_dir, out, err);
+    /* jansson refuses a whole file for one byte that is not UTF-8 (a truncated multi-byte
+     * character in a captured terminal output is enough). Load it again with those bytes
+     * replaced, and say so, instead of losing every step. */
+    if (r != CT_EPARSE || is_dir || out->n != before) return r;
+    ct_buf raw = CT_BUF_INIT;
+    size_t first = 0, bad = 0;
+    if (ct_fs_read(fs, rel, &raw, 0, NULL) == CT_OK) bad = repair_utf8(raw.data, raw.len, &first);
+    if (!bad) {
+        ct_buf_free(&raw);
+        return r;
+    }
+    char *disp = ct_xstrdup(ct_fs_display(fs, rel));
+    ct_fs *mfs = ct_fs_open_memory(disp, raw.data, raw.len, NULL);
+    ct_buf_free(&raw);
+    ct_error e2;
+    ct_error_clear(&e2);
+    int r2 = mfs ? l->load(mfs, ct_fs_start(mfs), 0, out, &e2) : CT_EIO;
+    ct_fs_close(mfs);
+    if (r2 == CT_OK) {
+        for (size_t i = before; i < out->n; i++)
+            ct_traj_warn(out->items[i],
+                         "%s: %zu byte%s that %s not valid UTF-8 (the first at byte %zu) replaced "
+                         "by '?'",
+                         disp, bad, bad == 1 ? "" : "s", bad == 1 ? "is" : "are", first);
+        if (err) ct_error_clear(err);
+        r = CT_OK;
+    }
+    free(disp);
+    return r;
+}
+
 static void tried_list(ct_buf *b)
 {
     size_t nl;
@@ -54,7 +133,7 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
             ct_buf_free(&b);
             goto done;
         }
-        rc = l->load(fs, start, ct_fs_is_dir(fs, start), &got, err);
+        rc = ct_load_root(fs, l, start, ct_fs_is_dir(fs, start), &got, err);
         if (rc != CT_OK) goto done;
     } else {
         /* A lone LFS pointer is reported as such, not as an unknown format. */
@@ -104,7 +183,7 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
         for (size_t i = 0; i < nf; i++) {
             ct_error e;
             ct_error_clear(&e);
-            int r = found[i].loader->load(fs, found[i].rel, found[i].is_dir, &got, &e);
+            int r = ct_load_root(fs, found[i].loader, found[i].rel, found[i].is_dir, &got, &e);
             if (r != CT_OK) {
                 if (e.code == CT_OK) ct_error_set(&e, r, "%s", ct_strerror(r));
                 if (first.code == CT_OK) first = e;

@@ -198,6 +198,13 @@ static char **build_argv(const char *command, const char *shell, const char *scr
     return a.v;
 }
 
+/* Between fork and exec only async-signal-safe calls: the caller may have threads (daemon). */
+static void child_fail(const char *msg)
+{
+    ssize_t w = write(2, msg, strlen(msg));
+    (void)w;
+}
+
 int ct_sandbox_run(const char *command, const ct_sandbox_opts *o, ct_sandbox_result *out,
                    ct_error *err)
 {
@@ -267,11 +274,11 @@ int ct_sandbox_run(const char *command, const ct_sandbox_opts *o, ct_sandbox_res
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
         if (!isolated && chdir(cwd) != 0) {
-            dprintf(2, "sandbox: cannot enter %s: %s\n", cwd, strerror(errno));
+            child_fail("sandbox: cannot enter the working directory\n");
             _exit(126);
         }
         execve(argv[0], argv, envp);
-        dprintf(2, "sandbox: cannot run %s: %s\n", argv[0], strerror(errno));
+        child_fail(isolated ? "sandbox: cannot run bwrap\n" : "sandbox: cannot run the shell\n");
         _exit(127);
     }
     setpgid(pid, pid); /* both sides, so the group exists before either proceeds */

@@ -167,8 +167,8 @@ static void bench_synthetic(void)
     for (int f = 0; f < 40; f++) {
         ct_buf b = CT_BUF_INIT;
         for (int fn = 0; fn < 400; fn++) {
-            ct_buf_printf(&b, "def f%d_%d(x):\n    y = x * %d\n    z = y + %d\n    return z\n\n",
-                          f, fn, fn, f);
+            ct_buf_printf(&b, "def f%d_%d(x):\n    y = x * %d\n    z = y + %d\n    return z\n\n", f,
+                          fn, fn, f);
         }
         char path[4200];
         snprintf(path, sizeof path, "%s/pkg/mod%d.py", ws, f);

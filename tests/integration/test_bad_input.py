@@ -169,18 +169,25 @@ def body(tmp):
     bad_utf8 = mini.replace(b"total 8", b"total \xff\xfe\xc3 8")
     utf_p = write(os.path.join(tmp, "utf8", "run.traj.json"), bad_utf8)
 
-    @case("invalid UTF-8 bytes: a clear error or a load with valid UTF-8 output", needs=["mini-swe-agent"])
+    swe_bad = write(os.path.join(tmp, "utf8", "run.traj"), open(SWE, "rb").read().replace(b"2 lines total", b"2 lines \xe2\x82 total"))
+
+    @case("invalid UTF-8 bytes: loaded with the bytes replaced and a warning", needs=["mini-swe-agent", "swe-agent"])
     def _():
         rc, out, err = run("inspect", "--json", utf_p)
-        if rc == 0:
-            o = load_json(out)  # decoding as UTF-8 must work
-            eq(o["step_count"], 3, "steps")
-        else:
-            eq(rc, 3, "exit")
-            has(err, utf_p, "names the file")
-            if "utf-8" not in err.lower() and "decode byte" not in err.lower():
-                raise AssertionError(f"the error does not say the bytes are not UTF-8: {err!r}")
-            has(err, "(byte ", "gives the byte offset")
+        eq(rc, 0, f"exit ({err})")
+        o = load_json(out)  # decoding as UTF-8 must work
+        eq(o["step_count"], 3, "steps")
+        has(o["steps"][0]["observation"], "total ??? 8", "the three bad bytes became '?'")
+        has(" ".join(o["warnings"]), "3 bytes that are not valid UTF-8", "warning")
+        has(" ".join(o["warnings"]), utf_p, "the warning names the file")
+        rc, out, err = run("discover", "--json", utf_p)
+        eq(rc, 0, f"discover exit ({err})")
+        has(" ".join(load_json(out)["warnings"]), "not valid UTF-8", "discover shows the warning")
+        rc, out, err = run("inspect", "--json", swe_bad)
+        eq(rc, 0, f"swe exit ({err})")
+        o = load_json(out)
+        eq([s["action"] for s in o["steps"]], ["open calc.py", "submit"], "swe actions")
+        has(o["steps"][0]["observation"], "2 lines ?? total", "the two bad bytes became '?'")
 
     # -- CRLF ----------------------------------------------------------------------------------
     crlf_p = write(os.path.join(tmp, "crlf", "run.traj.json"), mini.replace(b"\n", b"\r\n"))

@@ -203,7 +203,8 @@ def test_analyze_command_on_run_dir_and_clear():
         shutil.copy(CALC, target)
         d = Daemon()
         d.initialize()
-        res = d.request("workspace/executeCommand", {"command": "codetracer.analyze", "arguments": [os.path.join(tmp, "run 1")]}, timeout=60)
+        res = d.request("workspace/executeCommand", {"command": "codetracer.analyze", "arguments": [os.path.join(tmp, "run 1")],
+                                                     "workDoneToken": "tok-1"}, timeout=60)
         r = res["result"]
         turi = uri_of(target)
         assert "%20" in turi
@@ -211,6 +212,16 @@ def test_analyze_command_on_run_dir_and_clear():
         assert r["files"] == [turi], r
         diags = d.wait_diagnostics(turi)["diagnostics"]
         check_calc(diags, traj_id=target)
+        kinds = [m["params"]["value"]["kind"] for m in d.drain(0.3)
+                 if m.get("method") == "$/progress" and m["params"]["token"] == "tok-1"]
+        assert kinds[0] == "begin" and kinds[-1] == "end", kinds
+        # inside an archive there is no file to put diagnostics on: counted as unplaced
+        import tarfile
+        arch = os.path.join(tmp, "run.tar.gz")
+        with tarfile.open(arch, "w:gz") as tf:
+            tf.add(os.path.join(tmp, "run 1"), arcname="run1")
+        r2 = d.request("workspace/executeCommand", {"command": "codetracer.analyze", "arguments": [arch]}, timeout=60)["result"]
+        assert r2["trajectories"] == 1 and r2["files"] == [] and r2["unplaced"] == 2, r2
         # inspect works on trajectories analyzed this way too
         tid = diags[0]["data"]["traj_id"]
         ins = d.request("workspace/executeCommand", {"command": "codetracer.inspect", "arguments": [{"traj_id": tid, "step_id": 3}]})

@@ -191,6 +191,16 @@ def test_client_disappears_mid_message():
     assert b"middle of a message" in d.stderr, d.stderr
 
 
+def test_client_stops_reading():
+    d = Daemon()
+    d.initialize()
+    d.proc.stdout.close()  # the editor went away without closing our stdin
+    for i in range(50):
+        d.request_async("codetracer/ping", {})
+    rc = d.proc.wait(timeout=30)
+    assert rc == 1, rc
+
+
 def test_cancel_unknown_request_is_ignored():
     d = Daemon()
     d.initialize()

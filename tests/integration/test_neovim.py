@@ -10,8 +10,8 @@ expectations below are written by hand from tests/fixtures/clients/greet.traj.js
   step 3 the same `cat` again with nothing changed in between (line 12: unuseful,
   repeat-command, evidence step 2; its thought holds "café" and an em dash, so its byte and
   UTF-16 columns differ), step 4 `sed` on app/names.py which the submitted patch (app/greet.py
-  only) does not contain (line 14: incorrect, outside-patch), step 5 `pyhton ...` exit 127
-  (line 16: unuseful, failed-action), step 6 the fix (line 18), step 7 the submit (line 20).
+  only) does not contain (line 14: incorrect, outside-patch), step 5 `python3 app/greet.py )`
+  rejected by the shell with a syntax error (line 16: unuseful, failed-action), step 6 the fix (line 18), step 7 the submit (line 20).
   Severities: incorrect -> Warning by default (the main scenario sets severity.incorrect =
   "error" -> vim.diagnostic.severity.ERROR = 1), unuseful -> Hint (4) with the Unnecessary tag.
 
@@ -183,7 +183,7 @@ def test_main(env):
 
     # :CodeTracerInspect (cursor on step 3) and :CodeTracerInspect 5
     assert "Step 3" in r["inspect_cursor"] and "cat app/greet.py" in r["inspect_cursor"]
-    assert "pyhton app/greet.py" in r["inspect_5"] and "command not found" in r["inspect_5"], r["inspect_5"]
+    assert "python3 app/greet.py )" in r["inspect_5"] and "syntax error" in r["inspect_5"], r["inspect_5"]
 
     # :CodeTracerStep 6 -> step 6's line (1-based 18); :CodeTracerStep 99 -> a message
     assert r["goto_6"][0] == STEP_LINE[6] + 1, r["goto_6"]

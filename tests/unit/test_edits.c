@@ -219,10 +219,10 @@ static void test_fixture(void)
     ct_edit_list l = {0};
     ct_edits_from_traj(tl.items[0], &l, NULL);
     CHECK_INT(l.n, 16);
-    static const char *const via[16] = {"write", "str_replace", "str_replace", "str_replace",
+    static const char *const via[16] = {"write",       "str_replace", "str_replace", "str_replace",
                                         "str_replace", "str_replace", "str_replace", "sed",
-                                        "str_replace", "str_replace", "patch", "str_replace",
-                                        "write", "heredoc", "sed", "undo_edit"};
+                                        "str_replace", "str_replace", "patch",       "str_replace",
+                                        "write",       "heredoc",     "sed",         "undo_edit"};
     for (size_t i = 0; i < l.n && i < 16; i++) {
         CHECK_STR(l.items[i].via, via[i]);
         CHECK_INT(l.items[i].step_id, (int)i + 1);
@@ -243,6 +243,85 @@ static void test_fixture(void)
     ct_traj_list_free(&tl);
 }
 
+/* Bad input never wins: odd commands and damaged patches give reasons or nothing, never crash. */
+static void test_bad_input(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    static const char *const cmds[] = {"sed -i",
+                                       "sed -i 's/unterminated",
+                                       "sed -i 's/a/b/' ",
+                                       "cat >",
+                                       "cat > <<",
+                                       "<<",
+                                       "cat <<'",
+                                       "tee",
+                                       "git apply <<EOF",
+                                       "cat > f <<EOF\n\xff\xfe bad utf8\nEOF",
+                                       "cat > 'unterminated <<EOF\nx\nEOF",
+                                       "echo \"a > b\"",
+                                       "sed -i 's/\\(x\\)/\\1y/' f",
+                                       "patch -p1 <<EOF\n@@ garbage @@\n+x\nEOF",
+                                       "cat > f.txt <<EOF\r\nwin\r\nEOF\r\n",
+                                       "sed -i -e 's#a#b#' -e 's/c/d/' two.txt",
+                                       "printf 'x' | tee -a",
+                                       "perl x.pl /app/s.7z > /app/hash.txt 2>&1",
+                                       ""};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        bash_step(t, cmds[i]);
+    ct_edit_list l = {0};
+    CHECK_INT(ct_edits_from_traj(t, &l, NULL), CT_OK);
+    int saw_bad_utf8 = 0, saw_crlf = 0, saw_backref = 0, saw_two = 0, saw_redirect = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const ct_edit *e = &l.items[i];
+        CHECK(e->reason != NULL || e->new_text != NULL); /* every edit says what or why not */
+        if (e->path && strcmp(e->path, "f") == 0 && e->new_text && strstr(e->new_text, "bad utf8"))
+            saw_bad_utf8 = 1;
+        if (e->path && strcmp(e->path, "f.txt") == 0 && e->new_text &&
+            strcmp(e->new_text, "win\r\n") == 0)
+            saw_crlf = 1;
+        if (e->path && strcmp(e->path, "f") == 0 && e->reason && e->step_id == 13) saw_backref = 1;
+        if (e->path && strcmp(e->path, "two.txt") == 0 && e->new_text &&
+            strcmp(e->new_text, "b") == 0)
+            saw_two = 1;
+        if (e->path && strcmp(e->path, "/app/hash.txt") == 0 && e->reason &&
+            strcmp(e->via, "write") == 0)
+            saw_redirect = 1;
+    }
+    CHECK(saw_redirect); /* another command's output: said, not guessed */
+    CHECK(saw_bad_utf8); /* bytes are kept as they are; sanitising is the printer's job */
+    CHECK(saw_crlf);
+    CHECK(saw_backref); /* \1 in the replacement: not reconstructed */
+    CHECK(saw_two);     /* the first -e expression */
+    ct_edits_free(&l);
+
+    /* a damaged patch: hunk counts larger than the text */
+    CHECK_INT(ct_edits_parse_patch("--- a/x\n+++ b/x\n@@ -1,50 +1,50 @@\n a\n-b\n+c\n", 1, -1, &l),
+              1);
+    if (l.n == 1) CHECK_STR(l.items[0].new_text, "a\nc\n");
+    ct_edits_free(&l);
+    CHECK_INT(ct_edits_parse_patch("", 1, -1, &l), 0);
+    CHECK_INT(ct_edits_parse_patch(NULL, 1, -1, &l), 0);
+
+    /* a payload above the limit is refused with a reason */
+    ct_step *s = ct_traj_add_step(t);
+    ct_file_touch *f = ct_step_add_file(t, s);
+    char *big = malloc(CT_EDITS_MAX_TEXT + 2);
+    memset(big, 'x', CT_EDITS_MAX_TEXT + 1);
+    big[CT_EDITS_MAX_TEXT + 1] = 0;
+    f->path = "big.txt";
+    f->op = "create";
+    f->content = big;
+    ct_edits_from_step(s, &l);
+    CHECK_INT(l.n, 1);
+    if (l.n == 1) {
+        CHECK(l.items[0].new_text == NULL);
+        CHECK(l.items[0].reason != NULL);
+    }
+    ct_edits_free(&l);
+    free(big);
+    ct_traj_free(t);
+}
+
 int main(void)
 {
     test_unified_patch();
@@ -250,5 +329,6 @@ int main(void)
     test_shell();
     test_touches_and_apply();
     test_fixture();
+    test_bad_input();
     return check_report();
 }

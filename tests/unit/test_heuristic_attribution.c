@@ -230,6 +230,16 @@ static void test_repeat_across_runs(void)
     CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
     ct_analysis_free(a);
     ct_traj_free(t);
+
+    /* a shell given an inline program may run anything */
+    t = ct_traj_new("test", "mem");
+    bash(t, "ls out/", "", 0);
+    bash(t, "sh -c \"cd gen && python -c 'import gen; gen.main()'\"", "done\n", 0);
+    bash(t, "ls out/", "a.csv\n", 0);
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
 }
 
 /* unsolved-final and failed-submit need a verdict: silent when the outcome is unknown, fire
@@ -284,6 +294,110 @@ static void test_broken_first_edit(void)
     ct_traj_free(t);
 }
 
+/* an install that fails with the error an earlier failed check had already printed, nothing
+ * changed in between → known-error; the same install after a step that changed the state (the
+ * wheel was unpacked) is a fair new attempt */
+static void test_known_error(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "python3.13 -m pip --version", "python3.13: No module named pip\n", 1);
+    bash(t, "ls /usr/lib/python3.13/ensurepip/_bundled", "pip-24.3.1-py3-none-any.whl\n", 0);
+    bash(t, "python3.13 -m pip install /usr/lib/python3.13/ensurepip/_bundled/pip.whl",
+         "<returncode>1</returncode>\n<output>\npython3.13: No module named pip\n</output>\n", 1);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_INCORRECT);
+    CHECK_STR(rule(a, 3), "known-error");
+    CHECK_INT(a->labels[2].evidence[0], 1);
+    CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    t = ct_traj_new("test", "mem");
+    bash(t, "python3.13 -m pip --version", "python3.13: No module named pip\n", 1);
+    bash(t, "apt-get install -y python3-pip", "Setting up python3-pip (23.0.1)\n", 0);
+    bash(t, "python3.13 -m pip install /usr/lib/python3.13/ensurepip/_bundled/pip.whl",
+         "python3.13: No module named pip\n", 1);
+    a = run(t);
+    CHECK(label(a, 3) != CT_LABEL_INCORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* a different error is new evidence */
+    t = ct_traj_new("test", "mem");
+    bash(t, "python3.13 -m pip --version", "python3.13: No module named pip\n", 1);
+    bash(t, "pip3 install requests", "error: externally-managed-environment\n", 1);
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+static ct_step *view(ct_trajectory *t, const char *path, long from, long to, int lines)
+{
+    ct_step *s = ct_traj_add_step(t);
+    s->kind = CT_KIND_READ;
+    s->tool = "str_replace_editor";
+    s->action = ct_traj_printf(t, "str_replace_editor view %s [%ld, %ld]", path, from, to);
+    char obs[512];
+    int n = lines < (int)sizeof obs - 1 ? lines : (int)sizeof obs - 1;
+    memset(obs, '\n', (size_t)n);
+    obs[n] = 0;
+    s->observation = ct_traj_strdup(t, obs);
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = ct_traj_strdup(t, path);
+    f->op = "view";
+    f->line_start = from;
+    f->line_end = to;
+    return s;
+}
+
+/* a range of a long file shown whole is a fair zoom; a range inside a range already shown, or
+ * of a short file shown whole, is a repeat */
+static void test_view_ranges(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    view(t, "/r/parser.pony", 0, 0, 350);
+    view(t, "/r/parser.pony", 100, 110, 11);
+    view(t, "/r/parser.pony", 100, 102, 3);
+    view(t, "/r/cli.pony", 0, 0, 120);
+    view(t, "/r/cli.pony", 100, -1, 21);
+    view(t, "/r/parser.pony", 90, 120, 31);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 3), "repeat-command");
+    CHECK_INT(a->labels[2].evidence[0], 2);
+    CHECK_INT(label(a, 5), CT_LABEL_UNUSEFUL);
+    CHECK_INT(label(a, 6), CT_LABEL_CORRECT); /* 90-120 is not inside 100-110 */
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+/* outcome unknown: a submit right after the tests that passed earlier fail, nothing changed
+ * since → failed-submit; a change after the failing run makes it unknown again */
+static void test_submit_on_regression(void)
+{
+    for (int v = 0; v < 2; v++) {
+        ct_trajectory *t = ct_traj_new("test", "mem");
+        bash(t, "python -m pytest tests/test_text.py -q", PASS, 0);
+        edit(t, "/r/src/pkg/text.py", "return a", "return b", "The file has been edited.");
+        bash(t, "python -m pytest tests/test_text.py -q", FAIL_TEXT, 1);
+        if (v == 1) edit(t, "/r/src/pkg/text.py", "return b", "return c", "The file was edited.");
+        bash(t, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git add -A && git diff --cached",
+             "diff --git a/src/pkg/text.py b/src/pkg/text.py\n", 0);
+        ct_analysis *a = run(t);
+        int sub = v == 0 ? 4 : 5;
+        CHECK_INT(label(a, sub), v == 0 ? CT_LABEL_INCORRECT : CT_LABEL_CORRECT);
+        if (v == 0) {
+            CHECK_STR(rule(a, sub), "failed-submit");
+            CHECK_INT(a->labels[sub - 1].n_evidence, 3);
+        }
+        CHECK_INT(label(a, 2), CT_LABEL_INCORRECT); /* the regression itself */
+        ct_analysis_free(a);
+        ct_traj_free(t);
+    }
+}
+
 int main(void)
 {
     test_revert_not_blamed();
@@ -292,5 +406,8 @@ int main(void)
     test_repeat_across_runs();
     test_outcome_rules();
     test_broken_first_edit();
+    test_known_error();
+    test_view_ranges();
+    test_submit_on_regression();
     return check_report();
 }

@@ -126,7 +126,7 @@ static ct_llm_client *client_for(server *s, double budget)
 }
 
 static char workdir[] = "/tmp/h8_agent_XXXXXX";
-static int events[CT_AGENT_EV_WARNING + 1];
+static int events[CT_AGENT_EV_COMPACT + 1];
 
 static void on_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
 {
@@ -278,6 +278,42 @@ static void test_limits(void)
     server_stop(&s);
 }
 
+static void test_compaction(void)
+{
+    /* every command prints 800 bytes (≈ 200 tokens per observation); with a 400-token window the
+     * oldest turns go, the system and instance messages stay, and a note says so */
+    server s;
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "```bash\nhead -c 800 /dev/zero | tr '\\0' o\n```";
+    s.n_replies = 1;
+    server_start(&s);
+    ct_llm_client *c = client_for(&s, 3.0);
+    ct_agent_opts o = opts(5);
+    o.context_tokens = 400;
+    ct_agent_result r;
+    ct_error e;
+    memset(events, 0, sizeof events);
+    CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
+    CHECK_INT(r.status, CT_AGENT_LIMIT_STEPS);
+    CHECK_INT(s.served, 5);
+    CHECK(events[CT_AGENT_EV_COMPACT] >= 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(r.messages, 0), "content")),
+              "You are a test agent.");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(r.messages, 1), "content")),
+              "Inspect, then finish.");
+    const char *note = json_string_value(json_object_get(json_array_get(r.messages, 2), "content"));
+    CHECK(note && strstr(note, "earlier messages were dropped") != NULL);
+    /* without compaction there would be 2 + 2·5 messages */
+    CHECK(json_array_size(r.messages) < 12);
+    /* what the last request carried stayed under the window (plus the current exchange) */
+    CHECK(s.requests[4] && strstr(s.requests[4], "You are a test agent.") != NULL);
+    CHECK(s.requests[4] && strstr(s.requests[4], "earlier messages were dropped") != NULL);
+    CHECK(s.requests[4] && strlen(s.requests[4]) < 4000);
+    ct_agent_result_free(&r);
+    ct_llm_client_free(c);
+    server_stop(&s);
+}
+
 static int warn_events;
 static char warn_text[4][512];
 
@@ -338,13 +374,19 @@ static void test_diagnose(void)
         CHECK_STR(a->summary, "one bad edit");
         CHECK_INT(a->partial, 0);
         CHECK_STR(a->model, "gpt-4o-mini");
-        CHECK_INT(a->tokens_in, 4000);
-        CHECK(a->cost_usd > 0.00083999 && a->cost_usd < 0.00084001); /* 4 × 0.00021 */
+        /* only step 2 was inspected: finishing is refused twice (the last reply repeats), then
+         * accepted: 6 calls × 0.00021 */
+        CHECK_INT(a->tokens_in, 6000);
+        CHECK(a->cost_usd > 0.00125999 && a->cost_usd < 0.00126001);
         ct_analysis_free(a);
     }
-    CHECK_INT(warn_events, 2);
-    CHECK(strstr(warn_text[0], "step 3: label dropped") != NULL);
-    CHECK(strstr(warn_text[1], "labels[2]") != NULL);
+    CHECK_INT(warn_events, 4);
+    CHECK(strstr(warn_text[0], "inspect at least 3 distinct steps") != NULL);
+    CHECK(strstr(warn_text[0], "you have inspected 1") != NULL);
+    CHECK(strstr(warn_text[2], "step 3: label dropped") != NULL);
+    CHECK(strstr(warn_text[3], "labels[2]") != NULL);
+    CHECK_INT(s.served, 6);
+    CHECK(s.requests[4] && strstr(s.requests[4], "Not finished: inspect at least 3") != NULL);
     /* the first request carried the rendered prompts: task and index lines */
     CHECK(s.requests[0] && strstr(s.requests[0], "Fix the off-by-one in range_sum") != NULL);
     CHECK(s.requests[0] && strstr(s.requests[0], "2. [bash] sed -i 's/n+1/n/' src/other.py "
@@ -406,6 +448,7 @@ int main(void)
     test_complete_run();
     test_limits();
     test_diagnose();
+    test_compaction();
     rmdir(workdir);
     return check_report();
 }

@@ -31,7 +31,7 @@ static void check_span(const ct_span *s, size_t b0, size_t b1, int l0, int c0, i
 static void test_grammars(void)
 {
     static const char *const langs[] = {"json", "python", "javascript", "typescript", "tsx", "c",
-                                        "cpp", "go", "rust", "java", "bash"};
+                                        "cpp",  "go",     "rust",       "java",       "bash"};
     CHECK_INT(ct_spans_lang_count(), 11);
     for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++) {
         ct_error err;
@@ -83,8 +83,7 @@ static void test_definitions(void)
         CHECK(found);
         if (found) {
             if (strcmp(def.kind, cases[i].kind) || strcmp(def.name, cases[i].name))
-                fprintf(stderr, "case %zu (%s): got %s %s\n", i, cases[i].lang, def.kind,
-                        def.name);
+                fprintf(stderr, "case %zu (%s): got %s %s\n", i, cases[i].lang, def.kind, def.name);
             CHECK_STR(def.kind, cases[i].kind);
             CHECK_STR(def.name, cases[i].name);
         }
@@ -109,8 +108,7 @@ static void test_locate(void)
     SPAN(&m.span, 10, 29, 1, 4, 2, 11);
     /* fuzzy: 3 of 4 lines still there, one changed */
     const char *v = "one\ntwo\nTHREE\nfour\nfive\n";
-    CHECK_INT(ct_spans_locate(v, strlen(v), "two\nthree\nfour\nfive\n", 20, 0, &m),
-              CT_MATCH_FUZZY);
+    CHECK_INT(ct_spans_locate(v, strlen(v), "two\nthree\nfour\nfive\n", 20, 0, &m), CT_MATCH_FUZZY);
     SPAN(&m.span, 4, 23, 1, 0, 4, 4);
     CHECK(m.score > 0.74 && m.score < 0.76);
     /* moved on */
@@ -139,9 +137,9 @@ static void test_paths(void)
               CT_ENOTFOUND);
     CHECK_STR(out, WS "/app/gone.py");
     /* another container layout: the longest existing suffix */
-    CHECK_INT(ct_spans_map_path(WS, "/testbed", NULL, 0, "/workspace/proj/crlf/main.rs", out,
-                                sizeof out),
-              CT_OK);
+    CHECK_INT(
+        ct_spans_map_path(WS, "/testbed", NULL, 0, "/workspace/proj/crlf/main.rs", out, sizeof out),
+        CT_OK);
     CHECK_STR(out, WS "/crlf/main.rs");
     /* explicit mapping wins (the longest `from`) */
     ct_path_map maps[] = {{"/repo", "/nowhere"}, {"/repo/src/", WS "/app"}};
@@ -151,9 +149,9 @@ static void test_paths(void)
     CHECK_INT(ct_spans_map_path(WS, NULL, maps, 2, "/repo/x.py", out, sizeof out), CT_ENOTFOUND);
     CHECK_STR(out, "/nowhere/x.py");
     /* never outside the workspace */
-    CHECK_INT(ct_spans_map_path(WS, "/testbed", NULL, 0, "/testbed/../../etc/passwd", out,
-                                sizeof out),
-              CT_EINVAL);
+    CHECK_INT(
+        ct_spans_map_path(WS, "/testbed", NULL, 0, "/testbed/../../etc/passwd", out, sizeof out),
+        CT_EINVAL);
     CHECK_INT(ct_spans_detect_root(WS, paths + 3, 1, root, sizeof root), CT_ENOTFOUND);
 }
 
@@ -172,7 +170,8 @@ static ct_edit_place *place_fixture(ct_edit_list *l, ct_traj_list *tl, const ct_
                                     char *root)
 {
     ct_error err;
-    if (ct_load_path(CT_FIXTURES "/spans/run_openhands.json", NULL, tl, NULL, NULL, &err) != CT_OK ||
+    if (ct_load_path(CT_FIXTURES "/spans/run_openhands.json", NULL, tl, NULL, NULL, &err) !=
+            CT_OK ||
         tl->n != 1)
         return NULL;
     ct_edits_from_traj(tl->items[0], l, NULL);
@@ -193,10 +192,22 @@ static void test_place_fixture(void)
     CHECK_INT(l.n, 16);
     if (!p || l.n != 16) goto out;
     CHECK_STR(root, "/testbed");
-    static const char *const status[16] = {
-        "found", "found", "found", "found", "found", "found", "found", "found",
-        "found", "found", "found", "file_missing", "file_missing", "moved_on",
-        "not_reconstructed", "not_reconstructed"};
+    static const char *const status[16] = {"found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "found",
+                                           "file_missing",
+                                           "file_missing",
+                                           "moved_on",
+                                           "not_reconstructed",
+                                           "not_reconstructed"};
     for (int i = 0; i < 16; i++)
         CHECK_STR(p[i].status, status[i]);
     /* step 2: "    return a + b" in add(); line 0 has "—" (3 bytes) and "é" (2 bytes) */
@@ -262,8 +273,8 @@ out:
     if (p && l2.n == 16) {
         CHECK_STR(p[1].status, "found");
         SPAN(&p[1].match.span, 38, 54, 2, 0, 2, 16); /* 23 + 15 bytes before it */
-        CHECK_STR(p[4].status, "moved_on");         /* mul is not in the buffer */
-        CHECK_STR(p[6].status, "found");            /* greet.js still read from disk */
+        CHECK_STR(p[4].status, "moved_on");          /* mul is not in the buffer */
+        CHECK_STR(p[6].status, "found");             /* greet.js still read from disk */
     } else {
         CHECK(0);
     }
@@ -301,9 +312,9 @@ static void test_syntax(void)
     ct_syntax_regression r;
     const char *before = "def a():\n    return 1\n\n\ndef b():\n    return 2\n";
     const char *broken = "def a():\n    return 1\n\n\ndef b():\n    return (2\n";
-    CHECK_INT(ct_spans_syntax_regression("python", before, strlen(before), broken, strlen(broken),
-                                         &r),
-              1);
+    CHECK_INT(
+        ct_spans_syntax_regression("python", before, strlen(before), broken, strlen(broken), &r),
+        1);
     CHECK(r.errors_after > 0);
     CHECK_INT(r.errors_before, 0);
     SPAN(&r.changed, 33, 46, 5, 0, 5, 13); /* the changed line "    return (2" */
@@ -315,9 +326,8 @@ static void test_syntax(void)
     CHECK_STR(r.def.name, "b");
     /* editing already-broken code is not a regression */
     const char *still = "def a():\n    return 1\n\n\ndef b():\n    return (3\n";
-    CHECK_INT(ct_spans_syntax_regression("python", broken, strlen(broken), still, strlen(still),
-                                         &r),
-              0);
+    CHECK_INT(
+        ct_spans_syntax_regression("python", broken, strlen(broken), still, strlen(still), &r), 0);
     /* C: a missing semicolon inside one function */
     const char *c0 = "int f(void)\n{\n    return 1;\n}\n";
     const char *c1 = "int f(void)\n{\n    return 1\n}\n";
@@ -333,8 +343,15 @@ static void test_syntax(void)
         tl.n == 1) {
         ct_trajectory *t = tl.items[0];
         unsigned char *b = calloc(t->n_steps, 1);
-        CHECK_INT(ct_spans_syntax_scan(t, b), 1);
+        char **whys = calloc(t->n_steps, sizeof *whys);
+        CHECK_INT(ct_spans_syntax_scan(t, b, whys), 1);
         CHECK_INT(b[2], 1);
+        CHECK_STR(whys[2], "step 3 left a syntax error in /testbed/app/calc.py at line 6");
+        for (size_t i = 0; i < t->n_steps; i++) {
+            if (i != 2) CHECK(whys[i] == NULL && b[i] == 0);
+            free(whys[i]);
+        }
+        free(whys);
         char why[256];
         CHECK_INT(ct_spans_rule_syntax_broken(t, 3, why, sizeof why), 1);
         CHECK_STR(why, "step 3 left a syntax error in /testbed/app/calc.py at line 6");
@@ -347,6 +364,44 @@ static void test_syntax(void)
     ct_traj_list_free(&tl);
 }
 
+/* Bad input: invalid UTF-8, NUL bytes, CRLF, garbage for every grammar, deep nesting. */
+static void test_bad_input(void)
+{
+    static const char junk[] = "def \xff\xfe(\x00\x01 ))) {{{ \"\r\n\r\n\tclass\x80 : ; <<EOF";
+    size_t n = sizeof junk - 1;
+    for (size_t i = 0; i < ct_spans_lang_count(); i++) {
+        ct_spans_doc *d = NULL;
+        CHECK_INT(ct_spans_doc_open(ct_spans_lang_name(i), junk, n, &d, NULL), CT_OK);
+        if (!d) continue;
+        ct_span_def def;
+        ct_spans_doc_enclosing(d, 0, n, &def);
+        ct_spans_doc_errors(d, 0, n);
+        CHECK_INT(ct_spans_doc_edit(d, 3, 9, "\x00\xc3", 2, NULL), CT_OK);
+        ct_spans_doc_free(d);
+        ct_syntax_regression r;
+        CHECK(ct_spans_syntax_regression(ct_spans_lang_name(i), junk, n, junk, 5, &r) >= 0);
+    }
+    ct_span_match m;
+    CHECK_INT(ct_spans_locate(junk, n, "\x01 )))", 5, 0, &m), CT_MATCH_EXACT);
+    SPAN(&m.span, 8, 13, 0, 8, 0, 13); /* "def " 0-3, \xff \xfe ( at 4-6, NUL at 7 */
+    /* 20,000 nested brackets: no stack trouble */
+    size_t dn = 40000;
+    char *deep = malloc(dn + 1);
+    for (size_t i = 0; i < dn / 2; i++)
+        deep[i] = '[', deep[dn - 1 - i] = ']';
+    deep[dn] = 0;
+    ct_spans_doc *d = NULL;
+    CHECK_INT(ct_spans_doc_open("json", deep, dn, &d, NULL), CT_OK);
+    CHECK_INT(ct_spans_doc_errors(d, 0, dn), 0);
+    ct_spans_doc_free(d);
+    deep[dn - 1] = '}';
+    CHECK_INT(ct_spans_doc_open("json", deep, dn, &d, NULL), CT_OK);
+    CHECK(ct_spans_doc_errors(d, 0, dn) > 0);
+    ct_spans_doc_free(d);
+    free(deep);
+    CHECK_INT(ct_spans_doc_open("python", "x", (size_t)CT_SPANS_MAX_FILE + 1, &d, NULL), CT_ELIMIT);
+}
+
 int main(void)
 {
     test_grammars();
@@ -356,5 +411,6 @@ int main(void)
     test_place_fixture();
     test_incremental();
     test_syntax();
+    test_bad_input();
     return check_report();
 }

@@ -34,6 +34,7 @@ typedef enum ct_agent_event_kind {
     CT_AGENT_EV_BUDGET_WARNING, /* step, text = the message appended */
     CT_AGENT_EV_DONE,           /* code = ct_agent_status */
     CT_AGENT_EV_WARNING,        /* text = a label dropped, a malformed output file, ... */
+    CT_AGENT_EV_COMPACT,        /* code = messages dropped so far, text = the note */
 } ct_agent_event_kind;
 
 typedef void (*ct_agent_event_fn)(void *ud, ct_agent_event_kind kind, int step, int code,
@@ -50,8 +51,16 @@ typedef struct ct_agent_opts {
     size_t output_cap;           /* observation bytes kept; 0 → 65536 */
     int sandbox_mode;            /* CT_SANDBOX_* */
     int max_tokens;              /* per call; 0 → llm.max_tokens */
+    long long context_tokens;    /* transcript estimate (bytes/4) above which the oldest turns
+                                  * after the first two messages are dropped; 0 = never */
     ct_agent_event_fn on_event;
     void *ud;
+    /* Optional: called when a command printed TRACER_FINAL_OUTPUT. Return NULL to accept, or a
+     * message (owned by the callee, valid until its next call) sent back instead of finishing.
+     * At most max_finish_rejections (0 → 2) rejections per run; then the run finishes. */
+    const char *(*on_finish)(void *finish_ud, const json_t *messages);
+    void *finish_ud;
+    int max_finish_rejections;
 } ct_agent_opts;
 
 typedef struct ct_agent_result {
@@ -85,8 +94,9 @@ int ct_agent_render(const char *tmpl, const json_t *vars, char **out, ct_error *
  * existing, preferably empty directory), renders trace.system_template / instance_template,
  * runs the loop with the trace.* limits, then reads work_dir/labels.json
  * ({"labels": [{step_id, label, reasoning, evidence}], "root_cause_chain": [...], "summary"}).
- * Anti-cheat, enforced: a label is kept only when a command of this run named steps/N.json
- * for that step; dropped labels and a missing/malformed labels.json are reported through
+ * Anti-cheat, enforced: finishing before min(3, steps) distinct steps were inspected is refused
+ * (twice at most); a label is kept only when a command of this run named steps/N.json for that
+ * step; dropped labels and a missing/malformed labels.json are reported through
  * on_event (CT_AGENT_EV_WARNING). A run stopped by a limit gives a partial analysis
  * (partial = 1, stop_reason = the status name). NULL with err on a setup or LLM failure. */
 ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const json_t *cfg,

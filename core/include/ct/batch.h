@@ -15,6 +15,7 @@
 
 #include "ct/analysis.h"
 #include "ct/error.h"
+#include "ct/memory.h"
 #include "ct/trajectory.h"
 
 #include <jansson.h>
@@ -27,6 +28,34 @@
 int ct_batch_analyze_one(const ct_trajectory *t, const char *analyzer, const json_t *config,
                          const char *dir, unsigned profiles, int artifacts, ct_analysis **out,
                          ct_error *err);
+
+/* How one analysis uses the memory database (ct/memory.h). The caller owns the handle. */
+typedef struct ct_batch_memory {
+    ct_memory *mem;         /* an open handle; NULL = no memory (plain ct_batch_analyze_one) */
+    int no_cache;           /* 1: never serve from the cache (the fresh result still replaces it) */
+    ct_memory_warn_fn warn; /* told about every memory failure (may be NULL); none is fatal */
+    void *warn_ud;
+    int cached;     /* out: 1 when the analysis was served from the cache */
+    int n_feedback; /* out: labels overridden by the user's feedback */
+} ct_batch_memory;
+
+/* The part of the cache key that stands for the settings: SHA-256 (hex) of the codetracer build
+ * (version, and size and mtime of the running executable, so a rebuilt or upgraded analyzer never
+ * reuses an older one's results) and of the configuration section that changes what `analyzer`
+ * finds (`heuristic:` for the heuristic), as compact JSON with sorted keys. */
+void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[65]);
+
+/* ct_batch_analyze_one with memory: when m->mem holds an analysis of t's content under
+ * (ct_traj_hash, analyzer, model NULL, profile NULL, ct_batch_config_hash) and m->no_cache is 0,
+ * that analysis is used (m->cached = 1); otherwise t is analysed, the result is stored under that
+ * key, and, unless an entry already existed, ct_memory_learn_from_analysis records its rule
+ * patterns. The profile part of the key is NULL ("detailed") whatever `profiles` says: the
+ * heuristic's analysis does not depend on the profiles written from it. Then the user's feedback on t overrides labels
+ * (ct_memory_feedback_apply) before the files are written, so the profiles carry it. The output
+ * is the same whether it came from the cache or not. m NULL or m->mem NULL = no memory. */
+int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const json_t *config,
+                         ct_batch_memory *m, const char *dir, unsigned profiles, int artifacts,
+                         ct_analysis **out, ct_error *err);
 
 typedef struct ct_batch_opts {
     const char *manifest;  /* JSONL, required */
@@ -41,6 +70,9 @@ typedef struct ct_batch_opts {
     const json_t *config;  /* analysis configuration (may be NULL) */
     FILE *progress;        /* where item lines / the progress bar go (NULL: stdout) */
     int progress_bar;      /* 1: redraw one bar line (a TTY), 0: one line per item */
+    int use_memory;        /* 1: each worker opens the memory database `db` (0: no memory) */
+    const char *db;        /* database path; NULL = ct_memory_default_path() */
+    int no_cache;          /* with use_memory: never serve an item from the cache */
 } ct_batch_opts;
 
 typedef struct ct_batch_summary {
@@ -48,6 +80,7 @@ typedef struct ct_batch_summary {
     size_t selected;                       /* rows in this shard */
     size_t ok, skipped, failed, timed_out; /* timed_out items are also counted in failed */
     double elapsed_s;
+    size_t cached; /* ok items served from the memory cache */
 } ct_batch_summary;
 
 /* Run the batch. Returns CT_OK when the batch itself could run (items may still have failed:

@@ -18,14 +18,14 @@
 
 typedef struct ct_edit {
     int step_id;
-    int touch;      /* index in step->files, -1 when parsed from step->action */
-    char *path;     /* the file as the agent named it (inside its container); NULL when unknown */
+    int touch;       /* index in step->files, -1 when parsed from step->action */
+    char *path;      /* the file as the agent named it (inside its container); NULL when unknown */
     const char *via; /* "str_replace", "write", "append", "insert", "aci_edit", "patch",
                         "apply_patch", "sed", "heredoc", "tee", "delete" */
-    char *old_text; /* text it replaced, NULL when unknown or none */
-    char *new_text; /* text it left in the file (whole file when whole_file); NULL when unknown */
-    int whole_file; /* new_text is the whole file content */
-    int literal;    /* old_text is literal (not a regex); 0 for sed patterns with metacharacters */
+    char *old_text;  /* text it replaced, NULL when unknown or none */
+    char *new_text;  /* text it left in the file (whole file when whole_file); NULL when unknown */
+    int whole_file;  /* new_text is the whole file content */
+    int literal;     /* old_text is literal (not a regex); 0 for sed patterns with metacharacters */
     long line_start; /* 1-based line the edit addressed at the time (ACI, insert, hunk), 0 = none */
     long line_end;
     const char *reason; /* NULL when reconstructed; otherwise why not (new_text is then NULL) */

@@ -10,6 +10,9 @@
  * Without bwrap (mode AUTO) the command still runs with those limits, and the warn callback is
  * told once per process that nothing isolates it.
  *
+ * Not thread-safe on first use (the bwrap probe is cached in a static); call
+ * ct_sandbox_have_bwrap() once from one thread before running commands from several.
+ *
  * Ownership: ct_sandbox_run fills a result the caller releases with ct_sandbox_result_free.
  * Options are borrowed for the duration of the call. */
 #ifndef CT_SANDBOX_H

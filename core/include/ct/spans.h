@@ -138,8 +138,8 @@ typedef struct ct_edit_place {
 /* Place every edit of the list. *out has edits->n entries. Files are read and parsed once each
  * (one ct_spans_doc per file). Returns CT_OK, or an error when the workspace is unusable. The
  * detected root is copied to root_out when not NULL. */
-int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts,
-                         ct_edit_place **out, char *root_out, size_t rootsz, ct_error *err);
+int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts, ct_edit_place **out,
+                         char *root_out, size_t rootsz, ct_error *err);
 void ct_spans_places_free(ct_edit_place *p, size_t n);
 
 /* ---- syntax check ------------------------------------------------------------------------- */
@@ -155,8 +155,8 @@ typedef struct ct_syntax_regression {
 
 /* Compare a file before and after an edit. Returns 1 regressed, 0 not, or a negative CT_E* code
  * (CT_ENOTFOUND: no grammar for lang; CT_ELIMIT: too large). */
-int ct_spans_syntax_regression(const char *lang, const char *before, size_t blen,
-                               const char *after, size_t alen, ct_syntax_regression *out);
+int ct_spans_syntax_regression(const char *lang, const char *before, size_t blen, const char *after,
+                               size_t alen, ct_syntax_regression *out);
 
 /* The heuristic rule "syntax broken by the step": replays the trajectory's edits in memory up to
  * and including step `step_id` (whole-file writes seed a file; later edits are applied to it)
@@ -167,7 +167,9 @@ int ct_spans_syntax_regression(const char *lang, const char *before, size_t blen
  * before it; use ct_spans_syntax_scan for a whole trajectory. */
 int ct_spans_rule_syntax_broken(const ct_trajectory *t, int step_id, char *why, size_t why_sz);
 /* One pass over the whole trajectory: broken[i] = 1 when step i+1 broke syntax (broken has
- * t->n_steps entries, caller-allocated). Returns the number of such steps. */
-size_t ct_spans_syntax_scan(const ct_trajectory *t, unsigned char *broken);
+ * t->n_steps entries, caller-allocated, may be NULL); why (may be NULL, t->n_steps entries) gets
+ * a malloc'd sentence for those steps and NULL for the others (the caller frees each). Returns
+ * the number of such steps. */
+size_t ct_spans_syntax_scan(const ct_trajectory *t, unsigned char *broken, char **why);
 
 #endif

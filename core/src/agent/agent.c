@@ -133,6 +133,35 @@ static int is_final(const char *out, size_t len, char **rest)
     return 0;
 }
 
+/* Sliding-window compaction. Unlike the reference, the system prompt and the first user message
+ * (task, index, output instructions) always stay; the oldest turns after them go first, and one
+ * note at index 2 says how many are gone. Returns the number of messages dropped so far. */
+static size_t compact(json_t *msgs, long long limit, size_t dropped, const ct_agent_opts *o,
+                      int step)
+{
+    ct_llm_request probe = {msgs, NULL, NULL, 0, -1, NULL};
+    if (limit <= 0 || ct_llm_estimate_prompt_tokens(&probe) <= limit) return dropped;
+    size_t first = dropped ? 3 : 2; /* after system, instance and the note */
+    size_t before = dropped;
+    /* keep at least the last two messages (the current exchange) */
+    while (json_array_size(msgs) > first + 2 && ct_llm_estimate_prompt_tokens(&probe) > limit) {
+        json_array_remove(msgs, first);
+        dropped++;
+    }
+    if (dropped == before) return dropped;
+    char *note = ct_xasprintf("[%zu earlier messages were dropped to fit the context window; the "
+                              "task and instructions above still apply.]",
+                              dropped);
+    json_t *m = json_pack("{s:s, s:s}", "role", "user", "content", note);
+    if (before)
+        json_array_set_new(msgs, 2, m);
+    else
+        json_array_insert_new(msgs, 2, m);
+    emit(o, CT_AGENT_EV_COMPACT, step, (int)dropped, note);
+    free(note);
+    return dropped;
+}
+
 int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *out, ct_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -148,7 +177,9 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
     ct_llm_totals t0;
     ct_llm_client_totals(llm, &t0);
     double start = now_s();
-    int fmt_streak = 0, warned_budget = 0, rc = CT_OK;
+    int fmt_streak = 0, warned_budget = 0, rc = CT_OK, rejections = 0;
+    size_t compacted = 0;
+    int max_reject = o->max_finish_rejections > 0 ? o->max_finish_rejections : 2;
     ct_agent_status status;
     for (;;) {
         if (o->step_limit > 0 && out->llm_calls >= o->step_limit) {
@@ -161,6 +192,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         }
         int step = out->llm_calls + 1;
         emit(o, CT_AGENT_EV_STEP_START, step, 0, NULL);
+        compacted = compact(out->messages, o->context_tokens, compacted, o, step);
         ct_llm_request req = {out->messages, NULL, NULL, o->max_tokens, -1, "trace"};
         if (ct_llm_over_budget(llm, &req, NULL)) { /* before anything is sent or appended */
             status = CT_AGENT_LIMIT_BUDGET;
@@ -232,7 +264,22 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
             sr.exit_code = -1;
         } else {
             char *text = sanitize(sr.output, sr.output_len);
-            if (!sr.timed_out && is_final(sr.output, sr.output_len, &final_rest)) {
+            const char *reject = NULL;
+            if (!sr.timed_out && is_final(sr.output, sr.output_len, &final_rest) && o->on_finish &&
+                rejections < max_reject &&
+                (reject = o->on_finish(o->finish_ud, out->messages)) != NULL) {
+                rejections++;
+                free(final_rest);
+                final_rest = NULL;
+                add_msg(out->messages, "user", reject);
+                emit(o, CT_AGENT_EV_WARNING, step, 0, reject);
+                free(text);
+                ct_sandbox_result_free(&sr);
+                free(cmd);
+                ct_buf_free(&obs);
+                continue;
+            }
+            if (final_rest) {
                 free(text);
                 ct_sandbox_result_free(&sr);
                 free(cmd);

@@ -153,6 +153,29 @@ static unsigned char *inspected_steps(const json_t *messages, size_t n_steps)
     return seen;
 }
 
+/* The enforced part of "inspect at least 3 distinct steps before finishing". */
+typedef struct finish_check {
+    size_t n_steps;
+    char msg[256];
+} finish_check;
+
+static const char *check_finish(void *ud, const json_t *messages)
+{
+    finish_check *f = ud;
+    unsigned char *seen = inspected_steps(messages, f->n_steps);
+    size_t n = 0;
+    for (size_t i = 1; i <= f->n_steps; i++)
+        n += seen[i];
+    free(seen);
+    size_t need = f->n_steps < 3 ? f->n_steps : 3;
+    if (n >= need) return NULL;
+    snprintf(f->msg, sizeof f->msg,
+             "Not finished: inspect at least %zu distinct steps (cat steps/N.json, spread across "
+             "the run) before finishing; you have inspected %zu. Then finish again.",
+             need, n);
+    return f->msg;
+}
+
 static void warn(ct_agent_event_fn fn, void *ud, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void warn(ct_agent_event_fn fn, void *ud, const char *fmt, ...)
@@ -272,8 +295,12 @@ ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const
     long long cap = ct_config_int(cfg, "trace.output_cap", 65536);
     o.output_cap = cap > 0 ? (size_t)cap : 65536;
     o.sandbox_mode = mode < 0 ? CT_SANDBOX_AUTO : mode;
+    o.context_tokens = ct_config_int(cfg, "trace.context_tokens", 115000);
     o.on_event = on_event;
     o.ud = ud;
+    finish_check fc = {t->n_steps, ""};
+    o.on_finish = check_finish;
+    o.finish_ud = &fc;
     ct_llm_totals before, after;
     ct_llm_client_totals(llm, &before);
     ct_agent_result r;

@@ -1,31 +1,38 @@
 /* heuristic.c — the offline analyzer. One pass computes, per step, its class, a hash of its
- * normalised action, whether it failed and how, the file it wrote and a "state version" (bumped
- * by every state change that went through, and by every run of code); the rules then look at
+ * normalised action, whether it failed and how, the file it wrote, what it reverts and a "state
+ * version" (bumped by every state change that went through, and by every run of code that may
+ * write files — not by test runs or inline programs that only print); the rules then look at
  * those facts with hash tables and running state, so the analysis is about linear in the steps
  * plus a bounded scan of each observation (its first and last few KiB).
  *
  * Rules (ids as emitted; switches and thresholds under `heuristic:` in config/default.yaml):
  *   incorrect  weakened-test   rewrites existing test assertions (after the tests failed)
  *              failed-submit   declares completion of a run judged unsolved / on rewritten tests
+ *                              / on a known regression (tests that passed fail, nothing changed)
  *              unsolved-final  the last write of each deliverable file of an unsolved run
  *              garbled-write   a write to a nameless path or of content with no letter or digit
- *              regression      an edit between a passing and a failing run of the same tests
- *              reverted-edit   an edit undone later (undo_edit, git checkout -- F), or a whole
- *                              file rewritten after a failing run of it
+ *              regression      the change still in effect (not a revert, not undone; the file the
+ *                              failure names, else the latest) between a passing and a failing
+ *                              run of the same tests
+ *              reverted-edit   an edit undone later (undo_edit, git checkout -- F, git restore F,
+ *                              an inverse edit), or a whole file rewritten after a failing run
  *              outside-patch   an edit to a file the submitted patch does not contain
  *              retry-failure   a state-changing command repeated unchanged after it failed
+ *              known-error     an install / VCS command failing with the error an earlier failed
+ *                              step had already shown, nothing changed in between
  *   unuseful   retry-failure   any other command repeated unchanged after it failed
  *              failed-action   a call rejected before doing anything (syntax error, exit 126/127,
  *                              tool error, guessed path); for edits only a retry after a rejection
+ *                              or a first edit the linter rejects with a syntax error (E999)
  *              empty-action    no command, or a shell no-op
  *              install-loop    the Nth failed installation in a row
- *              repeat-command  the same look again with nothing changed (incl. re-reading a file
- *                              already shown whole)
- *              unused-explore  an empty lookup redone right after with other options/case
- *              after-done      anything after the submission
+ *              repeat-command  the same look again with nothing changed (incl. re-reading lines
+ *                              already shown: a range inside a range, or of a short file shown
+ * whole) unused-explore  an empty lookup redone right after with other options/case after-done
+ * anything after the submission
  *
  * Precedence: a step keeps the first `incorrect` label it gets; `unuseful` never overrides
- * `incorrect`. Every label cites the steps it rests on. */
+ * `incorrect`. Every label cites the steps it rests on. docs/rules.md documents every rule. */
 #include "ct/heuristic.h"
 #include "ct/buf.h"
 #include "ct/config.h"
@@ -41,9 +48,10 @@
 #define OBS_SCAN 4096 /* bytes scanned at each end of an observation */
 
 static const char *const rule_ids[] = {
-    "failed-action", "repeat-command", "retry-failure",  "reverted-edit",  "regression",
-    "outside-patch", "after-done",     "unused-explore", "install-loop",   "failed-submit",
-    "weakened-test", "empty-action",   "garbled-write",  "unsolved-final", NULL,
+    "failed-action", "repeat-command", "retry-failure", "reverted-edit",
+    "regression",    "outside-patch",  "after-done",    "unused-explore",
+    "install-loop",  "failed-submit",  "weakened-test", "empty-action",
+    "garbled-write", "unsolved-final", "known-error",   NULL,
 };
 
 const char *const *ct_heuristic_rule_ids(void)
@@ -67,6 +75,9 @@ typedef struct info {
     int revert;        /* undoes earlier changes (git checkout -- F, undo_edit, inverse edit) */
     int revert_of;     /* for a revert: the latest change it undid, -1 when none */
     int undone_by;     /* for a change: the later revert that undid it, -1 when none */
+    size_t obs_lines;  /* for file views: lines in the observation */
+    int script;        /* for a run of a script the agent wrote that writes wpath: the step that
+                          wrote the script (its content is the change), else -1 */
 } info;
 
 typedef struct ctx {
@@ -301,10 +312,15 @@ static int run_may_write(const char *a)
         free(target);
         return 1;
     }
+    /* an interpreter given its program inline; a shell given one (sh -c) may run anything */
+    static const char *const interpreters[] = {"python", "node ", "ruby ", "perl ", "php ", NULL};
     static const char *const inline_marks[] = {" -c ", " -c\"", " -c'", " -e ", "<<", NULL};
-    int inl = 0;
+    int interp = 0, inl = 0;
+    for (int k = 0; interpreters[k] && !interp; k++)
+        interp = strstr(a, interpreters[k]) != NULL;
     for (int k = 0; inline_marks[k] && !inl; k++)
         inl = strstr(a, inline_marks[k]) != NULL;
+    if (!interp || strstr(a, "sh -c") || strstr(a, "make") || strstr(a, "curl ")) return 1;
     if (!inl) return 1;
     static const char *const writes[] = {
         "'w'",     "\"w\"",      "'wb'",    "\"wb\"",  "'a'",        "\"a\"",       "'w+'",
@@ -565,6 +581,44 @@ static void rule_failed_action(ctx *c)
     }
 }
 
+static int whole_view(const ct_file_touch *f)
+{
+    return f->line_start <= 1 && (f->line_end == 0 || f->line_end == -1);
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* The latest earlier view of the same file, at the same state version, that already showed the
+ * lines view f asks for: a whole view covers another whole view, and covers a range when the
+ * file was short enough to take in (at most long_file lines shown: zooming into a long file is
+ * fair); a range covers a range inside it. -1 when none (looking back at most 64 steps). */
+static int earlier_view(const ctx *c, size_t i, const ct_file_touch *f, long long long_file)
+{
+    int f_whole = whole_view(f);
+    for (size_t k = i; k-- > 0 && i - k <= 64;) {
+        if (c->in[k].version != c->in[i].version) break; /* something changed since */
+        const ct_step *ks = &c->t->steps[k];
+        if (!ks->n_files || c->in[k].invoke_error) continue;
+        const ct_file_touch *g = &ks->files[0];
+        if (!g->op || strcmp(g->op, "view") != 0 || !same_path(g->path, f->path)) continue;
+        int covers;
+        if (whole_view(g))
+            covers = f_whole || (long long)c->in[k].obs_lines <= long_file;
+        else if (f_whole || f->line_start < g->line_start)
+            covers = 0;
+        else
+            covers = g->line_end == -1 || (f->line_end != -1 && f->line_end <= g->line_end);
+        if (covers) return (int)k;
+    }
+    return -1;
+}
+
 static void rule_repeat(ctx *c)
 {
     if (!on(c, "repeat")) return;
@@ -572,6 +626,7 @@ static void rule_repeat(ctx *c)
     kmap_init(&m, 2 * c->n); /* action keys and file-path keys */
     long long window = num(c, "repeat", "window", 0);
     long long min_repeats = num(c, "repeat", "min_repeats", 2);
+    long long long_file = num(c, "repeat", "long_file_lines", 200);
     int *count = ct_xcalloc(c->n ? c->n : 1, sizeof *count); /* occurrences so far, same state */
     for (size_t i = 0; i < c->n; i++) {
         info *in = &c->in[i];
@@ -583,15 +638,10 @@ static void rule_repeat(ctx *c)
         int *slot = kmap_slot(&m, in->key);
         int prev = *slot;
         *slot = (int)i;
-        /* a view of a file already shown whole (no range), nothing changed since */
+        /* a view of lines already shown, nothing changed since */
         const ct_file_touch *f = s->n_files ? &s->files[0] : NULL;
-        if (f && f->path && f->op && !strcmp(f->op, "view")) {
-            uint64_t pk = fnv(0x5eedull, f->path, strlen(f->path));
-            int *ps = kmap_slot(&m, pk);
-            int whole = *ps;
-            if (f->line_start == 0 && f->line_end == 0) *ps = (int)i;
-            if (prev < 0 && whole >= 0 && c->in[whole].version == in->version) prev = whole;
-        }
+        if (prev < 0 && f && f->path && f->op && !strcmp(f->op, "view"))
+            prev = earlier_view(c, i, f, long_file);
         count[i] = 1;
         if (prev < 0) continue;
         if (c->in[prev].version != in->version) continue; /* something changed in between */
@@ -680,6 +730,68 @@ static void rule_install_loop(ctx *c)
     }
 }
 
+/* The last meaningful line of an observation (wrapper tags such as <returncode>, <output> and
+ * blank lines skipped), copied into buf; 0 when there is none of at least 15 bytes. */
+static int last_line(const char *obs, char *buf, size_t size)
+{
+    if (!obs) return 0;
+    size_t len = strlen(obs);
+    const char *lo = len > OBS_SCAN ? obs + len - OBS_SCAN : obs;
+    const char *e = obs + len;
+    while (e > lo) {
+        const char *b = e;
+        while (b > lo && b[-1] != '\n')
+            b--;
+        const char *p = b, *q = e;
+        while (p < q && isspace((unsigned char)*p))
+            p++;
+        while (q > p && isspace((unsigned char)q[-1]))
+            q--;
+        e = b > lo ? b - 1 : lo;
+        if (p == q || *p == '<') continue; /* blank, or a wrapper tag */
+        size_t n = (size_t)(q - p);
+        if (n < 15 || n >= size) return 0;
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* A state-changing command (an install, a VCS operation) that fails with the very error an
+ * earlier failed step had already printed, with nothing changed in between: the agent acted on a
+ * premise the evidence had refuted (looked for in the 64 steps before). An identical retry is
+ * left to retry-failure. */
+static void rule_known_error(ctx *c)
+{
+    if (!on(c, "known_error")) return;
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        if (in->fine != CT_FINE_INSTALL && in->fine != CT_FINE_VCS) continue;
+        if (!in->failed || in->invoke_error) continue;
+        char line[512];
+        if (!last_line(c->t->steps[i].observation, line, sizeof line)) continue;
+        int seen = -1;
+        for (size_t k = i; k-- > 0 && i - k <= 64 && c->in[k].version == in->version;) {
+            if (!c->in[k].failed || c->in[k].key == in->key) continue;
+            const char *o = c->t->steps[k].observation;
+            if (o && obs_has(o, strlen(o), line)) {
+                seen = (int)k;
+                break;
+            }
+        }
+        if (seen < 0) continue;
+        int ev[2] = {seen + 1, (int)i + 1};
+        set(c, i, CT_LABEL_INCORRECT, "known-error", "wrong_target", "moderate",
+            "Act on the error already seen: fix its cause before trying another way that needs "
+            "the same thing.",
+            ev, 2,
+            "Step %d fails with \"%.160s\", the error step %d had already shown, and nothing was "
+            "fixed in between: it rested on a premise the evidence had refuted.",
+            (int)i + 1, line, seen + 1);
+    }
+}
+
 /* 1 when step `later` writes a whole file whose content no longer holds the text that step
  * `edit` inserted (both known from the file touches). */
 static int edit_dropped(const ct_step *edit, const ct_step *later)
@@ -762,7 +874,8 @@ static int inverse_of(const ct_file_touch *f, const ct_step *e)
 }
 
 /* Mark the reverts and what they undo: a revert of a whole file undoes every change to it
- * since the last revert; undo_edit and an inverse edit undo one change. */
+ * since the last revert; undo_edit and an inverse edit undo one change (looked for among the
+ * last 256 steps, which keeps edit-heavy runs linear). */
 static void find_reverts(ctx *c)
 {
     for (size_t j = 0; j < c->n; j++) {
@@ -773,7 +886,7 @@ static void find_reverts(ctx *c)
         char *path = revert_target(s, &whole);
         if (path) {
             in->revert = 1;
-            for (size_t i = j; i-- > 0;) {
+            for (size_t i = j; i-- > 0 && j - i <= 4096;) {
                 info *pi = &c->in[i];
                 if (!pi->changed || !same_path(pi->wpath, path)) continue;
                 if (pi->revert) break; /* the file was already restored there */
@@ -791,7 +904,7 @@ static void find_reverts(ctx *c)
         for (size_t k = 0; k < s->n_files && !in->revert; k++) {
             const ct_file_touch *f = &s->files[k];
             if (!f->path || !f->old_text || !f->new_text) continue;
-            for (size_t i = j; i-- > 0;) {
+            for (size_t i = j; i-- > 0 && j - i <= 256;) {
                 info *pi = &c->in[i];
                 if (!pi->changed || !same_path(pi->wpath, f->path)) continue;
                 if (pi->revert) break;
@@ -907,7 +1020,9 @@ static void rule_regression(ctx *c)
         int last = -1, named = -1;
         for (size_t k = (size_t)prev + 1; k < i; k++) {
             info *ki = &c->in[k];
-            if (!ki->changed || (ki->fine != CT_FINE_EDIT && ki->fine != CT_FINE_CREATE)) continue;
+            if (!ki->changed ||
+                (ki->fine != CT_FINE_EDIT && ki->fine != CT_FINE_CREATE && ki->script < 0))
+                continue;
             if (ki->revert || (ki->undone_by >= 0 && (size_t)ki->undone_by < i)) continue;
             if (ki->wpath && scratch_path(ki->wpath)) continue;
             last = (int)k;
@@ -974,6 +1089,80 @@ static char *script_rewrites_test(const char *a)
         free(path);
     }
     return NULL;
+}
+
+/* Does the command line name the file `base` as a word of its own (after a space, a quote or a
+ * '/', and followed by the end of the word), not as part of a longer name? */
+static int mentions_file(const char *a, const char *base)
+{
+    size_t bl = strlen(base);
+    if (!bl) return 0;
+    for (const char *h = strstr(a, base); h; h = strstr(h + 1, base)) {
+        char before = h > a ? h[-1] : ' ';
+        char after = h[bl];
+        if (before != ' ' && before != '/' && before != '\'' && before != '"' && before != '\t')
+            continue;
+        if (after && !isspace((unsigned char)after) && !strchr(";&|'\")", after)) continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* The first file a program opens for writing with a literal path: `open('<path>', 'w'...)`
+ * (also 'a', 'r+'). Returns a malloc'd path or NULL. */
+static char *opened_for_write(const char *code)
+{
+    if (!code) return NULL;
+    for (const char *p = strstr(code, "open("); p; p = strstr(p + 5, "open(")) {
+        const char *q = p + 5;
+        while (*q == ' ')
+            q++;
+        if (*q != '\'' && *q != '"') continue;
+        char quote = *q++;
+        const char *e = strchr(q, quote);
+        if (!e || e == q || e - q > 400 || memchr(q, '\n', (size_t)(e - q)) ||
+            memchr(q, '{', (size_t)(e - q)))
+            continue;
+        const char *close = strchr(e, ')');
+        size_t span = close ? (size_t)(close - e) : 0;
+        if (span > 80) span = 80;
+        if (span &&
+            (ct_memstr(e, span, "'w") || ct_memstr(e, span, "\"w") || ct_memstr(e, span, "'a") ||
+             ct_memstr(e, span, "\"a") || ct_memstr(e, span, "'r+") || ct_memstr(e, span, "\"r+")))
+            return ct_xstrndup(q, (size_t)(e - q));
+    }
+    return NULL;
+}
+
+/* A run of a script the agent wrote itself (`python fix.py` after `cat > fix.py`), whose code
+ * opens a file for writing, is a change of that file: wpath is set to it and `script` to the
+ * step that wrote the script. Scratch targets (/tmp, reproduction output) are left out. */
+static void find_script_writes(ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        info *in = &c->in[i];
+        const char *act = c->t->steps[i].action;
+        if (in->fine != CT_FINE_RUN || in->failed || in->wpath || !act) continue;
+        for (size_t k = i; k-- > 0 && i - k <= 64;) {
+            const info *ki = &c->in[k];
+            if (!ki->changed || ki->fine != CT_FINE_CREATE || !ki->wpath) continue;
+            const char *base = strrchr(ki->wpath, '/') ? strrchr(ki->wpath, '/') + 1 : ki->wpath;
+            if (strlen(base) <= 3 || !mentions_file(act, base)) continue;
+            const ct_step *ks = &c->t->steps[k];
+            const char *content = NULL;
+            for (size_t f = 0; f < ks->n_files && !content; f++)
+                content = ks->files[f].content;
+            char *target = opened_for_write(content);
+            if (target && !scratch_path(target) && !same_path(target, ki->wpath)) {
+                in->wpath = target;
+                in->script = (int)k;
+                in->changed = 1;
+            } else {
+                free(target);
+            }
+            break; /* the latest version of that script decides */
+        }
+    }
 }
 
 /* Changing existing tests after they failed, instead of the code. */
@@ -1177,7 +1366,7 @@ static void rule_unsolved_final(ctx *c)
     for (size_t i = c->n; i-- > 0 && flagged < max_files;) {
         info *in = &c->in[i];
         if (!in->changed || !in->wpath || scratch_path(in->wpath)) continue;
-        if (in->fine != CT_FINE_EDIT && in->fine != CT_FINE_CREATE) continue;
+        if (in->fine != CT_FINE_EDIT && in->fine != CT_FINE_CREATE && in->script < 0) continue;
         if (in->revert || in->undone_by >= 0) continue; /* not what was left in place */
         int later = 0, removed = 0;
         for (size_t k = i + 1; k < c->n && !later; k++) {
@@ -1185,7 +1374,7 @@ static void rule_unsolved_final(ctx *c)
                 later = 1;
             const char *a = c->t->steps[k].action;
             if (c->in[k].fine == CT_FINE_FS && a && strstr(a, "rm ") &&
-                strstr(a, strrchr(in->wpath, '/') ? strrchr(in->wpath, '/') + 1 : in->wpath))
+                mentions_file(a, strrchr(in->wpath, '/') ? strrchr(in->wpath, '/') + 1 : in->wpath))
                 removed = 1;
         }
         if (later || removed) continue;
@@ -1195,6 +1384,16 @@ static void rule_unsolved_final(ctx *c)
             "Step %d wrote the final version of %s, and the run was judged unsolved with it in "
             "place.",
             (int)i + 1, in->wpath);
+        if (in->script >= 0) {
+            /* the script's code is what the final version holds */
+            int ev2[2] = {in->script + 1, (int)i + 1};
+            set(c, (size_t)in->script, CT_LABEL_INCORRECT, "unsolved-final", "wrong_target",
+                "critical",
+                "Check the deliverable against the task's requirements before finishing.", ev2, 2,
+                "Step %d wrote the script whose run at step %d produced the final version of %s, "
+                "and the run was judged unsolved with it in place.",
+                in->script + 1, (int)i + 1, in->wpath);
+        }
         flagged++;
     }
 }
@@ -1224,6 +1423,30 @@ static void rule_failed_submit(ctx *c)
             "Step %d submits work whose tests were rewritten at step %d to pass, so the "
             "submission is not verified by the original tests.",
             sub + 1, i + 1);
+        return;
+    }
+    /* outcome unknown: submitting right after the tests that passed earlier failed, with nothing
+     * changed since, leaves a known regression in place */
+    int last = -1;
+    for (int i = sub; i-- > 0;) {
+        const info *in = &c->in[i];
+        if (in->changed) break; /* something changed after the last test run: unknown */
+        if (in->fine == CT_FINE_TEST && in->test != OUT_UNKNOWN) {
+            last = i;
+            break;
+        }
+    }
+    if (last < 0 || c->in[last].test != OUT_FAIL) return;
+    for (int i = 0; i < last; i++) {
+        if (c->in[i].fine != CT_FINE_TEST || c->in[i].test != OUT_PASS ||
+            c->in[i].key != c->in[last].key)
+            continue;
+        int ev3[3] = {i + 1, last + 1, sub + 1};
+        set(c, (size_t)sub, CT_LABEL_INCORRECT, "failed-submit", "premature_conclusion", "critical",
+            "Make the tests that passed before pass again before submitting.", ev3, 3,
+            "Step %d submits although the tests that passed at step %d fail at step %d and "
+            "nothing was changed since: the submission leaves a known regression in place.",
+            sub + 1, i + 1, last + 1);
         return;
     }
 }
@@ -1338,8 +1561,11 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
         if (in->changed || (in->fine == CT_FINE_RUN && run_may_write(s->action))) version++;
         in->wpath = written_path(s, in);
         in->empty_out = obs && output_blank(obs);
-        in->revert_of = in->undone_by = -1;
+        in->revert_of = in->undone_by = in->script = -1;
+        if (s->n_files && s->files[0].op && !strcmp(s->files[0].op, "view"))
+            in->obs_lines = count_lines(obs);
     }
+    find_script_writes(&c);
     find_reverts(&c);
 
     rule_weakened_test(&c);
@@ -1351,6 +1577,7 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
     rule_reverted_edit(&c);
     rule_outside_patch(&c);
     rule_retry_failure(&c);
+    rule_known_error(&c);
     rule_failed_action(&c);
     rule_empty_action(&c);
     rule_install_loop(&c);

@@ -17,6 +17,10 @@ struct ct_spans_doc {
     const TSQuery *query; /* shared, NULL when the query failed to compile */
     char *text;
     size_t len;
+    /* every definition of this version (one query pass, made on first use) */
+    ct_span_def *defs;
+    size_t n_defs;
+    int defs_ready;
 };
 
 /* ---- languages ---------------------------------------------------------------------------- */
@@ -25,12 +29,12 @@ static const struct {
     const char *ext;
     const char *lang;
 } exts[] = {
-    {".py", "python"},  {".pyi", "python"}, {".js", "javascript"}, {".mjs", "javascript"},
+    {".py", "python"},      {".pyi", "python"},     {".js", "javascript"}, {".mjs", "javascript"},
     {".cjs", "javascript"}, {".jsx", "javascript"}, {".ts", "typescript"}, {".mts", "typescript"},
-    {".cts", "typescript"}, {".tsx", "tsx"}, {".c", "c"}, {".h", "c"}, {".cc", "cpp"},
-    {".cpp", "cpp"}, {".cxx", "cpp"}, {".hpp", "cpp"}, {".hh", "cpp"}, {".hxx", "cpp"},
-    {".go", "go"}, {".rs", "rust"}, {".java", "java"}, {".sh", "bash"}, {".bash", "bash"},
-    {".json", "json"},
+    {".cts", "typescript"}, {".tsx", "tsx"},        {".c", "c"},           {".h", "c"},
+    {".cc", "cpp"},         {".cpp", "cpp"},        {".cxx", "cpp"},       {".hpp", "cpp"},
+    {".hh", "cpp"},         {".hxx", "cpp"},        {".go", "go"},         {".rs", "rust"},
+    {".java", "java"},      {".sh", "bash"},        {".bash", "bash"},     {".json", "json"},
 };
 
 const char *ct_spans_lang_for_path(const char *path)
@@ -224,6 +228,10 @@ int ct_spans_doc_edit(ct_spans_doc *d, size_t start, size_t old_end, const char 
     d->text = nt;
     d->len = nlen;
     ts_tree_edit(d->tree, &ed);
+    free(d->defs);
+    d->defs = NULL;
+    d->n_defs = 0;
+    d->defs_ready = 0;
     return reparse(d, err);
 }
 
@@ -244,6 +252,7 @@ void ct_spans_doc_free(ct_spans_doc *d)
     if (d->tree) ts_tree_delete(d->tree);
     if (d->parser) ts_parser_delete(d->parser);
     free(d->text);
+    free(d->defs);
     free(d);
 }
 
@@ -264,16 +273,14 @@ void ct_spans_fill_lines(const char *text, size_t len, ct_span *sp)
     sp->col_end = (int)(b - ls);
 }
 
-int ct_spans_doc_enclosing(ct_spans_doc *d, size_t start, size_t end, ct_span_def *out)
+static void collect_defs(ct_spans_doc *d)
 {
-    if (!d || !d->query || !d->tree) return 0;
-    if (end < start) end = start;
+    d->defs_ready = 1;
+    if (!d->query || !d->tree) return;
+    size_t cap = 0;
     TSQueryCursor *c = ts_query_cursor_new();
-    ts_query_cursor_set_byte_range(c, (uint32_t)start, (uint32_t)(end > start ? end : start + 1));
     ts_query_cursor_exec(c, d->query, ts_tree_root_node(d->tree));
     TSQueryMatch m;
-    int found = 0;
-    size_t best = (size_t)-1;
     while (ts_query_cursor_next_match(c, &m)) {
         TSNode def = {0}, name = {0};
         const char *kind = NULL;
@@ -293,12 +300,13 @@ int ct_spans_doc_enclosing(ct_spans_doc *d, size_t start, size_t end, ct_span_de
             }
         }
         if (!have_def) continue;
-        size_t ds = ts_node_start_byte(def), de = ts_node_end_byte(def);
-        if (ds > start || de < end || de - ds >= best) continue;
-        best = de - ds;
-        found = 1;
+        if (d->n_defs == cap) {
+            cap = cap ? cap * 2 : 64;
+            d->defs = ct_xrealloc(d->defs, cap * sizeof *d->defs);
+        }
+        ct_span_def *out = &d->defs[d->n_defs++];
+        memset(out, 0, sizeof *out);
         out->kind = kind;
-        out->name[0] = 0;
         if (have_name) {
             size_t ns = ts_node_start_byte(name), ne = ts_node_end_byte(name);
             size_t n = ne - ns < sizeof out->name - 1 ? ne - ns : sizeof out->name - 1;
@@ -308,31 +316,44 @@ int ct_spans_doc_enclosing(ct_spans_doc *d, size_t start, size_t end, ct_span_de
             char *nl2 = strchr(out->name, '\n');
             if (nl2) *nl2 = 0;
         }
-        out->span.byte_start = ds;
-        out->span.byte_end = de;
+        out->span.byte_start = ts_node_start_byte(def);
+        out->span.byte_end = ts_node_end_byte(def);
         TSPoint ps = ts_node_start_point(def), pe = ts_node_end_point(def);
         out->span.line_start = (int)ps.row;
         out->span.col_start = (int)ps.column;
         out->span.line_end = (int)pe.row;
         out->span.col_end = (int)pe.column;
-    }
-    ts_query_cursor_delete(c);
-    /* a function inside a class is a method */
-    if (found && strcmp(out->kind, "function") == 0) {
-        TSNode n = ts_node_descendant_for_byte_range(ts_tree_root_node(d->tree),
-                                                     (uint32_t)out->span.byte_start,
-                                                     (uint32_t)out->span.byte_end);
-        for (TSNode p = ts_node_parent(n); !ts_node_is_null(p); p = ts_node_parent(p)) {
-            const char *ty = ts_node_type(p);
-            if (strstr(ty, "class") || strcmp(ty, "impl_item") == 0 ||
-                strcmp(ty, "trait_item") == 0) {
-                out->kind = "method";
-                break;
+        /* a function inside a class is a method */
+        if (strcmp(kind, "function") == 0) {
+            for (TSNode p = ts_node_parent(def); !ts_node_is_null(p); p = ts_node_parent(p)) {
+                const char *ty = ts_node_type(p);
+                if (strstr(ty, "class") || strcmp(ty, "impl_item") == 0 ||
+                    strcmp(ty, "trait_item") == 0) {
+                    out->kind = "method";
+                    break;
+                }
+                if (strstr(ty, "function")) break;
             }
-            if (strstr(ty, "function")) break;
         }
     }
-    return found;
+    ts_query_cursor_delete(c);
+}
+
+int ct_spans_doc_enclosing(ct_spans_doc *d, size_t start, size_t end, ct_span_def *out)
+{
+    if (!d) return 0;
+    if (!d->defs_ready) collect_defs(d);
+    if (end < start) end = start;
+    const ct_span_def *best = NULL;
+    for (size_t i = 0; i < d->n_defs; i++) {
+        const ct_span_def *x = &d->defs[i];
+        if (x->span.byte_start > start || x->span.byte_end < end) continue;
+        if (!best ||
+            x->span.byte_end - x->span.byte_start < best->span.byte_end - best->span.byte_start)
+            best = x;
+    }
+    if (best) *out = *best;
+    return best != NULL;
 }
 
 static size_t count_errors(TSNode n, size_t start, size_t end, int depth)

@@ -11,10 +11,14 @@
 const char *ct_match_kind_name(ct_match_kind k)
 {
     switch (k) {
-    case CT_MATCH_EXACT: return "exact";
-    case CT_MATCH_WHITESPACE: return "whitespace";
-    case CT_MATCH_FUZZY: return "fuzzy";
-    default: return "moved_on";
+    case CT_MATCH_EXACT:
+        return "exact";
+    case CT_MATCH_WHITESPACE:
+        return "whitespace";
+    case CT_MATCH_FUZZY:
+        return "fuzzy";
+    default:
+        return "moved_on";
     }
 }
 
@@ -204,8 +208,8 @@ ct_match_kind ct_spans_locate(const char *text, size_t len, const char *needle, 
     if (!text || !needle) return CT_MATCH_NONE;
     trim_needle(&needle, &nlen);
     if (!nlen || len > CT_SPANS_MAX_FILE) return CT_MATCH_NONE;
-    if (exact(text, len, needle, nlen, hint_line, out) || whitespace(text, len, needle, nlen, out) ||
-        fuzzy(text, len, needle, nlen, out)) {
+    if (exact(text, len, needle, nlen, hint_line, out) ||
+        whitespace(text, len, needle, nlen, out) || fuzzy(text, len, needle, nlen, out)) {
         ct_spans_fill_lines(text, len, &out->span);
         return out->kind;
     }

@@ -72,7 +72,8 @@ int ct_spans_detect_root(const char *workspace, const char *const *paths, size_t
     if (!np) return CT_ENOTFOUND;
     size_t best = 0;
     for (size_t j = 1; j < np; j++)
-        if (votes[j] > votes[best] || (votes[j] == votes[best] && strlen(pref[j]) < strlen(pref[best])))
+        if (votes[j] > votes[best] ||
+            (votes[j] == votes[best] && strlen(pref[j]) < strlen(pref[best])))
             best = j;
     snprintf(root, rootsz, "%s", pref[best]);
     for (size_t j = 0; j < np; j++)

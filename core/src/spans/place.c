@@ -86,8 +86,8 @@ void ct_spans_places_free(ct_edit_place *p, size_t n)
     free(p);
 }
 
-int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts,
-                         ct_edit_place **out, char *root_out, size_t rootsz, ct_error *err)
+int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts, ct_edit_place **out,
+                         char *root_out, size_t rootsz, ct_error *err)
 {
     *out = NULL;
     ct_spans_opts o0 = {0};

@@ -14,8 +14,8 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int ct_spans_syntax_regression(const char *lang, const char *before, size_t blen,
-                               const char *after, size_t alen, ct_syntax_regression *out)
+int ct_spans_syntax_regression(const char *lang, const char *before, size_t blen, const char *after,
+                               size_t alen, ct_syntax_regression *out)
 {
     memset(out, 0, sizeof *out);
     if (!before) blen = 0, before = "";
@@ -113,7 +113,8 @@ static int check_edit(replay *r, const ct_edit *e, char *why, size_t why_sz)
     int broke = 0;
     ct_syntax_regression sr = {0};
     if (lang && after) {
-        broke = ct_spans_syntax_regression(lang, k->text, k->text ? k->len : 0, after, alen, &sr) == 1;
+        broke =
+            ct_spans_syntax_regression(lang, k->text, k->text ? k->len : 0, after, alen, &sr) == 1;
     } else if (lang && !e->reason && e->old_text && e->new_text && e->literal && !k->text) {
         /* the file is unknown: compare the fragments themselves */
         ct_syntax_regression fo;
@@ -124,11 +125,11 @@ static int check_edit(replay *r, const ct_edit *e, char *why, size_t why_sz)
     }
     if (broke && why && why_sz) {
         if (sr.has_def)
-            snprintf(why, why_sz, "step %d left a syntax error in %s %s (%s, line %d)",
-                     e->step_id, sr.def.kind, sr.def.name, e->path, sr.changed.line_start + 1);
+            snprintf(why, why_sz, "step %d left a syntax error in %s %s (%s, line %d)", e->step_id,
+                     sr.def.kind, sr.def.name, e->path, sr.changed.line_start + 1);
         else
-            snprintf(why, why_sz, "step %d left a syntax error in %s at line %d",
-                     e->step_id, e->path, sr.changed.line_start + 1);
+            snprintf(why, why_sz, "step %d left a syntax error in %s at line %d", e->step_id,
+                     e->path, sr.changed.line_start + 1);
     }
     free(k->text);
     k->text = after; /* NULL when the edit could not be replayed: the file is unknown from now */
@@ -136,8 +137,8 @@ static int check_edit(replay *r, const ct_edit *e, char *why, size_t why_sz)
     return broke;
 }
 
-static size_t scan(const ct_trajectory *t, int upto, unsigned char *broken, int target, char *why,
-                   size_t why_sz, int *target_broke)
+static size_t scan(const ct_trajectory *t, int upto, unsigned char *broken, char **whys, int target,
+                   char *why, size_t why_sz, int *target_broke)
 {
     replay r = {0};
     size_t count = 0;
@@ -145,11 +146,15 @@ static size_t scan(const ct_trajectory *t, int upto, unsigned char *broken, int 
         ct_edit_list l = {0};
         ct_edits_from_step(&t->steps[i], &l);
         int b = 0;
+        char buf[512];
         for (size_t j = 0; j < l.n; j++) {
             int is_target = t->steps[i].step_id == target;
-            if (check_edit(&r, &l.items[j], is_target && !b ? why : NULL, why_sz)) b = 1;
+            char *w = is_target ? why : buf;
+            size_t wsz = is_target ? why_sz : sizeof buf;
+            if (check_edit(&r, &l.items[j], !b ? w : NULL, wsz)) b = 1;
         }
         if (broken) broken[i] = (unsigned char)b;
+        if (whys) whys[i] = b ? ct_xstrdup(buf) : NULL;
         if (b) count++;
         if (b && t->steps[i].step_id == target && target_broke) *target_broke = 1;
         ct_edits_free(&l);
@@ -158,10 +163,10 @@ static size_t scan(const ct_trajectory *t, int upto, unsigned char *broken, int 
     return count;
 }
 
-size_t ct_spans_syntax_scan(const ct_trajectory *t, unsigned char *broken)
+size_t ct_spans_syntax_scan(const ct_trajectory *t, unsigned char *broken, char **why)
 {
     if (!t) return 0;
-    return scan(t, 0, broken, 0, NULL, 0, NULL);
+    return scan(t, 0, broken, why, 0, NULL, 0, NULL);
 }
 
 int ct_spans_rule_syntax_broken(const ct_trajectory *t, int step_id, char *why, size_t why_sz)
@@ -169,6 +174,6 @@ int ct_spans_rule_syntax_broken(const ct_trajectory *t, int step_id, char *why, 
     if (!t || step_id < 1) return 0;
     if (why && why_sz) why[0] = 0;
     int hit = 0;
-    scan(t, step_id, NULL, step_id, why, why_sz, &hit);
+    scan(t, step_id, NULL, NULL, step_id, why, why_sz, &hit);
     return hit;
 }
