@@ -11,6 +11,14 @@ cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 jobs=$(nproc)
 status=0
+# VS Code extension: its pinned npm dependencies (the registry is the only network use);
+# tests/integration/test_vscode.py then runs tsc, the node tests and vsce package in every build.
+if [ -f clients/vscode/package-lock.json ] && command -v npm >/dev/null 2>&1; then
+    if [ ! -f clients/vscode/node_modules/.package-lock.json ] ||
+        [ clients/vscode/package-lock.json -nt clients/vscode/node_modules/.package-lock.json ]; then
+        (cd clients/vscode && npm ci --ignore-scripts --no-audit --no-fund >/dev/null) || status=1
+    fi
+fi
 fuzz_seconds=${CT_FUZZ_SECONDS:-10}
 b=${CT_TEST_BUILD_DIR:-build}
 for cfg in "$b:cc:-DCT_WERROR=ON" "$b-asan:clang:-DCT_SANITIZE=ON:-DCT_FUZZ=ON:-DCT_FUZZ_SECONDS=$fuzz_seconds"; do

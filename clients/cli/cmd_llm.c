@@ -1,9 +1,12 @@
-/* cmd_llm.c — `codetracer llm check|config|price`: try the configured LLM endpoint with one tiny
- * request, show the effective LLM settings (key redacted), look a model up in the price table. */
+/* cmd_llm.c — `codetracer llm check|config|price|diagnose`: try the configured LLM endpoint with
+ * one tiny request, show the effective LLM settings (key redacted), look a model up in the price
+ * table, run the diagnosis agent (ct_agent_analyze) on one trajectory. */
 #include "cli.h"
 #include "ct/agent.h"
 #include "ct/config.h"
 #include "ct/llm.h"
+#include "ct/memory.h"
+#include "ct/profiles.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -20,9 +23,10 @@ static void usage(FILE *f)
         "       codetracer llm config [options]   print the effective llm/trace settings as\n"
         "                                         JSON (the key is shown as <redacted>)\n"
         "       codetracer llm price MODEL        the price-table entry for MODEL\n"
-        "       codetracer llm diagnose PATH [--work-dir D] [--json] [options]\n"
+        "       codetracer llm diagnose PATH [--work-dir D] [--hybrid] [--output-dir D]\n"
+        "                               [--memory DB] [--json] [options]\n"
         "                                         run the LLM diagnosis agent on one\n"
-        "                                         trajectory (first slice; docs/llm.md)\n\n"
+        "                                         trajectory (docs/llm.md)\n\n"
         "Settings come from, lowest first: built-in defaults < ~/.config/codetracer/config.yaml\n"
         "($XDG_CONFIG_HOME) < --config FILE < CODETRACER_API_BASE / CODETRACER_API_KEY /\n"
         "CODETRACER_MODEL (then OPENAI_BASE_URL, OPENAI_API_BASE, OPENAI_API_KEY, OPENAI_MODEL)\n"
@@ -37,6 +41,12 @@ static void usage(FILE *f)
         "  --json              machine-readable output (check, diagnose)\n"
         "  --work-dir D        diagnose: the agent's scratch dir (default: a new one in\n"
         "                      $TMPDIR, kept and named on stderr)\n"
+        "  --hybrid            diagnose: give the heuristic findings to the agent as\n"
+        "                      candidates; merge (the agent wins on steps it inspected)\n"
+        "  --output-dir D      diagnose: write the profile files and the agent's\n"
+        "                      conversation (codetracer_analysis.traj.json) into D\n"
+        "  --memory DB         diagnose: prior knowledge from and online insights into the\n"
+        "                      memory database DB\n"
         "exit status: 0 ok, 2 usage or configuration error, 3 config file unreadable,\n"
         "5 the request failed (network, HTTP error, bad response, budget).\n");
 }
@@ -124,6 +134,9 @@ static void on_agent_event(void *ud, ct_agent_event_kind k, int step, int code, 
     case CT_AGENT_EV_WARNING:
         fprintf(stderr, "codetracer: warning: %s\n", text);
         break;
+    case CT_AGENT_EV_COMPACT:
+        fprintf(stderr, "agent step %d: context compacted (%d earlier messages)\n", step, code);
+        break;
     case CT_AGENT_EV_DONE:
         fprintf(stderr, "agent: %s after %d LLM calls\n", text, step);
         break;
@@ -132,8 +145,14 @@ static void on_agent_event(void *ud, ct_agent_event_kind k, int step, int code, 
     }
 }
 
-static int do_diagnose(json_t *cfg, const char *path, const char *work_dir, int json)
+typedef struct diag_args {
+    const char *work_dir, *output_dir, *memory;
+    int hybrid;
+} diag_args;
+
+static int do_diagnose(json_t *cfg, const char *path, const diag_args *da, int json)
 {
+    const char *work_dir = da->work_dir;
     ct_error err;
     ct_error_clear(&err);
     ct_traj_list list = {0};
@@ -175,18 +194,51 @@ static int do_diagnose(json_t *cfg, const char *path, const char *work_dir, int 
         return err.code == CT_EINVAL ? CT_EXIT_USAGE : CT_EXIT_INPUT;
     }
     ct_llm_client_set_warn(c, on_warn, NULL);
-    ct_analysis *a = ct_agent_diagnose(c, list.items[0], cfg, dir, on_agent_event, NULL, &err);
+    char traj_path[4096] = "";
+    if (da->output_dir) {
+        if (mkdir(da->output_dir, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "codetracer: %s: cannot create the output dir: %s\n", da->output_dir,
+                    strerror(errno));
+            ct_llm_client_free(c);
+            ct_traj_list_free(&list);
+            return CT_EXIT_OUTPUT;
+        }
+        snprintf(traj_path, sizeof traj_path, "%s/codetracer_analysis.traj.json", da->output_dir);
+    }
+    ct_memory *mem = NULL;
+    if (da->memory && ct_memory_open(da->memory, &mem, &err) != CT_OK) {
+        cli_print_error(&err);
+        ct_llm_client_free(c);
+        ct_traj_list_free(&list);
+        return CT_EXIT_INPUT;
+    }
+    ct_agent_analyze_opts ao;
+    memset(&ao, 0, sizeof ao);
+    ao.mode = da->hybrid ? "hybrid" : "llm";
+    ao.work_dir = dir;
+    ao.traj_path = traj_path[0] ? traj_path : NULL;
+    ao.llm = c;
+    ao.memory = mem;
+    ao.on_event = on_agent_event;
+    ct_analysis *a = NULL;
+    int st = ct_agent_analyze(list.items[0], cfg, &ao, &a, &err);
+    if (mem) ct_memory_close(mem);
     int rc = CT_EXIT_OK;
-    if (!a) {
+    if (st != CT_OK || !a) {
         cli_print_error(&err);
         rc = CT_EXIT_INTERNAL;
-    } else if (json) {
+    } else if (da->output_dir &&
+               ct_profile_write(da->output_dir, CT_PROFILE_ALL, a, &err) != CT_OK) {
+        cli_print_error(&err);
+        rc = CT_EXIT_OUTPUT;
+    }
+    if (a && json) {
         json_t *j = ct_analysis_to_json(a);
         char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (s) puts(s);
         free(s);
         json_decref(j);
-    } else {
+    } else if (a) {
         for (size_t i = 0; i < a->n_labels; i++)
             if (a->labels[i].label != CT_LABEL_CORRECT)
                 printf("step %d: %s: %s\n", a->labels[i].step_id, ct_label_name(a->labels[i].label),
@@ -241,7 +293,7 @@ static int do_price(const json_t *cfg, const char *model)
 int cmd_llm(int argc, char **argv)
 {
     const char *sub = NULL, *config = NULL, *api_base = NULL, *model = NULL, *arg = NULL;
-    const char *work_dir = NULL;
+    diag_args da = {NULL, NULL, NULL, 0};
     double cost = -1, timeout = -1;
     int json = 0;
     for (int i = 1; i < argc; i++) {
@@ -267,7 +319,13 @@ int cmd_llm(int argc, char **argv)
                 return CT_EXIT_USAGE;
             }
         } else if (strcmp(a, "--work-dir") == 0 && has_next) {
-            work_dir = argv[++i];
+            da.work_dir = argv[++i];
+        } else if (strcmp(a, "--output-dir") == 0 && has_next) {
+            da.output_dir = argv[++i];
+        } else if (strcmp(a, "--memory") == 0 && has_next) {
+            da.memory = argv[++i];
+        } else if (strcmp(a, "--hybrid") == 0) {
+            da.hybrid = 1;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
         } else if (strcmp(a, "--api-key") == 0) {
@@ -310,7 +368,7 @@ int cmd_llm(int argc, char **argv)
     else if (strcmp(sub, "config") == 0)
         rc = do_config(cfg);
     else if (strcmp(sub, "diagnose") == 0)
-        rc = do_diagnose(cfg, arg, work_dir, json);
+        rc = do_diagnose(cfg, arg, &da, json);
     else
         rc = do_price(cfg, arg);
     json_decref(cfg);

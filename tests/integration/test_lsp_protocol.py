@@ -192,13 +192,28 @@ def test_client_disappears_mid_message():
 
 
 def test_client_stops_reading():
-    d = Daemon()
-    d.initialize()
-    d.proc.stdout.close()  # the editor went away without closing our stdin
-    for i in range(50):
-        d.request_async("codetracer/ping", {})
-    rc = d.proc.wait(timeout=30)
-    assert rc == 1, rc
+    import subprocess
+    from lspclient import binary
+    # no reader thread here: the read end of our stdout pipe is closed before anything is sent
+    p = subprocess.Popen([binary(), "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()
+    try:
+        p.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+        for i in range(20):
+            p.stdin.write(frame({"jsonrpc": "2.0", "id": 2 + i, "method": "codetracer/ping"}))
+        p.stdin.flush()
+    except BrokenPipeError:
+        pass
+    rc = p.wait(timeout=30)
+    err = p.stderr.read()
+    p.stderr.close()
+    try:
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    assert rc == 1, (rc, err)
+    assert b"stopped reading" in err, err
 
 
 def test_cancel_unknown_request_is_ignored():

@@ -73,6 +73,8 @@ class Env:
         out = os.path.join(self.tmp, scenario + ".json")
         os.makedirs(os.path.join(self.home, data_home), mode=0o700, exist_ok=True)
         env = dict(os.environ)
+        # the memory database (feedback) lives under this test's XDG_DATA_HOME, never a shared one
+        env.pop("CODETRACER_DB", None)
         env.update({
             "HOME": self.home,
             "XDG_CONFIG_HOME": os.path.join(self.home, "config"),

@@ -20,8 +20,11 @@ local function write_out()
 end
 
 local function wait(ms, cond, what)
-  if not vim.wait(ms, cond, 10) then
-    error('timed out after ' .. ms .. ' ms waiting for ' .. what, 0)
+  local t0 = vim.loop.hrtime()
+  local ok, why = vim.wait(ms, cond, 10)
+  if not ok then
+    error(string.format('%s after %.0f ms waiting for %s', why == -2 and 'interrupted' or 'timed out',
+      (vim.loop.hrtime() - t0) / 1e6, what), 0)
   end
 end
 
@@ -96,9 +99,16 @@ end
 local function open_and_wait(path, n)
   vim.cmd('edit ' .. vim.fn.fnameescape(path))
   local b = vim.api.nvim_get_current_buf()
-  wait(20000, function()
+  local ok, err = pcall(wait, 20000, function()
     return #vim.diagnostic.get(b) >= n
   end, n .. ' diagnostics on ' .. path)
+  if not ok then
+    local seen = {}
+    for _, d in ipairs(diags(b)) do
+      table.insert(seen, string.format('step %s %s', d.data and d.data.step_id, tostring(d.code)))
+    end
+    error(err .. ' (have: ' .. (#seen > 0 and table.concat(seen, ', ') or 'none') .. ')', 0)
+  end
   return b
 end
 

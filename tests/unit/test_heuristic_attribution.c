@@ -398,6 +398,99 @@ static void test_submit_on_regression(void)
     }
 }
 
+/* `cat > fix.py` as the mini-SWE-agent loader records it (a create touch with the content) */
+static ct_step *create(ct_trajectory *t, const char *path, const char *content)
+{
+    ct_step *s = bash(t, ct_traj_printf(t, "cat <<'EOF' > %s\n%sEOF", path, content), "", 0);
+    s->kind = CT_KIND_CREATE;
+    ct_file_touch *f = ct_step_add_file(t, s);
+    f->path = ct_traj_strdup(t, path);
+    f->op = "create";
+    f->content = ct_traj_strdup(t, content);
+    return s;
+}
+
+/* a script the agent wrote and ran rewrites the deliverable: in an unsolved run the run and the
+ * script are the final version, the earlier direct edit is not; `rm fix_core.py
+ * pkg/core.py.bak` removes the script, not core.py */
+static void test_script_writes(void)
+{
+    const char *code = "src = open('pkg/core.py').read()\n"
+                       "with open('pkg/core.py', 'w') as f:\n    f.write(src.replace('a', 'b'))\n";
+    for (int v = 0; v < 3; v++) {
+        ct_trajectory *t = ct_traj_new("test", "mem");
+        edit(t, "/r/pkg/core.py", "x = 1", "x = 2", "The file has been edited.");
+        create(t, "fix_core.py", code);
+        bash(t, "python fix_core.py", "", 0);
+        bash(t, "rm fix_core.py pkg/core.py.bak", "", 0);
+        bash(t, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT", "", 0);
+        t->solved = v == 0 ? CT_FALSE : v == 1 ? CT_UNKNOWN : CT_TRUE;
+        ct_analysis *a = run(t);
+        int bad = v == 0;
+        CHECK_INT(label(a, 1), CT_LABEL_CORRECT);
+        CHECK_INT(label(a, 2), bad ? CT_LABEL_INCORRECT : CT_LABEL_CORRECT);
+        CHECK_INT(label(a, 3), bad ? CT_LABEL_INCORRECT : CT_LABEL_CORRECT);
+        if (bad) {
+            CHECK_STR(rule(a, 3), "unsolved-final");
+            CHECK(strstr(a->labels[2].reasoning, "pkg/core.py") != NULL);
+            CHECK_STR(rule(a, 2), "unsolved-final");
+            CHECK_INT(a->labels[1].evidence[1], 3);
+        }
+        ct_analysis_free(a);
+        ct_traj_free(t);
+    }
+
+    /* a script that only reads (no open for writing) changes nothing it names */
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    edit(t, "/r/pkg/core.py", "x = 1", "x = 2", "The file has been edited.");
+    create(t, "show_core.py", "print(open('pkg/core.py').read())\n");
+    bash(t, "python show_core.py", "x = 2\n", 0);
+    t->solved = CT_FALSE;
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 1), CT_LABEL_INCORRECT); /* the direct edit is the final version */
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
+/* a listing repeated when the only changes since were the agent's own writes of known files
+ * and runs of its own scripts that write nothing: unuseful; a directory inside one listed
+ * recursively too. A run of a script it did not write, a VCS operation, or other options keep
+ * the second listing fair. */
+static void test_relist(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash(t, "ls -F", "setup.py\nsrc/\ntests/\n", 0);
+    create(t, "reproduce.py", "from pkg import f\nprint(f(1))\n");
+    bash(t, "python reproduce.py", "2\n", 0);
+    bash(t, "ls -F ./", "reproduce.py\nsetup.py\nsrc/\ntests/\n", 0);
+    bash(t, "ls -R src", "src:\npkg\n\nsrc/pkg:\ncore.py\n", 0);
+    edit(t, "/r/src/pkg/core.py", "x = 1", "x = 2", "The file has been edited.");
+    bash(t, "ls src/pkg/", "core.py\n", 0);
+    bash(t, "ls -a src/pkg", ".\n..\ncore.py\n", 0);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 4), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 4), "repeat-command");
+    CHECK_INT(a->labels[3].evidence[0], 1);
+    CHECK_INT(label(a, 7), CT_LABEL_UNUSEFUL);
+    CHECK_INT(a->labels[6].evidence[0], 5);
+    CHECK_INT(label(a, 8), CT_LABEL_CORRECT); /* -a shows what -R did not */
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    t = ct_traj_new("test", "mem");
+    bash(t, "ls -F", "setup.py\nsrc/\n", 0);
+    bash(t, "python setup.py build_ext", "running build_ext\n", 0);
+    bash(t, "ls -F", "build/\nsetup.py\nsrc/\n", 0);
+    bash(t, "git stash", "Saved working directory", 0);
+    bash(t, "ls -F", "setup.py\nsrc/\n", 0);
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 5), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
 int main(void)
 {
     test_revert_not_blamed();
@@ -409,5 +502,7 @@ int main(void)
     test_known_error();
     test_view_ranges();
     test_submit_on_regression();
+    test_script_writes();
+    test_relist();
     return check_report();
 }

@@ -49,6 +49,46 @@ int main(void)
         s->action = "touch a";
         s->observation = "";
     }
+    /* the revert / listing / script parsers on odd text: a checkout with nothing after `--`, a
+     * restore of only options, an `ls` with many operands or only options, an edit whose old
+     * and new text are empty, a script with an unterminated open(' and a run of it, a path that
+     * is only '/', error lines made of newlines */
+    static const char *const odd[] = {"git checkout -- ",
+                                      "git restore --staged --worktree",
+                                      "git restore -- ",
+                                      "ls a b c d e",
+                                      "ls -",
+                                      "ls --color=auto",
+                                      "ls -R /",
+                                      "ls ''",
+                                      "pip install x",
+                                      "pip install y",
+                                      "python fix.py",
+                                      NULL};
+    for (int i = 0; odd[i]; i++) {
+        s = ct_traj_add_step(t);
+        s->kind = CT_KIND_BASH;
+        s->tool = "bash";
+        s->action = odd[i];
+        s->observation = i >= 8 ? "\n\n\n   \n<returncode>1</returncode>\n" : "";
+        s->has_exit_code = 1;
+        s->exit_code = i == 8 || i == 9 ? 1 : 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        s = ct_traj_add_step(t);
+        s->kind = i == 2 ? CT_KIND_CREATE : CT_KIND_EDIT;
+        s->action = i == 2 ? "cat > fix.py <<'EOF'\nopen('" : "str_replace /";
+        f = ct_step_add_file(t, s);
+        f->path = i == 2 ? "fix.py" : "/";
+        f->op = i == 2 ? "create" : "str_replace";
+        f->content = i == 2 ? "open('" : NULL;
+        f->old_text = i == 2 ? NULL : "";
+        f->new_text = i == 2 ? NULL : "";
+    }
+    s = ct_traj_add_step(t);
+    s->kind = CT_KIND_BASH;
+    s->action = "python fix.py";
+    s->observation = "";
     t->final_patch = "diff --git a/x b/x\n";
     t->solved = CT_FALSE;
     /* bogus stage ranges */

@@ -78,11 +78,13 @@ static void test_repeat(void)
     ct_analysis_free(a);
     ct_traj_free(t);
 
-    /* same, but a file is created in between → the second ls is new evidence */
+    /* same, but the tree is changed in between by a command whose effect is not spelled out
+     * (a mkdir/mv/cp, see test_heuristic_attribution.c for the agent's own known writes) → the
+     * second ls is new evidence */
     t = ct_traj_new("test", "mem");
     bash(t, "ls -la", "a.py\nb.py\n", 0);
-    bash(t, "touch c.py", "", 0);
-    bash(t, "ls -la", "a.py\nb.py\nc.py\n", 0);
+    bash(t, "mkdir c", "", 0);
+    bash(t, "ls -la", "a.py\nb.py\nc\n", 0);
     a = run(t);
     CHECK_INT(label(a, 3), CT_LABEL_CORRECT);
     ct_analysis_free(a);

@@ -372,20 +372,27 @@ static void test_diagnose(void)
         CHECK_INT(a->n_root_cause, 1);
         CHECK_STR(a->root_cause_chain[0], "wrong file edited");
         CHECK_STR(a->summary, "one bad edit");
-        CHECK_INT(a->partial, 0);
+        /* the repair turn did not fix labels.json: the valid part is kept, marked partial */
+        CHECK_INT(a->partial, 1);
+        CHECK_STR(a->stop_reason, "invalid_output");
         CHECK_STR(a->model, "gpt-4o-mini");
-        /* only step 2 was inspected: finishing is refused twice (the last reply repeats), then
-         * accepted: 6 calls × 0.00021 */
-        CHECK_INT(a->tokens_in, 6000);
-        CHECK(a->cost_usd > 0.00125999 && a->cost_usd < 0.00126001);
+        /* only step 2 was inspected: finishing is refused twice for too few steps (the last
+         * reply repeats), once more for the output (labels of an uninspected and an unknown
+         * step: the one repair turn), then accepted: 7 calls × 0.00021 */
+        CHECK_INT(a->tokens_in, 7000);
+        CHECK(a->cost_usd > 0.00146999 && a->cost_usd < 0.00147001);
         ct_analysis_free(a);
     }
-    CHECK_INT(warn_events, 4);
+    CHECK_INT(warn_events, 5);
     CHECK(strstr(warn_text[0], "inspect at least 3 distinct steps") != NULL);
     CHECK(strstr(warn_text[0], "you have inspected 1") != NULL);
+    CHECK(strstr(warn_text[2], "Output refused: labels.json has 2 problems") != NULL);
     CHECK(strstr(warn_text[2], "step 3: label dropped") != NULL);
-    CHECK(strstr(warn_text[3], "labels[2]") != NULL);
-    CHECK_INT(s.served, 6);
+    CHECK(strstr(warn_text[2], "labels[2]: step_id is not a step") != NULL);
+    CHECK(strstr(warn_text[2], "opened so far: 2)") != NULL);
+    CHECK(strstr(warn_text[3], "step 3: label dropped") != NULL);
+    CHECK_INT(s.served, 7);
+    CHECK(s.requests[6] && strstr(s.requests[6], "Output refused") != NULL);
     CHECK(s.requests[4] && strstr(s.requests[4], "Not finished: inspect at least 3") != NULL);
     /* the first request carried the rendered prompts: task and index lines */
     CHECK(s.requests[0] && strstr(s.requests[0], "Fix the off-by-one in range_sum") != NULL);
@@ -441,6 +448,98 @@ static void test_diagnose(void)
     ct_traj_free(t);
 }
 
+/* ct_agent_analyze, the entry point `analyze --analyzer llm|hybrid` uses: the client made from
+ * the config, a temporary work dir (removed afterwards), the conversation saved with its
+ * token/cost summary, and the key never in it. */
+static void test_analyze_entry(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem://traj2");
+    t->task = "Make greet() say hello";
+    const char *actions[] = {"cat greet.py", "sed -i 's/bye/hello/' greet.py", "python greet.py"};
+    for (int i = 0; i < 3; i++) {
+        ct_step *st = ct_traj_add_step(t);
+        st->kind = CT_KIND_BASH;
+        st->action = actions[i];
+    }
+    server s;
+    memset(&s, 0, sizeof s);
+    s.replies[0] = "```bash\ncat steps/1.json steps/2.json steps/3.json\n```";
+    s.replies[1] =
+        "```bash\nprintf '%s\\n' '{\"labels\": [{\"step_id\": 3, \"label\": \"unuseful\", "
+        "\"reasoning\": \"ran it without checking the output\"}]}' > labels.json\n```";
+    s.replies[2] = "```bash\necho TRACER_FINAL_OUTPUT\n```";
+    s.n_replies = 3;
+    server_start(&s);
+    char base[64], tmp[] = "/tmp/h13_analyze_XXXXXX";
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
+    CHECK(mkdtemp(tmp) != NULL);
+    json_t *cfg = ct_config_defaults();
+    ct_config_set(cfg, "llm.api_base", json_string(base));
+    ct_config_set(cfg, "llm.model_name", json_string("gpt-4o-mini"));
+    ct_config_set(cfg, "llm.api_key", json_string("sk-unit-SECRET-77"));
+    ct_config_set(cfg, "llm.max_tokens", json_integer(100));
+    char traj_path[300];
+    snprintf(traj_path, sizeof traj_path, "%s/codetracer_analysis.traj.json", tmp);
+    const char *old_tmpdir = getenv("TMPDIR");
+    char *saved = old_tmpdir ? strdup(old_tmpdir) : NULL;
+    setenv("TMPDIR", tmp, 1);
+    ct_agent_analyze_opts o;
+    memset(&o, 0, sizeof o);
+    o.traj_path = traj_path;
+    ct_analysis *a = NULL;
+    ct_error e;
+    ct_error_clear(&e);
+    CHECK_INT(ct_agent_analyze(t, cfg, &o, &a, &e), CT_OK);
+    if (saved) {
+        setenv("TMPDIR", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TMPDIR");
+    }
+    CHECK(a != NULL);
+    if (a) {
+        CHECK_STR(a->analyzer, "llm");
+        CHECK_STR(a->model, "gpt-4o-mini");
+        CHECK_INT(a->partial, 0);
+        CHECK(a->stop_reason == NULL);
+        CHECK_INT(a->labels[2].label, CT_LABEL_UNUSEFUL);
+        CHECK_STR(a->labels[2].reasoning, "ran it without checking the output");
+        CHECK_INT(a->tokens_in, 3000); /* 3 calls × 1000 */
+        CHECK_INT(a->tokens_out, 300);
+        ct_analysis_free(a);
+    }
+    CHECK_INT(s.served, 3);
+    /* the key went in the header only */
+    for (int i = 0; i < 3; i++)
+        CHECK(s.requests[i] && strstr(s.requests[i], "sk-unit-SECRET-77") == NULL);
+    json_error_t je;
+    json_t *tj = json_load_file(traj_path, 0, &je);
+    CHECK(tj != NULL);
+    CHECK_INT(json_integer_value(json_object_get(tj, "n_calls")), 3);
+    CHECK_INT(json_integer_value(json_object_get(tj, "total_prompt_tokens")), 3000);
+    CHECK_STR(json_string_value(json_object_get(tj, "stop_reason")), "complete");
+    CHECK_INT(json_array_size(json_object_get(tj, "messages")), 2 + 3 * 2 - 1);
+    char *dump = tj ? json_dumps(tj, 0) : NULL;
+    CHECK(dump && strstr(dump, "sk-unit-SECRET-77") == NULL);
+    free(dump);
+    json_decref(tj);
+    /* the temporary work dir is gone: only the saved conversation is left in TMPDIR */
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test \"$(ls -A %s)\" = codetracer_analysis.traj.json", tmp);
+    CHECK(system(cmd) == 0);
+    /* a bad mode is an error value, nothing is sent */
+    o.mode = "oracle";
+    CHECK_INT(ct_agent_analyze(t, cfg, &o, &a, &e), CT_EINVAL);
+    CHECK(a == NULL);
+    CHECK(strstr(e.msg, "oracle") != NULL);
+    CHECK_INT(s.served, 3);
+    server_stop(&s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    CHECK(system(cmd) == 0);
+    json_decref(cfg);
+    ct_traj_free(t);
+}
+
 int main(void)
 {
     if (!mkdtemp(workdir)) return 1;
@@ -449,6 +548,7 @@ int main(void)
     test_limits();
     test_diagnose();
     test_compaction();
+    test_analyze_entry();
     rmdir(workdir);
     return check_report();
 }

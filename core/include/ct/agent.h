@@ -13,6 +13,7 @@
 #include "ct/analysis.h"
 #include "ct/error.h"
 #include "ct/llm.h"
+#include "ct/memory.h"
 
 #include <jansson.h>
 
@@ -61,16 +62,35 @@ typedef struct ct_agent_opts {
     const char *(*on_finish)(void *finish_ud, const json_t *messages);
     void *finish_ud;
     int max_finish_rejections;
+    /* Compaction (when context_tokens > 0). compact_summary = 1: the turns after the first two
+     * messages (and any earlier summary), except the current exchange, are summarised by a
+     * separate LLM call (phase "compact", counted in usage, cost and the budget, not in
+     * step_limit) and replaced by one user message holding the summary plus state_note's text;
+     * when that call fails or the budget cannot cover it, the sliding window above is used.
+     * compact_summary = 0: sliding window only. summary_max_tokens: 0 → 1024. */
+    int compact_summary;
+    int summary_max_tokens;
+    /* Optional: text that must survive compaction (labels so far, inspected steps); a new
+     * malloc'ed string or NULL. Appended to the summary or the drop note. */
+    char *(*state_note)(void *state_ud, const json_t *messages);
+    void *state_ud;
+    /* Optional: called between turns (after an observation was appended, before the next LLM
+     * call) with the transcript and the number of LLM calls so far. Must not fail the run. */
+    void (*after_turn)(void *turn_ud, const json_t *messages, int llm_calls);
+    void *turn_ud;
 } ct_agent_opts;
 
 typedef struct ct_agent_result {
     ct_agent_status status;
-    char *final_output; /* text after the TRACER_FINAL_OUTPUT line ("" unless COMPLETE) */
-    json_t *messages;   /* the transcript: [{role, content}], owned */
-    int llm_calls;      /* calls made by this run (not the client's lifetime total) */
-    int commands;       /* commands executed */
-    int format_errors;  /* replies rejected in all */
-    double cost_usd;    /* spent by this run */
+    char *final_output;   /* text after the TRACER_FINAL_OUTPUT line ("" unless COMPLETE) */
+    json_t *messages;     /* the transcript: [{role, content}], owned */
+    int llm_calls;        /* calls made by this run (not the client's lifetime total) */
+    int commands;         /* commands executed */
+    int format_errors;    /* replies rejected in all */
+    double cost_usd;      /* spent by this run (loop calls and summary calls) */
+    int compactions;      /* times the transcript was compacted */
+    int summary_calls;    /* successful summary calls */
+    int summary_failures; /* summary calls that failed or were not affordable (window used) */
 } ct_agent_result;
 
 /* Run the loop. Returns CT_OK whenever the loop ran to a status (including limits — see
@@ -102,5 +122,29 @@ int ct_agent_render(const char *tmpl, const json_t *vars, char **out, ct_error *
 ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const json_t *cfg,
                                const char *work_dir, ct_agent_event_fn on_event, void *ud,
                                ct_error *err);
+
+/* ---- the one entry point for `analyze --analyzer llm|hybrid` ------------------------------ */
+typedef struct ct_agent_analyze_opts {
+    const char *mode;     /* "llm" (NULL = llm) or "hybrid" */
+    const char *work_dir; /* the agent's scratch dir; NULL → a fresh temporary dir, removed after */
+    const char *traj_path;      /* where the conversation is saved (`<output stem>.traj.json`, e.g.
+                                 * <output dir>/codetracer_analysis.traj.json); NULL = not saved */
+    ct_llm_client *llm;         /* NULL → a client made from config and freed before returning */
+    ct_memory *memory;          /* NULL = no memory (no prior knowledge, no online extraction) */
+    ct_agent_event_fn on_event; /* progress and warnings; may be NULL */
+    void *ud;
+} ct_agent_analyze_opts;
+
+/* Diagnose t with the LLM agent and return a ct_analysis in *out like ct_analyze_heuristic:
+ * analyzer "llm" or "hybrid", model, cost_usd/tokens_in/tokens_out of this run (loop, summary
+ * and memory calls), partial = 1 with stop_reason ("step_limit", "budget_exhausted",
+ * "time_limit", "format_errors", "invalid_output") when the run did not end with a valid output.
+ * hybrid: the heuristic findings are given to the agent as candidates; a step the agent
+ * inspected gets the agent's verdict, any other keeps the heuristic label (the reasoning says
+ * which). Settings: trace.* and memory-related trace.memory_* keys of config
+ * (config/default.yaml). Returns CT_OK, or a CT_E* code with err set (setup, endpoint, LLM
+ * failure); the API key is never written to the saved conversation. */
+int ct_agent_analyze(const ct_trajectory *t, const json_t *config, const ct_agent_analyze_opts *o,
+                     ct_analysis **out, ct_error *err);
 
 #endif

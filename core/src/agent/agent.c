@@ -133,33 +133,161 @@ static int is_final(const char *out, size_t len, char **rest)
     return 0;
 }
 
-/* Sliding-window compaction. Unlike the reference, the system prompt and the first user message
- * (task, index, output instructions) always stay; the oldest turns after them go first, and one
- * note at index 2 says how many are gone. Returns the number of messages dropped so far. */
-static size_t compact(json_t *msgs, long long limit, size_t dropped, const ct_agent_opts *o,
-                      int step)
+#define SUMMARY_MSG_HEAD 1500
+#define SUMMARY_MSG_TAIL 1500
+#define SUMMARY_INPUT_CAP 60000
+#define SUMMARY_MARK "[Summary of the earlier conversation"
+
+typedef struct compact_state {
+    int has_note; /* messages[2] is a drop note or a summary */
+    size_t dropped;
+} compact_state;
+
+static void append_state(ct_buf *b, const ct_agent_opts *o, const json_t *msgs)
+{
+    if (!o->state_note) return;
+    char *s = o->state_note(o->state_ud, msgs);
+    if (s && *s) {
+        ct_buf_puts(b, "\n\n");
+        ct_buf_puts(b, s);
+    }
+    free(s);
+}
+
+/* The turns [from, to) summarised by one LLM call. NULL when the call fails or is not
+ * affordable. */
+static char *summarise(ct_llm_client *llm, const json_t *msgs, size_t from, size_t to,
+                       const ct_agent_opts *o)
+{
+    ct_buf conv = CT_BUF_INIT;
+    for (size_t i = from; i < to; i++) {
+        const json_t *m = json_array_get(msgs, i);
+        const char *role = json_string_value(json_object_get(m, "role"));
+        const char *c = json_string_value(json_object_get(m, "content"));
+        if (!c) c = "";
+        size_t n = strlen(c);
+        ct_buf_printf(&conv, "--- %s ---\n", role ? role : "?");
+        if (n > SUMMARY_MSG_HEAD + SUMMARY_MSG_TAIL) {
+            ct_buf_append(&conv, c, SUMMARY_MSG_HEAD);
+            ct_buf_printf(&conv, "\n[... %zu bytes elided ...]\n",
+                          n - SUMMARY_MSG_HEAD - SUMMARY_MSG_TAIL);
+            ct_buf_append(&conv, c + n - SUMMARY_MSG_TAIL, SUMMARY_MSG_TAIL);
+        } else {
+            ct_buf_append(&conv, c, n);
+        }
+        ct_buf_putc(&conv, '\n');
+    }
+    const char *text = conv.data ? conv.data : "";
+    size_t len = conv.len;
+    if (len > SUMMARY_INPUT_CAP) { /* keep the most recent part */
+        text += len - SUMMARY_INPUT_CAP;
+        len = SUMMARY_INPUT_CAP;
+    }
+    char *clean = sanitize(text, len);
+    ct_buf_free(&conv);
+    char *user = ct_xasprintf(
+        "<conversation>\n%s</conversation>\n\nSummarise this part of a diagnosis agent's "
+        "conversation so the agent can continue without it. Keep: every step inspected and what "
+        "it showed, the labels decided so far with their reasons and evidence steps, open "
+        "hypotheses, and what remains to do. At most 300 words, plain text, no code blocks.",
+        clean);
+    free(clean);
+    json_t *req_msgs = json_pack("[{s:s, s:s}, {s:s, s:s}]", "role", "system", "content",
+                                 "You compress conversations of a trajectory diagnosis agent into "
+                                 "faithful, concise summaries.",
+                                 "role", "user", "content", user);
+    free(user);
+    char *out = NULL;
+    if (req_msgs) {
+        ct_llm_request req = {req_msgs, NULL,
+                              NULL,     o->summary_max_tokens > 0 ? o->summary_max_tokens : 1024,
+                              -1,       "compact"};
+        if (!ct_llm_over_budget(llm, &req, NULL)) {
+            ct_llm_response resp;
+            ct_error e;
+            ct_error_clear(&e);
+            if (ct_llm_chat(llm, &req, &resp, &e) == CT_OK) {
+                if (resp.content && *resp.content) out = ct_xstrdup(resp.content);
+                ct_llm_response_free(&resp);
+            } else {
+                emit(o, CT_AGENT_EV_WARNING, 0, 0, e.msg);
+            }
+        }
+    }
+    json_decref(req_msgs);
+    return out;
+}
+
+/* Compaction. Unlike the reference, the system prompt and the first user message (task, index,
+ * output instructions) always stay, and the caller's state note (labels, inspected steps) is
+ * carried over. First an LLM summary of the older turns (when opts->compact_summary), else or
+ * on failure the sliding window: the oldest turns after them go first, and one note at index 2
+ * says how many are gone. The current exchange (last two messages) always stays. */
+static void compact(ct_llm_client *llm, json_t *msgs, compact_state *cs, const ct_agent_opts *o,
+                    int step, ct_agent_result *out)
 {
     ct_llm_request probe = {msgs, NULL, NULL, 0, -1, NULL};
-    if (limit <= 0 || ct_llm_estimate_prompt_tokens(&probe) <= limit) return dropped;
-    size_t first = dropped ? 3 : 2; /* after system, instance and the note */
-    size_t before = dropped;
-    /* keep at least the last two messages (the current exchange) */
+    long long limit = o->context_tokens;
+    if (limit <= 0 || ct_llm_estimate_prompt_tokens(&probe) <= limit) return;
+    size_t n = json_array_size(msgs);
+    if (o->compact_summary && n > 4 && n - 2 > 2 + (size_t)cs->has_note) {
+        char *sum = summarise(llm, msgs, 2, n - 2, o);
+        if (sum) {
+            out->summary_calls++;
+            out->compactions++;
+            size_t gone = n - 2 - 2;
+            for (size_t i = 0; i < gone; i++)
+                json_array_remove(msgs, 2);
+            ct_buf b = CT_BUF_INIT;
+            ct_buf_printf(&b,
+                          SUMMARY_MARK " (%zu messages), written to fit the context window; the "
+                                       "task and instructions above still apply]\n%s",
+                          gone, sum);
+            free(sum);
+            append_state(&b, o, msgs);
+            json_array_insert_new(msgs, 2,
+                                  json_pack("{s:s, s:s}", "role", "user", "content", b.data));
+            cs->has_note = 1;
+            cs->dropped += gone;
+            emit(o, CT_AGENT_EV_COMPACT, step, (int)cs->dropped, b.data);
+            ct_buf_free(&b);
+            if (ct_llm_estimate_prompt_tokens(&probe) <= limit) return;
+        } else {
+            out->summary_failures++;
+        }
+    }
+    size_t first = cs->has_note ? 3 : 2; /* after system, instance and the note */
+    size_t before = cs->dropped;
     while (json_array_size(msgs) > first + 2 && ct_llm_estimate_prompt_tokens(&probe) > limit) {
         json_array_remove(msgs, first);
-        dropped++;
+        cs->dropped++;
     }
-    if (dropped == before) return dropped;
-    char *note = ct_xasprintf("[%zu earlier messages were dropped to fit the context window; the "
-                              "task and instructions above still apply.]",
-                              dropped);
-    json_t *m = json_pack("{s:s, s:s}", "role", "user", "content", note);
-    if (before)
+    if (cs->dropped == before) return;
+    out->compactions++;
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_printf(&b,
+                  "[%zu earlier messages were dropped to fit the context window; the task and "
+                  "instructions above still apply.]",
+                  cs->dropped);
+    if (cs->has_note) { /* keep an earlier summary's text */
+        const char *old = json_string_value(json_object_get(json_array_get(msgs, 2), "content"));
+        if (old && strncmp(old, SUMMARY_MARK, strlen(SUMMARY_MARK)) == 0) {
+            const char *body = strchr(old, '\n');
+            if (body) {
+                ct_buf_puts(&b, "\nEarlier summary:");
+                ct_buf_puts(&b, body);
+            }
+        }
+    }
+    if (!cs->has_note || !strstr(b.data, "\nEarlier summary:")) append_state(&b, o, msgs);
+    json_t *m = json_pack("{s:s, s:s}", "role", "user", "content", b.data);
+    if (cs->has_note)
         json_array_set_new(msgs, 2, m);
     else
         json_array_insert_new(msgs, 2, m);
-    emit(o, CT_AGENT_EV_COMPACT, step, (int)dropped, note);
-    free(note);
-    return dropped;
+    cs->has_note = 1;
+    emit(o, CT_AGENT_EV_COMPACT, step, (int)cs->dropped, b.data);
+    ct_buf_free(&b);
 }
 
 int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *out, ct_error *err)
@@ -178,7 +306,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
     ct_llm_client_totals(llm, &t0);
     double start = now_s();
     int fmt_streak = 0, warned_budget = 0, rc = CT_OK, rejections = 0;
-    size_t compacted = 0;
+    compact_state cs = {0, 0};
     int max_reject = o->max_finish_rejections > 0 ? o->max_finish_rejections : 2;
     ct_agent_status status;
     for (;;) {
@@ -192,7 +320,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         }
         int step = out->llm_calls + 1;
         emit(o, CT_AGENT_EV_STEP_START, step, 0, NULL);
-        compacted = compact(out->messages, o->context_tokens, compacted, o, step);
+        compact(llm, out->messages, &cs, o, step, out);
         ct_llm_request req = {out->messages, NULL, NULL, o->max_tokens, -1, "trace"};
         if (ct_llm_over_budget(llm, &req, NULL)) { /* before anything is sent or appended */
             status = CT_AGENT_LIMIT_BUDGET;
@@ -304,6 +432,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         ct_buf_free(&obs);
         ct_sandbox_result_free(&sr);
         free(cmd);
+        if (o->after_turn) o->after_turn(o->turn_ud, out->messages, out->llm_calls);
     }
     out->status = status;
     ct_llm_totals t1;

@@ -1,13 +1,20 @@
 /* diagnose.c — a trajectory diagnosed by the agent loop: the work dir files the agent reads
- * (task.md, index.md, steps/N.json), the prompts, and the labels file it writes, checked:
- * known step ids and labels only, and only for steps the agent actually opened. */
+ * (task.md, index.md, steps/N.json), the prompts, and the labels file it writes, checked before
+ * the run may finish (known step ids and labels, only steps the agent actually opened, the
+ * profile schemas) with one repair turn; hybrid mode (heuristic candidates, merged verdicts);
+ * memory (prior knowledge in the system prompt, online extraction between turns); the saved
+ * conversation. */
 #include "ct/agent.h"
 #include "ct/buf.h"
 #include "ct/config.h"
+#include "ct/heuristic.h"
+#include "ct/profiles.h"
 #include "ct/sandbox.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,144 +135,554 @@ static int prepare_work_dir(const ct_trajectory *t, const char *dir, ct_error *e
     return rc;
 }
 
-/* Steps whose steps/N.json a command of the run named. inspected[N] = 1. */
-static unsigned char *inspected_steps(const json_t *messages, size_t n_steps)
-{
-    unsigned char *seen = ct_xcalloc(n_steps + 1, 1);
-    size_t i;
-    const json_t *m;
-    json_array_foreach(messages, i, m)
-    {
-        const char *role = json_string_value(json_object_get(m, "role"));
-        const char *content = json_string_value(json_object_get(m, "content"));
-        if (!role || strcmp(role, "assistant") != 0 || !content) continue;
-        char *cmd;
-        if (ct_agent_extract_bash(content, &cmd) != 1) continue; /* not executed */
-        for (const char *p = cmd; (p = strstr(p, "steps/")) != NULL;) {
-            p += 6;
-            char *end;
-            long id = strtol(p, &end, 10);
-            if (end != p && strncmp(end, ".json", 5) == 0 && id >= 1 && (size_t)id <= n_steps)
-                seen[id] = 1;
-        }
-        free(cmd);
-    }
-    return seen;
-}
+/* ---- the run's state ---------------------------------------------------------------------- */
+typedef struct diag_ctx {
+    const ct_trajectory *t;
+    const char *dir;
+    unsigned char *seen; /* seen[N] = 1: a command of this run named steps/N.json */
+    ct_agent_event_fn fn;
+    void *ud;
+    int count_refusals, output_refusals;
+    char *msg; /* the last refusal (owned) */
+    /* memory */
+    ct_llm_client *llm;
+    ct_memory *mem;
+    int mem_every_steps, mem_max, mem_done, mem_last_step, mem_tokens_max;
+    long long mem_every_tokens, mem_last_tokens;
+    size_t mem_added;
+    char traj_hash[65];
+} diag_ctx;
 
-/* The enforced part of "inspect at least 3 distinct steps before finishing". */
-typedef struct finish_check {
-    size_t n_steps;
-    char msg[256];
-} finish_check;
-
-static const char *check_finish(void *ud, const json_t *messages)
+static void warn(diag_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(diag_ctx *c, const char *fmt, ...)
 {
-    finish_check *f = ud;
-    unsigned char *seen = inspected_steps(messages, f->n_steps);
-    size_t n = 0;
-    for (size_t i = 1; i <= f->n_steps; i++)
-        n += seen[i];
-    free(seen);
-    size_t need = f->n_steps < 3 ? f->n_steps : 3;
-    if (n >= need) return NULL;
-    snprintf(f->msg, sizeof f->msg,
-             "Not finished: inspect at least %zu distinct steps (cat steps/N.json, spread across "
-             "the run) before finishing; you have inspected %zu. Then finish again.",
-             need, n);
-    return f->msg;
-}
-
-static void warn(ct_agent_event_fn fn, void *ud, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void warn(ct_agent_event_fn fn, void *ud, const char *fmt, ...)
-{
-    if (!fn) return;
+    if (!c->fn) return;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fn(ud, CT_AGENT_EV_WARNING, 0, 0, msg);
+    c->fn(c->ud, CT_AGENT_EV_WARNING, 0, 0, msg);
 }
 
-static void read_labels(ct_analysis *a, const ct_trajectory *t, const char *dir,
-                        const unsigned char *seen, ct_agent_event_fn fn, void *ud)
+static void mark_inspected(diag_ctx *c, const char *cmd)
 {
+    for (const char *p = cmd; (p = strstr(p, "steps/")) != NULL;) {
+        p += 6;
+        char *end;
+        long id = strtol(p, &end, 10);
+        if (end != p && strncmp(end, ".json", 5) == 0 && id >= 1 && (size_t)id <= c->t->n_steps)
+            c->seen[id] = 1;
+    }
+}
+
+/* Every executed command passes here, so the inspected set survives compaction. */
+static void on_loop_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
+{
+    diag_ctx *c = ud;
+    if (k == CT_AGENT_EV_TOOL_EXEC && text) mark_inspected(c, text);
+    if (c->fn) c->fn(c->ud, k, step, code, text);
+}
+
+static size_t n_inspected(const diag_ctx *c)
+{
+    size_t n = 0;
+    for (size_t i = 1; i <= c->t->n_steps; i++)
+        n += c->seen[i];
+    return n;
+}
+
+static void list_inspected(const diag_ctx *c, ct_buf *b)
+{
+    size_t k = 0;
+    for (size_t i = 1; i <= c->t->n_steps; i++)
+        if (c->seen[i]) ct_buf_printf(b, "%s%zu", k++ ? ", " : "", i);
+    if (!k) ct_buf_puts(b, "none");
+}
+
+static void problem(ct_buf *pb, diag_ctx *c, int loud, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void problem(ct_buf *pb, diag_ctx *c, int loud, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (pb) ct_buf_printf(pb, "- %s\n", msg);
+    if (loud) warn(c, "%s", msg);
+}
+
+/* Read labels.json into a (its valid part) and return the number of problems: malformed file,
+ * unknown step ids or labels, repeated steps, missing reasoning, bad evidence, steps never
+ * inspected, a bad root_cause_chain or summary. Problems are listed in pb (may be NULL) and,
+ * when loud, reported as warnings. */
+static int load_labels(diag_ctx *c, ct_analysis *a, ct_buf *pb, int loud)
+{
+    const ct_trajectory *t = c->t;
     char path[4096];
-    snprintf(path, sizeof path, "%s/" OUTPUT_FILE, dir);
+    snprintf(path, sizeof path, "%s/" OUTPUT_FILE, c->dir);
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size > (off_t)MAX_LABELS_BYTES) {
+        problem(pb, c, loud, "%s: larger than %u bytes; every step stays correct", path,
+                MAX_LABELS_BYTES);
+        return 1;
+    }
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
-        warn(fn, ud, "%s: no usable labels file (%s); every step stays correct", path, je.text);
-        return;
+        problem(pb, c, loud, "%s: no usable labels file (%s); every step stays correct", path,
+                je.text);
+        return 1;
     }
+    int n = 0;
     const json_t *labels = json_object_get(j, "labels");
     if (!json_is_array(labels)) {
-        warn(fn, ud, "%s: expected an object with a \"labels\" array", path);
+        problem(pb, c, loud, "%s: expected an object with a \"labels\" array", path);
         json_decref(j);
-        return;
+        return 1;
     }
+    unsigned char *done = ct_xcalloc(t->n_steps + 1, 1);
     size_t i;
     const json_t *l;
     json_array_foreach(labels, i, l)
     {
         const json_t *id = json_object_get(l, "step_id");
         const char *name = json_string_value(json_object_get(l, "label"));
-        const char *why = json_string_value(json_object_get(l, "reasoning"));
+        const json_t *whyj = json_object_get(l, "reasoning");
+        const char *why = json_string_value(whyj);
         ct_label_kind kind;
         if (!json_is_integer(id) || json_integer_value(id) < 1 ||
             (size_t)json_integer_value(id) > t->n_steps) {
-            warn(fn, ud, "labels[%zu]: step_id is not a step of this trajectory (1..%zu)", i,
-                 t->n_steps);
+            problem(pb, c, loud, "labels[%zu]: step_id is not a step of this trajectory (1..%zu)",
+                    i, t->n_steps);
+            n++;
             continue;
         }
         int sid = (int)json_integer_value(id);
         if (!name || ct_label_from_name(name, &kind) != 0) {
-            warn(fn, ud, "labels[%zu]: label must be incorrect, unuseful or correct", i);
+            problem(pb, c, loud, "labels[%zu]: label must be incorrect, unuseful or correct", i);
+            n++;
             continue;
         }
-        if (!seen[sid]) {
-            warn(fn, ud, "step %d: label dropped, steps/%d.json was never opened in this run", sid,
-                 sid);
+        if (!c->seen[sid]) {
+            problem(pb, c, loud,
+                    "step %d: label dropped, steps/%d.json was never opened in this run", sid, sid);
+            n++;
             continue;
+        }
+        if (done[sid]) {
+            problem(pb, c, loud, "labels[%zu]: step %d is labelled twice; the first one is kept", i,
+                    sid);
+            n++;
+            continue;
+        }
+        if (kind != CT_LABEL_CORRECT && (!why || !*why)) {
+            problem(pb, c, loud, "labels[%zu]: step %d needs a non-empty \"reasoning\" string", i,
+                    sid);
+            n++;
+            if (whyj && !json_is_string(whyj)) continue;
         }
         int ev[32];
         size_t nev = 0;
         const json_t *evs = json_object_get(l, "evidence");
+        if (evs && !json_is_array(evs)) {
+            problem(pb, c, loud, "labels[%zu].evidence: expected an array of step ids", i);
+            n++;
+        }
         size_t k;
         const json_t *e;
         json_array_foreach(evs, k, e)
         {
-            if (nev < 32 && json_is_integer(e) && json_integer_value(e) >= 1 &&
-                (size_t)json_integer_value(e) <= t->n_steps)
-                ev[nev++] = (int)json_integer_value(e);
+            if (json_is_integer(e) && json_integer_value(e) >= 1 &&
+                (size_t)json_integer_value(e) <= t->n_steps) {
+                if (nev < 32) ev[nev++] = (int)json_integer_value(e);
+            } else {
+                problem(pb, c, loud, "labels[%zu].evidence[%zu]: not a step id (1..%zu)", i, k,
+                        t->n_steps);
+                n++;
+            }
         }
-        ct_analysis_set_label(a, sid, kind, kind == CT_LABEL_CORRECT ? NULL : "llm", why ? why : "",
-                              ev, nev);
+        done[sid] = 1;
+        if (a)
+            ct_analysis_set_label(a, sid, kind, kind == CT_LABEL_CORRECT ? NULL : "llm",
+                                  why ? why : "", ev, nev);
     }
+    free(done);
     const json_t *chain = json_object_get(j, "root_cause_chain");
-    const json_t *c;
-    json_array_foreach(chain, i, c) if (json_is_string(c))
-        ct_analysis_add_root_cause(a, json_string_value(c));
-    const char *summary = json_string_value(json_object_get(j, "summary"));
-    if (summary) a->summary = ct_analysis_strdup(a, summary);
+    if (chain && !json_is_array(chain)) {
+        problem(pb, c, loud, "root_cause_chain: expected an array of strings");
+        n++;
+    }
+    const json_t *ch;
+    json_array_foreach(chain, i, ch)
+    {
+        if (!json_is_string(ch)) {
+            problem(pb, c, loud, "root_cause_chain[%zu]: expected a string", i);
+            n++;
+        } else if (a) {
+            ct_analysis_add_root_cause(a, json_string_value(ch));
+        }
+    }
+    const json_t *sum = json_object_get(j, "summary");
+    if (sum && !json_is_string(sum)) {
+        problem(pb, c, loud, "summary: expected a string");
+        n++;
+    } else if (sum && a) {
+        a->summary = ct_analysis_strdup(a, json_string_value(sum));
+    }
     json_decref(j);
+    return n;
 }
 
-ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const json_t *cfg,
-                               const char *work_dir, ct_agent_event_fn on_event, void *ud,
-                               ct_error *err)
+/* Validate every profile document built from a against its schema. */
+static int validate_profiles(diag_ctx *c, const ct_analysis *a, ct_buf *pb, int loud)
 {
-    if (!llm || !t || !work_dir) {
-        ct_error_set(err, CT_EINVAL, "agent: a client, a trajectory and a work dir are needed");
-        return NULL;
+    int n = 0;
+    for (int p = 0; p < CT_PROFILE__COUNT; p++) {
+        json_t *doc = ct_profile_build((ct_profile)p, a);
+        size_t n_ids = 0;
+        int *ids = ct_profile_ids((ct_profile)p, a, &n_ids);
+        ct_error e;
+        ct_error_clear(&e);
+        if (!doc || ct_profile_validate((ct_profile)p, doc, ids, n_ids, &e) != CT_OK) {
+            problem(pb, c, loud, "the %s profile built from your labels is invalid: %s",
+                    ct_profile_name((ct_profile)p), doc ? e.msg : "cannot be built");
+            n++;
+        }
+        free(ids);
+        json_decref(doc);
     }
-    if (t->n_steps == 0) {
-        ct_error_set(err, CT_EEMPTY, "agent: the trajectory has no steps to diagnose");
-        return NULL;
+    return n;
+}
+
+/* The enforced rules before a run may finish: at least min(3, steps) distinct steps inspected
+ * (refused twice at most), then an output that passes load_labels and the profile schemas (one
+ * repair turn with the list of problems). */
+static const char *check_finish(void *ud, const json_t *messages)
+{
+    (void)messages;
+    diag_ctx *c = ud;
+    free(c->msg);
+    c->msg = NULL;
+    size_t n = n_inspected(c);
+    size_t need = c->t->n_steps < 3 ? c->t->n_steps : 3;
+    if (n < need && c->count_refusals < 2) {
+        c->count_refusals++;
+        c->msg = ct_xasprintf("Not finished: inspect at least %zu distinct steps (cat "
+                              "steps/N.json, spread across the run) before finishing; you have "
+                              "inspected %zu. Then finish again.",
+                              need, n);
+        return c->msg;
     }
-    if (prepare_work_dir(t, work_dir, err) != CT_OK) return NULL;
+    if (c->output_refusals >= 1) return NULL;
+    ct_buf pb = CT_BUF_INIT;
+    ct_analysis *tmp = ct_analysis_new(c->t, "llm");
+    int bad = load_labels(c, tmp, &pb, 0);
+    bad += validate_profiles(c, tmp, &pb, 0);
+    ct_analysis_free(tmp);
+    if (bad) {
+        c->output_refusals++;
+        ct_buf m = CT_BUF_INIT;
+        ct_buf_printf(&m,
+                      "Output refused: " OUTPUT_FILE " has %d problem%s (this is your one repair "
+                      "turn):\n%s"
+                      "Only label steps whose steps/N.json you opened in this session (opened so "
+                      "far: ",
+                      bad, bad == 1 ? "" : "s", pb.data ? pb.data : "");
+        list_inspected(c, &m);
+        ct_buf_puts(&m, "). Rewrite " OUTPUT_FILE ", then finish again.");
+        c->msg = ct_buf_steal(&m);
+    }
+    ct_buf_free(&pb);
+    return c->msg;
+}
+
+/* What must survive compaction: the inspected set and the labels written so far. */
+static char *state_note(void *ud, const json_t *messages)
+{
+    (void)messages;
+    diag_ctx *c = ud;
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_puts(&b, "State so far — steps inspected (steps/N.json opened): ");
+    list_inspected(c, &b);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" OUTPUT_FILE, c->dir);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        char buf[2048];
+        size_t got = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        char *clean = sanitize(buf, got);
+        ct_buf_printf(&b, ".\nCurrent %s%s:\n%s", OUTPUT_FILE,
+                      got == sizeof buf ? " (first 2048 bytes)" : "", clean);
+        free(clean);
+    } else {
+        ct_buf_puts(&b, ".\n" OUTPUT_FILE " is not written yet.");
+    }
+    return ct_buf_steal(&b);
+}
+
+/* ---- memory ------------------------------------------------------------------------------- */
+static char *prior_knowledge(diag_ctx *c, size_t chars)
+{
+    if (!c->mem || chars == 0) return NULL;
+    char *q = ct_memory_query_for(c->t, NULL);
+    ct_insight *v = NULL;
+    size_t n = 0;
+    ct_error e;
+    ct_error_clear(&e);
+    char *text = NULL;
+    if (ct_memory_insight_search(c->mem, q ? q : "", c->t->agent, c->t->model, 20, chars, 0, &v, &n,
+                                 &e) != CT_OK)
+        warn(c, "memory: prior knowledge skipped: %s", e.msg);
+    else if (n > 0)
+        text = ct_memory_insights_format(v, n);
+    ct_memory_insights_free(v, n);
+    free(q);
+    return text;
+}
+
+#define MEM_CONV_CHARS 12000
+
+/* Online extraction between turns: every mem_every_steps calls or mem_every_tokens tokens, at
+ * most mem_max times per run, one small LLM call (phase "memory") asks for reusable insights;
+ * each "- [kind] text" line is added to memory. Any error or an unaffordable call: skipped. */
+static void after_turn(void *ud, const json_t *messages, int calls)
+{
+    diag_ctx *c = ud;
+    if (!c->mem || c->mem_done >= c->mem_max) return;
+    ct_llm_totals tot;
+    ct_llm_client_totals(c->llm, &tot);
+    long long tokens = tot.prompt_tokens + tot.completion_tokens;
+    int due = (c->mem_every_steps > 0 && calls - c->mem_last_step >= c->mem_every_steps) ||
+              (c->mem_every_tokens > 0 && tokens - c->mem_last_tokens >= c->mem_every_tokens);
+    if (!due) return;
+    c->mem_last_step = calls;
+    c->mem_last_tokens = tokens;
+    c->mem_done++;
+    /* the most recent turns, newest last, within MEM_CONV_CHARS */
+    size_t n = json_array_size(messages), from = n;
+    size_t total = 0;
+    while (from > 2) {
+        const char *s =
+            json_string_value(json_object_get(json_array_get(messages, from - 1), "content"));
+        size_t len = s ? strlen(s) : 0;
+        if (len > 2000) len = 2000;
+        if (total + len > MEM_CONV_CHARS) break;
+        total += len;
+        from--;
+    }
+    ct_buf conv = CT_BUF_INIT;
+    for (size_t i = from; i < n; i++) {
+        const json_t *m = json_array_get(messages, i);
+        const char *s = json_string_value(json_object_get(m, "content"));
+        size_t len = s ? strlen(s) : 0;
+        ct_buf_printf(&conv, "--- %s ---\n", json_string_value(json_object_get(m, "role")));
+        ct_buf_append(&conv, s ? s : "", len > 2000 ? 2000 : len);
+        ct_buf_putc(&conv, '\n');
+    }
+    char *clean = sanitize(conv.data ? conv.data : "", conv.len);
+    ct_buf_free(&conv);
+    char *user = ct_xasprintf(
+        "<conversation>\n%s</conversation>\n\nFrom this diagnosis of a %s trajectory, extract at "
+        "most 3 reusable insights about this kind of agent (recurring failure patterns, agent "
+        "quirks, investigation strategies that worked, analysis pitfalls). No task-specific "
+        "details. One per line as \"- [failure_pattern|strategy|pitfall] text\", or exactly "
+        "NO_NEW_INSIGHTS.",
+        clean, c->t->agent ? c->t->agent : "coding-agent");
+    free(clean);
+    json_t *msgs = json_pack("[{s:s, s:s}]", "role", "user", "content", user);
+    free(user);
+    if (!msgs) return;
+    ct_llm_request req = {msgs, NULL, NULL, c->mem_tokens_max, -1, "memory"};
+    ct_llm_response resp;
+    ct_error e;
+    ct_error_clear(&e);
+    if (ct_llm_over_budget(c->llm, &req, NULL)) {
+        warn(c, "memory: online extraction skipped (the budget cannot cover it)");
+    } else if (ct_llm_chat(c->llm, &req, &resp, &e) != CT_OK) {
+        warn(c, "memory: online extraction skipped: %s", e.msg);
+    } else {
+        for (const char *p = resp.content; p && *p;) {
+            const char *eol = strchr(p, '\n');
+            size_t len = eol ? (size_t)(eol - p) : strlen(p);
+            char *line = ct_xstrndup(p, len);
+            char *s = line;
+            while (isspace((unsigned char)*s))
+                s++;
+            if (*s == '-' || *s == '*') {
+                s++;
+                while (isspace((unsigned char)*s))
+                    s++;
+                ct_insight_kind kind = CT_INSIGHT_STRATEGY;
+                if (*s == '[') {
+                    char *close = strchr(s, ']');
+                    if (close) {
+                        *close = 0;
+                        ct_insight_kind k2;
+                        if (ct_insight_kind_from_name(s + 1, &k2) == 0) kind = k2;
+                        s = close + 1;
+                        while (isspace((unsigned char)*s))
+                            s++;
+                    }
+                }
+                size_t sl = strlen(s);
+                while (sl > 0 && isspace((unsigned char)s[sl - 1]))
+                    s[--sl] = 0;
+                ct_error ae;
+                ct_error_clear(&ae);
+                if (sl >= 8 && sl <= 500) {
+                    if (ct_memory_insight_add(c->mem, kind, c->t->agent, c->t->model, s,
+                                              c->traj_hash, NULL, NULL, &ae) == CT_OK)
+                        c->mem_added++;
+                    else
+                        warn(c, "memory: insight not saved: %s", ae.msg);
+                }
+            }
+            free(line);
+            p = eol ? eol + 1 : NULL;
+        }
+        ct_llm_response_free(&resp);
+    }
+    json_decref(msgs);
+}
+
+/* ---- hybrid ------------------------------------------------------------------------------- */
+static char *candidates_text(const ct_analysis *h)
+{
+    ct_buf b = CT_BUF_INIT;
+    ct_buf_puts(&b, "\n\nCandidate steps from the offline heuristic analyzer — confirm or reject "
+                    "each one by inspecting it (cat steps/N.json); label it in the output file "
+                    "only if you confirm it. A step you inspect and do not label counts as "
+                    "correct; a step you do not inspect keeps the heuristic label.\n");
+    size_t k = 0;
+    for (size_t i = 0; i < h->n_labels; i++) {
+        const ct_step_label *l = &h->labels[i];
+        if (l->label == CT_LABEL_CORRECT) continue;
+        ct_buf_printf(&b, "- step %d: %s (%s): %s\n", l->step_id, ct_label_name(l->label),
+                      l->rule ? l->rule : "?", l->reasoning ? l->reasoning : "");
+        k++;
+    }
+    if (!k) ct_buf_puts(&b, "(none: the heuristic analyzer flagged no step)\n");
+    return ct_buf_steal(&b);
+}
+
+/* h becomes the merged result: the agent's verdict on inspected steps, the heuristic's
+ * elsewhere; every reasoning says which. */
+static void merge_hybrid(ct_analysis *h, const ct_analysis *a, const unsigned char *seen)
+{
+    for (size_t i = 0; i < h->n_labels; i++) {
+        ct_step_label *hl = &h->labels[i];
+        const ct_step_label *al = &a->labels[i];
+        int sid = hl->step_id;
+        char *why;
+        if (seen[sid]) {
+            if (hl->label == CT_LABEL_CORRECT && al->label == CT_LABEL_CORRECT) continue;
+            if (hl->label == CT_LABEL_CORRECT)
+                why = ct_xasprintf("%s (agent verdict; the heuristic had no finding here)",
+                                   al->reasoning ? al->reasoning : "");
+            else if (al->label == hl->label)
+                why = ct_xasprintf("%s (agent verdict; confirms heuristic rule %s)",
+                                   al->reasoning ? al->reasoning : "", hl->rule ? hl->rule : "?");
+            else
+                why = ct_xasprintf("%s(agent verdict: %s; rejects heuristic rule %s: %s)",
+                                   al->reasoning && *al->reasoning ? al->reasoning : "",
+                                   ct_label_name(al->label), hl->rule ? hl->rule : "?",
+                                   ct_label_name(hl->label));
+            ct_analysis_set_label(h, sid, al->label, al->label == CT_LABEL_CORRECT ? NULL : "llm",
+                                  why, al->evidence, al->n_evidence);
+        } else {
+            if (hl->label == CT_LABEL_CORRECT) continue;
+            why = ct_xasprintf("%s (heuristic rule %s; not inspected by the agent)",
+                               hl->reasoning ? hl->reasoning : "", hl->rule ? hl->rule : "?");
+            hl->reasoning = ct_analysis_strdup(h, why);
+        }
+        free(why);
+    }
+    if (a->n_root_cause > 0) {
+        h->n_root_cause = 0;
+        for (size_t i = 0; i < a->n_root_cause; i++)
+            ct_analysis_add_root_cause(h, a->root_cause_chain[i]);
+    }
+    if (a->summary) h->summary = ct_analysis_strdup(h, a->summary);
+}
+
+/* ---- the saved conversation --------------------------------------------------------------- */
+static char *replace_all(const char *s, const char *needle, const char *with)
+{
+    ct_buf b = CT_BUF_INIT;
+    size_t nl = strlen(needle);
+    for (const char *p = s;;) {
+        const char *q = strstr(p, needle);
+        if (!q) {
+            ct_buf_puts(&b, p);
+            break;
+        }
+        ct_buf_append(&b, p, (size_t)(q - p));
+        ct_buf_puts(&b, with);
+        p = q + nl;
+    }
+    return ct_buf_steal(&b);
+}
+
+static int save_traj(const char *path, const json_t *messages, ct_llm_client *llm,
+                     const ct_analysis *a, const ct_agent_result *r, const char *key, ct_error *err)
+{
+    ct_llm_totals tot;
+    ct_llm_client_totals(llm, &tot);
+    char *summary = ct_xasprintf("model: %s\nthis run: %lld prompt + %lld completion tokens, "
+                                 "$%.6f\nclient total: %lld calls, $%.6f of a $%.2f budget",
+                                 a->model ? a->model : "", a->tokens_in, a->tokens_out, a->cost_usd,
+                                 tot.calls, tot.cost_usd, tot.budget_usd);
+    json_t *doc = json_pack("{s:O, s:i, s:I, s:I, s:f, s:s, s:o, s:s, s:s, s:s, s:i, s:i}",
+                            "messages", messages, "n_calls", r->llm_calls, "total_prompt_tokens",
+                            (json_int_t)a->tokens_in, "total_completion_tokens",
+                            (json_int_t)a->tokens_out, "cost_usd", a->cost_usd, "cost_summary",
+                            summary, "phases", ct_llm_client_phases(llm), "model",
+                            a->model ? a->model : "", "analyzer", a->analyzer ? a->analyzer : "llm",
+                            "stop_reason", a->stop_reason ? a->stop_reason : "complete",
+                            "compactions", r->compactions, "summary_calls", r->summary_calls);
+    free(summary);
+    char *s = doc ? json_dumps(doc, JSON_INDENT(1)) : NULL;
+    json_decref(doc);
+    if (!s) return ct_error_setf(err, CT_EIO, path, -1, 0, "cannot serialise the conversation");
+    if (key && strlen(key) >= 4 && strstr(s, key)) {
+        char *clean = replace_all(s, key, "<redacted>");
+        free(s);
+        s = clean;
+    }
+    size_t len = strlen(s);
+    s = realloc(s, len + 2);
+    s[len++] = '\n';
+    s[len] = 0;
+    int rc = ct_profile_write_atomic(path, s, len, err);
+    free(s);
+    return rc;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    remove(p);
+    return 0;
+}
+
+static int run_agent(ct_llm_client *llm, const ct_trajectory *t, const json_t *cfg,
+                     const char *work_dir, const ct_agent_analyze_opts *ao, ct_analysis **out,
+                     ct_error *err)
+{
+    *out = NULL;
+    int hybrid = ao->mode && strcmp(ao->mode, "hybrid") == 0;
+    if (ao->mode && !hybrid && strcmp(ao->mode, "llm") != 0)
+        return ct_error_set(err, CT_EINVAL, "agent: unknown mode '%s' (llm, hybrid)", ao->mode);
+    if (t->n_steps == 0)
+        return ct_error_set(err, CT_EEMPTY, "agent: the trajectory has no steps to diagnose");
+    int rc = prepare_work_dir(t, work_dir, err);
+    if (rc) return rc;
+    ct_analysis *h = NULL;
+    if (hybrid && (rc = ct_analyze_heuristic(t, cfg, &h, err)) != CT_OK) return rc;
     char *index = build_index(t);
     json_t *vars = json_pack(
         "{s:s, s:s, s:I, s:s, s:s}", "task", t->task ? t->task : "(no task statement)", "index",
@@ -279,9 +696,40 @@ ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const
         if (!vars) ct_error_set(err, CT_EINVAL, "agent: the task text is not valid UTF-8");
         json_decref(vars);
         free(sys);
-        return NULL;
+        ct_analysis_free(h);
+        return err && err->code ? err->code : CT_EINVAL;
     }
     json_decref(vars);
+    diag_ctx c;
+    memset(&c, 0, sizeof c);
+    c.t = t;
+    c.dir = work_dir;
+    c.seen = ct_xcalloc(t->n_steps + 1, 1);
+    c.fn = ao->on_event;
+    c.ud = ao->ud;
+    c.llm = llm;
+    c.mem = ao->memory;
+    c.mem_every_steps = (int)ct_config_int(cfg, "trace.memory_every_steps", 8);
+    c.mem_every_tokens = ct_config_int(cfg, "trace.memory_every_tokens", 30000);
+    c.mem_max = (int)ct_config_int(cfg, "trace.memory_max_extractions", 3);
+    c.mem_tokens_max = (int)ct_config_int(cfg, "trace.memory_max_tokens", 300);
+    if (c.mem) ct_traj_hash(t, c.traj_hash);
+    char *prior = prior_knowledge(&c, (size_t)ct_config_int(cfg, "trace.memory_prior_chars", 2000));
+    if (prior) {
+        char *s2 = ct_xasprintf("%s\n\n== Prior knowledge (from earlier diagnoses of this agent "
+                                "and model; verify before relying on it) ==\n%s",
+                                sys, prior);
+        free(sys);
+        sys = s2;
+        free(prior);
+    }
+    if (h) {
+        char *cand = candidates_text(h);
+        char *i2 = ct_xasprintf("%s%s", inst, cand);
+        free(inst);
+        free(cand);
+        inst = i2;
+    }
     int mode = ct_sandbox_mode_parse(ct_config_str(cfg, "trace.sandbox", "auto"));
     ct_agent_opts o;
     memset(&o, 0, sizeof o);
@@ -296,34 +744,117 @@ ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const
     o.output_cap = cap > 0 ? (size_t)cap : 65536;
     o.sandbox_mode = mode < 0 ? CT_SANDBOX_AUTO : mode;
     o.context_tokens = ct_config_int(cfg, "trace.context_tokens", 115000);
-    o.on_event = on_event;
-    o.ud = ud;
-    finish_check fc = {t->n_steps, ""};
+    o.compact_summary = strcmp(ct_config_str(cfg, "trace.compact", "summary"), "window") != 0;
+    o.summary_max_tokens = (int)ct_config_int(cfg, "trace.summary_max_tokens", 1024);
+    o.on_event = on_loop_event;
+    o.ud = &c;
     o.on_finish = check_finish;
-    o.finish_ud = &fc;
+    o.finish_ud = &c;
+    o.max_finish_rejections = 3;
+    o.state_note = state_note;
+    o.state_ud = &c;
+    o.after_turn = after_turn;
+    o.turn_ud = &c;
     ct_llm_totals before, after;
     ct_llm_client_totals(llm, &before);
     ct_agent_result r;
-    int rc = ct_agent_run(llm, &o, &r, err);
+    rc = ct_agent_run(llm, &o, &r, err);
     free(sys);
     free(inst);
+    free(c.msg);
+    c.msg = NULL;
     if (rc != CT_OK) {
         ct_agent_result_free(&r);
-        return NULL;
+        ct_analysis_free(h);
+        free(c.seen);
+        return rc;
     }
     ct_llm_client_totals(llm, &after);
     ct_analysis *a = ct_analysis_new(t, "llm");
+    int bad = load_labels(&c, a, NULL, 1);
+    if (!bad) bad = validate_profiles(&c, a, NULL, 1);
+    if (h) {
+        merge_hybrid(h, a, c.seen);
+        ct_analysis_free(a);
+        a = h;
+        a->analyzer = ct_analysis_strdup(a, "hybrid");
+    }
     a->model = ct_analysis_strdup(a, ct_llm_client_model(llm));
     a->cost_usd = after.cost_usd - before.cost_usd;
     a->tokens_in = after.prompt_tokens - before.prompt_tokens;
     a->tokens_out = after.completion_tokens - before.completion_tokens;
+    a->partial = 0;
+    a->stop_reason = NULL;
     if (r.status != CT_AGENT_COMPLETE) {
         a->partial = 1;
         a->stop_reason = ct_analysis_strdup(a, ct_agent_status_name(r.status));
+    } else if (bad) {
+        a->partial = 1;
+        a->stop_reason = ct_analysis_strdup(a, "invalid_output");
     }
-    unsigned char *seen = inspected_steps(r.messages, t->n_steps);
-    read_labels(a, t, work_dir, seen, on_event, ud);
-    free(seen);
+    if (c.mem_added) warn(&c, "memory: %zu insight(s) saved by online extraction", c.mem_added);
+    if (ao->traj_path) {
+        ct_error se;
+        ct_error_clear(&se);
+        if (save_traj(ao->traj_path, r.messages, llm, a, &r, ct_config_str(cfg, "llm.api_key", ""),
+                      &se) != CT_OK)
+            warn(&c, "the conversation was not saved: %s", se.msg);
+    }
+    free(c.seen);
     ct_agent_result_free(&r);
+    *out = a;
+    return CT_OK;
+}
+
+ct_analysis *ct_agent_diagnose(ct_llm_client *llm, const ct_trajectory *t, const json_t *cfg,
+                               const char *work_dir, ct_agent_event_fn on_event, void *ud,
+                               ct_error *err)
+{
+    if (!llm || !t || !work_dir) {
+        ct_error_set(err, CT_EINVAL, "agent: a client, a trajectory and a work dir are needed");
+        return NULL;
+    }
+    ct_agent_analyze_opts ao;
+    memset(&ao, 0, sizeof ao);
+    ao.on_event = on_event;
+    ao.ud = ud;
+    ct_analysis *a = NULL;
+    run_agent(llm, t, cfg, work_dir, &ao, &a, err);
     return a;
+}
+
+int ct_agent_analyze(const ct_trajectory *t, const json_t *config, const ct_agent_analyze_opts *o,
+                     ct_analysis **out, ct_error *err)
+{
+    *out = NULL;
+    ct_agent_analyze_opts def;
+    memset(&def, 0, sizeof def);
+    if (!o) o = &def;
+    if (!t) return ct_error_set(err, CT_EINVAL, "agent: a trajectory is needed");
+    json_t *cfg = config ? json_incref((json_t *)config) : ct_config_defaults();
+    ct_llm_client *llm = o->llm;
+    if (!llm && !(llm = ct_llm_client_new(cfg, err))) {
+        json_decref(cfg);
+        return err && err->code ? err->code : CT_EINVAL;
+    }
+    char tmpdir[4096] = "";
+    const char *dir = o->work_dir;
+    if (!dir) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/codetracer-agent-XXXXXX",
+                 base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            int rc =
+                ct_error_setf(err, CT_EIO, tmpdir, -1, 0, "cannot create: %s", strerror(errno));
+            if (!o->llm) ct_llm_client_free(llm);
+            json_decref(cfg);
+            return rc;
+        }
+        dir = tmpdir;
+    }
+    int rc = run_agent(llm, t, cfg, dir, o, out, err);
+    if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (!o->llm) ct_llm_client_free(llm);
+    json_decref(cfg);
+    return rc;
 }

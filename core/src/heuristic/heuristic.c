@@ -26,10 +26,11 @@
  *                              or a first edit the linter rejects with a syntax error (E999)
  *              empty-action    no command, or a shell no-op
  *              install-loop    the Nth failed installation in a row
- *              repeat-command  the same look again with nothing changed (incl. re-reading lines
- *                              already shown: a range inside a range, or of a short file shown
- * whole) unused-explore  an empty lookup redone right after with other options/case after-done
- * anything after the submission
+ *              repeat-command  the same look again with nothing changed: also lines already shown
+ *                              (a range inside a range, or of a short file shown whole), and a
+ *                              directory listed again with only the agent's known writes since
+ *              unused-explore  an empty lookup redone right after with other options/case
+ *              after-done      anything after the submission
  *
  * Precedence: a step keeps the first `incorrect` label it gets; `unuseful` never overrides
  * `incorrect`. Every label cites the steps it rests on. docs/rules.md documents every rule. */
@@ -301,6 +302,37 @@ static char *shell_target(const char *cmd)
     return res;
 }
 
+/* Does the command line name the file `base` as a word of its own (after a space, a quote or a
+ * '/', and followed by the end of the word), not as part of a longer name? */
+static int mentions_file(const char *a, const char *base)
+{
+    size_t bl = strlen(base);
+    if (!bl) return 0;
+    for (const char *h = strstr(a, base); h; h = strstr(h + 1, base)) {
+        char before = h > a ? h[-1] : ' ';
+        char after = h[bl];
+        if (before != ' ' && before != '/' && before != '\'' && before != '"' && before != '\t')
+            continue;
+        if (after && !isspace((unsigned char)after) && !strchr(";&|'\")", after)) continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* Does program text contain a file-writing call (open for writing, write_text, json.dump,
+ * savefig, mkdir, remove, subprocess/system...)? */
+static int code_may_write(const char *a)
+{
+    static const char *const writes[] = {
+        "'w'",     "\"w\"",      "'wb'",    "\"wb\"",  "'a'",        "\"a\"",       "'w+'",
+        "\"w+\"",  "'r+'",       "\"r+\"",  ".write(", "write_text", "write_bytes", "dump(",
+        ".save",   "savefig",    "to_csv",  "mkdir",   "remove(",    "unlink",      "rmtree",
+        "rename(", "subprocess", "system(", "shutil",  "writeFile",  "appendFile",  NULL};
+    for (int k = 0; writes[k]; k++)
+        if (strstr(a, writes[k])) return 1;
+    return 0;
+}
+
 /* Can a run step have written files? A redirect or an inline program (python -c, node -e, a
  * heredoc fed to an interpreter) is visible and is checked for writes; a script or binary run by
  * name is opaque and is assumed to write. */
@@ -322,14 +354,7 @@ static int run_may_write(const char *a)
         inl = strstr(a, inline_marks[k]) != NULL;
     if (!interp || strstr(a, "sh -c") || strstr(a, "make") || strstr(a, "curl ")) return 1;
     if (!inl) return 1;
-    static const char *const writes[] = {
-        "'w'",     "\"w\"",      "'wb'",    "\"wb\"",  "'a'",        "\"a\"",       "'w+'",
-        "\"w+\"",  "'r+'",       "\"r+\"",  ".write(", "write_text", "write_bytes", "dump(",
-        ".save",   "savefig",    "to_csv",  "mkdir",   "remove(",    "unlink",      "rmtree",
-        "rename(", "subprocess", "system(", "shutil",  "writeFile",  "appendFile",  NULL};
-    for (int k = 0; writes[k]; k++)
-        if (strstr(a, writes[k])) return 1;
-    return 0;
+    return code_may_write(a);
 }
 
 static char *written_path(const ct_step *s, const info *in)
@@ -657,6 +682,139 @@ static void rule_repeat(ctx *c)
     }
     free(count);
     kmap_free(&m);
+}
+
+/* Is run step r a run of a script the agent wrote itself (created, and maybe edited since,
+ * within the 64 steps before) whose code writes no file? Then what it did to the tree is known:
+ * nothing. Every version of the script must be known text. */
+static int known_pure_run(const ctx *c, size_t r)
+{
+    const char *act = c->t->steps[r].action;
+    const char *script = NULL;
+    for (size_t k = r; act && k-- > 0 && r - k <= 64;) {
+        const info *ki = &c->in[k];
+        if (!ki->changed || !ki->wpath) continue;
+        if (script ? !same_path(ki->wpath, script) : 0) continue;
+        if (!script) {
+            const char *base = strrchr(ki->wpath, '/') ? strrchr(ki->wpath, '/') + 1 : ki->wpath;
+            if (strlen(base) <= 3 || !mentions_file(act, base)) continue;
+            script = ki->wpath;
+        }
+        const ct_step *ks = &c->t->steps[k];
+        int known = 0;
+        for (size_t f = 0; f < ks->n_files; f++) {
+            const char *text = ks->files[f].content ? ks->files[f].content : ks->files[f].new_text;
+            if (!text) continue;
+            if (code_may_write(text)) return 0;
+            known = 1;
+        }
+        /* `create F` of a one-line action without a body makes an empty file */
+        if (!known && !(ki->fine == CT_FINE_CREATE && ks->action && !strchr(ks->action, '\n')))
+            return 0;
+        if (ki->fine == CT_FINE_CREATE) return 1;
+    }
+    return 0;
+}
+
+/* `ls [-OPTS] [DIR]` alone: the option letters as a bit set and the directory ("." when none,
+ * without "./" and trailing '/'). 1 when the action is such a listing. */
+static int parse_ls(const char *a, uint64_t *opts, char *dir, size_t size)
+{
+    while (isspace((unsigned char)*a))
+        a++;
+    size_t n = strlen(a);
+    while (n && isspace((unsigned char)a[n - 1]))
+        n--;
+    if (n < 2 || n > 400 || strncmp(a, "ls", 2) != 0 || (n > 2 && a[2] != ' ')) return 0;
+    for (size_t k = 0; k < n; k++)
+        if (strchr("|;&<>`$*?\n{}()", a[k])) return 0;
+    *opts = 0;
+    snprintf(dir, size, ".");
+    int operands = 0;
+    for (size_t k = 2; k < n;) {
+        while (k < n && a[k] == ' ')
+            k++;
+        size_t st = k;
+        while (k < n && a[k] != ' ')
+            k++;
+        if (k == st) break;
+        if (a[st] == '-') {
+            if (k - st < 2 || a[st + 1] == '-') return 0; /* long options: not interpreted */
+            for (size_t q = st + 1; q < k; q++) {
+                if (!isalpha((unsigned char)a[q])) return 0;
+                int bit = islower((unsigned char)a[q]) ? a[q] - 'a' : 26 + a[q] - 'A';
+                *opts |= 1ull << bit;
+            }
+            continue;
+        }
+        if (++operands > 1) return 0;
+        size_t m = 0;
+        for (size_t q = st; q < k && m + 1 < size; q++)
+            if (a[q] != '\'' && a[q] != '"') dir[m++] = a[q];
+        dir[m] = 0;
+        char *d = dir;
+        while (d[0] == '.' && d[1] == '/')
+            memmove(d, d + 2, strlen(d + 2) + 1);
+        size_t dl = strlen(d);
+        while (dl > 1 && d[dl - 1] == '/')
+            d[--dl] = 0;
+        if (!dl) snprintf(dir, size, ".");
+    }
+    return 1;
+}
+
+/* Is directory d inside (or equal to) directory top? */
+static int dir_under(const char *d, const char *top)
+{
+    if (!strcmp(d, top)) return 1;
+    if (!strcmp(top, ".")) return d[0] != '/' && strncmp(d, "..", 2) != 0;
+    size_t tl = strlen(top);
+    return !strncmp(d, top, tl) && d[tl] == '/';
+}
+
+/* The same directory listed again (or a directory inside one listed recursively) with the same
+ * options, when everything that changed the tree in between was the agent's own writes of known
+ * files, installs or runs: the listing can only show what the agent already knows. A VCS
+ * operation, a build, a mkdir/mv/cp/rm or a write of an unknown file in between keeps it fair. */
+static void rule_relist(ctx *c)
+{
+    if (!on(c, "repeat") || !ct_config_bool(c->cfg, "heuristic.repeat.relist", 1)) return;
+    if (num(c, "repeat", "min_repeats", 2) > 2) return; /* a second listing is the first flagged */
+    for (size_t i = 0; i < c->n; i++) {
+        const ct_step *s = &c->t->steps[i];
+        uint64_t oi;
+        char di[256];
+        if (c->in[i].fine != CT_FINE_EXPLORE || c->in[i].failed || !s->action ||
+            !parse_ls(s->action, &oi, di, sizeof di))
+            continue;
+        const uint64_t R = 1ull << (26 + 'R' - 'A');
+        for (size_t k = i; k-- > 0 && i - k <= 64;) {
+            const info *mk = &c->in[k];
+            int blocks =
+                mk->changed && (mk->fine == CT_FINE_VCS || mk->fine == CT_FINE_BUILD ||
+                                mk->fine == CT_FINE_FS || mk->fine == CT_FINE_OTHER || !mk->wpath);
+            if (blocks && mk->fine != CT_FINE_INSTALL) break;
+            if (mk->fine == CT_FINE_RUN && !mk->changed && run_may_write(c->t->steps[k].action) &&
+                !known_pure_run(c, k))
+                break;
+            uint64_t ok;
+            char dk[256];
+            const ct_step *ks = &c->t->steps[k];
+            if (mk->fine != CT_FINE_EXPLORE || mk->failed || !ks->action ||
+                !parse_ls(ks->action, &ok, dk, sizeof dk))
+                continue;
+            int covers = (ok == oi && !strcmp(dk, di)) ||
+                         ((ok & R) && (ok & ~R) == (oi & ~R) && dir_under(di, dk));
+            if (!covers) continue;
+            int ev[2] = {(int)k + 1, (int)i + 1};
+            set(c, i, CT_LABEL_UNUSEFUL, "repeat-command", "redundant", "minor",
+                "Reuse the listing already obtained; the agent's own writes are known.", ev, 2,
+                "Step %d lists %s again, already listed at step %d; the only changes since were "
+                "the agent's own writes of known files, so it could show nothing new.",
+                (int)i + 1, di, (int)k + 1);
+            break;
+        }
+    }
 }
 
 static void rule_retry_failure(ctx *c)
@@ -1089,23 +1247,6 @@ static char *script_rewrites_test(const char *a)
         free(path);
     }
     return NULL;
-}
-
-/* Does the command line name the file `base` as a word of its own (after a space, a quote or a
- * '/', and followed by the end of the word), not as part of a longer name? */
-static int mentions_file(const char *a, const char *base)
-{
-    size_t bl = strlen(base);
-    if (!bl) return 0;
-    for (const char *h = strstr(a, base); h; h = strstr(h + 1, base)) {
-        char before = h > a ? h[-1] : ' ';
-        char after = h[bl];
-        if (before != ' ' && before != '/' && before != '\'' && before != '"' && before != '\t')
-            continue;
-        if (after && !isspace((unsigned char)after) && !strchr(";&|'\")", after)) continue;
-        return 1;
-    }
-    return 0;
 }
 
 /* The first file a program opens for writing with a literal path: `open('<path>', 'w'...)`
@@ -1582,6 +1723,7 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
     rule_empty_action(&c);
     rule_install_loop(&c);
     rule_repeat(&c);
+    rule_relist(&c);
     rule_unused_explore(&c);
     rule_after_done(&c);
 
