@@ -303,7 +303,8 @@ static void print_summary(const ct_trajectory *t, const ct_analysis *a, const ch
            cnt[CT_LABEL_UNUSEFUL], cnt[CT_LABEL_CORRECT], a->analyzer ? a->analyzer : "heuristic",
            bm->cached ? ", from the memory cache" : "");
     if (bm->n_feedback)
-        printf("  %d label%s set by your feedback\n", bm->n_feedback, bm->n_feedback == 1 ? "" : "s");
+        printf("  %d label%s set by your feedback\n", bm->n_feedback,
+               bm->n_feedback == 1 ? "" : "s");
     for (size_t i = 0; i < a->n_labels; i++) {
         const ct_step_label *l = &a->labels[i];
         if (l->label == CT_LABEL_CORRECT) continue;

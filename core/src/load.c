@@ -47,8 +47,9 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Replace every byte that is not part of valid UTF-8 (and every raw NUL) by '?', in place, so
- * byte offsets stay those of the file. Returns how many were replaced; *first = the first. */
+/* Replace every byte that is not part of valid UTF-8 by '?', in place, so byte offsets stay
+ * those of the file (the caller has ruled out raw NUL bytes). Returns how many were replaced;
+ * *first = the first. */
 static size_t repair_utf8(char *s, size_t n, size_t *first)
 {
     size_t i = 0, bad = 0;
@@ -76,7 +77,9 @@ int ct_load_root(ct_fs *fs, const ct_loader *l, const char *rel, int is_dir, ct_
     if (r != CT_EPARSE || is_dir || out->n != before) return r;
     ct_buf raw = CT_BUF_INIT;
     size_t first = 0, bad = 0;
-    if (ct_fs_read(fs, rel, &raw, 0, NULL) == CT_OK) bad = repair_utf8(raw.data, raw.len, &first);
+    /* a raw NUL byte is not JSON whatever else the file holds: that error stands */
+    if (ct_fs_read(fs, rel, &raw, 0, NULL) == CT_OK && !memchr(raw.data, '\0', raw.len))
+        bad = repair_utf8(raw.data, raw.len, &first);
     if (!bad) {
         ct_buf_free(&raw);
         return r;

@@ -2,6 +2,8 @@
  * diagnostic on its own range. Touches nothing but the job's inputs and outputs. */
 #include "server.h"
 
+#include "ct/batch.h"
+#include "ct/config.h"
 #include "ct/memory.h"
 
 #include <stdio.h>
@@ -30,17 +32,17 @@ void result_free(ct_result *r)
     free(r);
 }
 
-static int analyze_one(const ct_trajectory *t, const char *analyzer, ct_analysis **out,
-                       ct_error *err)
+/* Only "heuristic" is accepted by the settings. */
+static int analyze_one(const ct_trajectory *t, const json_t *cfg, ct_analysis **out, ct_error *err)
 {
-    (void)analyzer; /* only "heuristic" is accepted by the settings */
 #ifdef CT_HAVE_HEURISTIC
-    return ct_analyze_heuristic(t, NULL, out, err);
+    return ct_analyze_heuristic(t, cfg, out, err);
 #else
     /* FALLBACK — core's heuristic analyzer is not in this build yet: every step is labelled
      * correct, so documents load and get (empty) diagnostics, hovers and symbols. The build
      * switches to ct_analyze_heuristic as soon as core defines it (daemon/CMakeLists.txt). */
     (void)err;
+    (void)cfg;
     *out = ct_analysis_new(t, "none");
     return CT_OK;
 #endif
@@ -63,27 +65,89 @@ static void ensure_stages(const ct_trajectory *t, ct_analysis *a)
     ct_analysis_set_stages(a, &one, 1);
 }
 
-/* The user's label feedback (codetracer.feedback, `codetracer feedback`) overrides the
- * analyzer. Only an existing database is read: opening a document never creates one. Each
- * worker opens its own handle (ct/memory.h: one handle per thread). */
-static void apply_feedback(ct_job *j, ct_result *r)
+/* The memory database of a job (docs/memory.md), opened on the worker thread: one handle per
+ * job, never shared (ct/memory.h: one handle per thread). Opening a document only uses an
+ * existing database unless the createMemoryDb setting says otherwise; only codetracer.feedback
+ * creates one. A database that cannot be used is reported through j->mem_err (the loop thread
+ * warns once) and the analysis goes on without it. */
+static ct_memory *job_memory(ct_job *j)
 {
-    if (!j->use_feedback || r->trajs.n == 0) return;
+    if (j->no_memory || (!j->use_feedback && !j->use_cache)) return NULL;
     char *path = *j->memory_db ? ct_xstrdup(j->memory_db) : ct_memory_default_path();
     struct stat st;
-    if (!path || stat(path, &st) != 0) {
+    if (!path || (!j->create_db && stat(path, &st) != 0)) {
         free(path);
-        return;
+        return NULL;
     }
-    ct_memory *m = ct_memory_open_or_warn(path, NULL, NULL, NULL);
+    ct_memory *m = NULL;
+    if (ct_memory_open(path, &m, &j->mem_err) != CT_OK) {
+        j->mem_failed = 1;
+        m = NULL;
+    }
     free(path);
-    if (!m) return;
-    for (size_t i = 0; i < r->trajs.n; i++) {
-        char hash[65];
-        ct_traj_hash(r->trajs.items[i], hash);
-        ct_memory_feedback_apply(m, hash, r->an[i], NULL);
+    return m;
+}
+
+static void mem_failed(ct_job *j, const ct_error *e)
+{
+    if (j->mem_failed) return;
+    j->mem_failed = 1;
+    j->mem_err = *e;
+}
+
+/* The analysis of one trajectory: from the cache under the key the CLI uses (ct/batch.h:
+ * content hash, "heuristic", no model, profile NULL, ct_batch_config_hash of the default
+ * configuration), else the analyzer's, stored and learnt from. Then the user's feedback. */
+static ct_analysis *analysis_of(ct_job *j, ct_memory *m, const ct_trajectory *t, const json_t *cfg,
+                                const char *cfg_hash, int *cached)
+{
+    ct_analysis *a = NULL;
+    char hash[65];
+    ct_memory_key key = {hash, "heuristic", NULL, NULL, cfg_hash};
+    ct_error me;
+    ct_error_clear(&me);
+    int prior = 0;
+    *cached = 0;
+    if (m) ct_traj_hash(t, hash);
+    if (m && j->use_cache) {
+        int rc = ct_memory_cache_get(m, &key, &a, &me);
+        if (rc == CT_OK) {
+            prior = 1;
+            if (a->n_labels != t->n_steps) { /* not this trajectory's: analyze again */
+                ct_analysis_free(a);
+                a = NULL;
+            }
+        } else if (rc != CT_ENOTFOUND) {
+            mem_failed(j, &me);
+        }
     }
-    ct_memory_close(m);
+    if (a) {
+        *cached = 1;
+        a->traj_id = ct_analysis_strdup(a, t->id);
+        for (size_t i = 0; i < a->n_labels; i++)
+            a->labels[i].bench_step_id = t->steps[i].bench_step_id;
+    } else {
+        ct_error e;
+        ct_error_clear(&e);
+        if (analyze_one(t, cfg, &a, &e) != CT_OK || !a) {
+            /* One trajectory the analyzer rejects still shows its steps, unlabelled. */
+            ct_analysis_free(a);
+            return ct_analysis_new(t, "none");
+        }
+        if (m && j->use_cache && !j->mem_failed) {
+            ct_error_clear(&me);
+            if (ct_memory_cache_put(m, &key, t, a, &me) != CT_OK) mem_failed(j, &me);
+            ct_error_clear(&me);
+            if (!prior && !j->mem_failed &&
+                ct_memory_learn_from_analysis(m, t, a, NULL, &me) != CT_OK)
+                mem_failed(j, &me);
+        }
+    }
+    if (m && j->use_feedback && !j->mem_failed) {
+        ct_error_clear(&me);
+        if (ct_memory_feedback_apply(m, hash, a, &me) < 0) mem_failed(j, &me);
+    }
+    return a;
 }
 
 /* ---- where a step goes ---- */
@@ -105,7 +169,8 @@ typedef struct placer {
 
 static int same_doc(const ct_result *r, const ct_step *st)
 {
-    return !st->src.path || strcmp(st->src.path, r->path) == 0;
+    if (!st->src.path) return !r->ext_view; /* a path result's step names its file */
+    return strcmp(st->src.path, r->path) == 0;
 }
 
 int result_step_span(const ct_result *r, const ct_step *st, size_t *a, size_t *b)
@@ -248,18 +313,26 @@ void analyze_run(ct_job *j)
     if (rc != CT_OK || atomic_load(&j->cancelled)) goto fail;
     set_stage(j, 2);
     r->an = ct_xcalloc(r->trajs.n ? r->trajs.n : 1, sizeof *r->an);
-    for (size_t i = 0; i < r->trajs.n; i++) {
-        if (atomic_load(&j->cancelled)) goto fail;
-        ct_error e;
-        ct_error_clear(&e);
-        rc = analyze_one(r->trajs.items[i], j->analyzer, &r->an[i], &e);
-        if (rc != CT_OK || !r->an[i]) {
-            /* One trajectory the analyzer rejects still shows its steps, unlabelled. */
-            r->an[i] = ct_analysis_new(r->trajs.items[i], "none");
+    {
+        /* The configuration `codetracer analyze` uses without --config (the defaults), so the
+         * CLI and the daemon share cached analyses (same key, same build). */
+        ct_error ce;
+        ct_error_clear(&ce);
+        json_t *cfg = ct_config_load(NULL, &ce);
+        char cfg_hash[65];
+        ct_batch_config_hash("heuristic", cfg, cfg_hash);
+        ct_memory *m = r->trajs.n ? job_memory(j) : NULL;
+        for (size_t i = 0; i < r->trajs.n; i++) {
+            if (atomic_load(&j->cancelled)) break;
+            int cached = 0;
+            r->an[i] = analysis_of(j, m, r->trajs.items[i], cfg, cfg_hash, &cached);
+            r->n_cached += (size_t)cached;
+            ensure_stages(r->trajs.items[i], r->an[i]);
         }
-        ensure_stages(r->trajs.items[i], r->an[i]);
+        ct_memory_close(m);
+        json_decref(cfg);
+        if (atomic_load(&j->cancelled)) goto fail;
     }
-    apply_feedback(j, r);
     r->ms_analyze = (double)(uv_hrtime() - t1) / 1e6;
     if (atomic_load(&j->cancelled)) goto fail;
     set_stage(j, 3);

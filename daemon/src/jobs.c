@@ -45,11 +45,23 @@ static const char *stage_msg(int st)
 
 void jobs_on_progress_created(ct_server *s, const char *token, int ok)
 {
-    /* The token was used right after the create request (messages are processed in order); a
-     * client that refuses it gets no more progress on it. */
-    for (ct_job *j = s->jobs; j; j = j->next)
-        if (!ok && j->progress_token && strcmp(j->progress_token, token) == 0)
-            j->progress_begun = 0;
+    for (ct_job *j = s->jobs; j; j = j->next) {
+        if (!j->progress_token || j->progress_begun || strcmp(j->progress_token, token) != 0)
+            continue;
+        if (!ok) {
+            free(j->progress_token); /* refused: this job shows no progress */
+            j->progress_token = NULL;
+            return;
+        }
+        j->progress_begun = 1;
+        progress_send(s, j, "begin", "queued");
+        int st = atomic_load(&j->stage);
+        if (st) {
+            j->stage_sent = st;
+            progress_send(s, j, "report", stage_msg(st));
+        }
+        return;
+    }
 }
 
 void jobs_on_wake(uv_async_t *a)
@@ -97,10 +109,11 @@ static json_t *summary_of(const ct_result *r)
     json_t *ids = json_array();
     for (size_t i = 0; i < r->trajs.n; i++)
         json_array_append_new(ids, ct_json_text(r->trajs.items[i]->id));
-    return json_pack("{s:i,s:o,s:I,s:I,s:I,s:o,s:I,s:f,s:f}", "trajectories", (int)r->trajs.n,
+    return json_pack("{s:i,s:o,s:I,s:I,s:I,s:o,s:I,s:f,s:f,s:I}", "trajectories", (int)r->trajs.n,
                      "traj_ids", ids, "steps", (json_int_t)steps, "incorrect", (json_int_t)inc,
                      "unuseful", (json_int_t)unu, "files", files, "unplaced",
-                     (json_int_t)r->n_skipped, "load_ms", r->ms_load, "analyze_ms", r->ms_analyze);
+                     (json_int_t)r->n_skipped, "load_ms", r->ms_load, "analyze_ms", r->ms_analyze,
+                     "cached", (json_int_t)r->n_cached);
 }
 
 static void error_text(const ct_error *e, char *buf, size_t n)
@@ -139,10 +152,10 @@ static void finish_doc(ct_server *s, ct_job *j)
             j->res = NULL;
             log_warnings(s, d->res);
             srv_log(s, 4,
-                    "%s: %zu trajector%s, load %.1f ms, analysis %.1f ms, placing %.1f ms, "
-                    "publishing %.1f ms, open to published %.1f ms",
-                    d->path, d->res->trajs.n, d->res->trajs.n == 1 ? "y" : "ies", d->res->ms_load,
-                    d->res->ms_analyze, d->res->ms_place, ms_pub,
+                    "%s: %zu trajector%s (%zu from the cache), load %.1f ms, analysis %.1f ms, "
+                    "placing %.1f ms, publishing %.1f ms, open to published %.1f ms",
+                    d->path, d->res->trajs.n, d->res->trajs.n == 1 ? "y" : "ies", d->res->n_cached,
+                    d->res->ms_load, d->res->ms_analyze, d->res->ms_place, ms_pub,
                     (double)(uv_hrtime() - j->t0) / 1e6);
             if (j->req_id) {
                 srv_reply(s, j->req_id, summary_of(d->res));
@@ -176,6 +189,9 @@ static void finish_doc(ct_server *s, ct_job *j)
 
 static void finish_path(ct_server *s, ct_job *j)
 {
+    /* A newer analysis of the same path replaced this one: leave everything to it (nothing
+     * stale is published, and the newer result is not removed). */
+    if (j->superseded) return;
     /* The previous analysis of the same path is replaced (or cleared when cancelled). */
     ext_result **pp = &s->ext, *old = NULL;
     while (*pp && strcmp((*pp)->res->path, j->path) != 0)
@@ -231,6 +247,15 @@ static void after_cb(uv_work_t *w, int status)
     *pp = j->next;
     if (j->progress_begun)
         progress_send(s, j, "end", atomic_load(&j->cancelled) ? "cancelled" : "done");
+    if (j->mem_failed && !s->mem_broken) {
+        /* One warning, then the daemon works without memory (no cache, no feedback). */
+        char buf[1536];
+        s->mem_broken = 1;
+        srv_show(s, 2,
+                 "codetracer: the memory database cannot be used (%s); analyses go on without "
+                 "the cache and feedback",
+                 ct_error_format(&j->mem_err, buf, sizeof buf));
+    }
     if (!s->exiting) {
         if (j->doc)
             finish_doc(s, j);
@@ -261,6 +286,9 @@ static ct_job *job_new(ct_server *s)
     snprintf(j->analyzer, sizeof j->analyzer, "%s", s->set.analyzer);
     snprintf(j->memory_db, sizeof j->memory_db, "%s", s->set.memory_db);
     j->use_feedback = s->set.use_feedback;
+    j->use_cache = s->set.use_cache;
+    j->create_db = s->set.create_db;
+    j->no_memory = s->mem_broken;
     atomic_init(&j->cancelled, 0);
     atomic_init(&j->stage, 0);
     j->t0 = uv_hrtime();
@@ -281,9 +309,9 @@ static void job_queue(ct_server *s, ct_job *j, size_t size, const char *token)
         j->progress_token = ct_xstrdup(tok);
         char purpose[64];
         snprintf(purpose, sizeof purpose, "progress:%s", tok);
+        /* The token may be used once the client has answered (LSP 3.17): begin is sent by
+         * jobs_on_progress_created; a refusal, or a job that ends first, means no progress. */
         srv_request(s, "window/workDoneProgress/create", json_pack("{s:s}", "token", tok), purpose);
-        j->progress_begun = 1;
-        progress_send(s, j, "begin", "queued");
     }
     int rc = uv_queue_work(s->loop, &j->work, work_cb, after_cb);
     if (rc != 0) {
@@ -316,6 +344,11 @@ void job_start_doc(ct_server *s, ct_doc *d)
 
 void job_start_path(ct_server *s, const char *path, json_t *req_id, const char *token)
 {
+    for (ct_job *o = s->jobs; o; o = o->next)
+        if (!o->doc && !o->uri && !o->superseded && strcmp(o->path, path) == 0) {
+            job_cancel(o, 0);
+            o->superseded = 1;
+        }
     ct_job *j = job_new(s);
     j->path = ct_xstrdup(path);
     j->req_id = req_id ? json_incref(req_id) : NULL;

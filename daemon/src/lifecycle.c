@@ -24,6 +24,7 @@ void settings_defaults(ct_settings *set)
     set->debounce_ms = 200;
     set->progress_min = 1024 * 1024;
     set->use_feedback = 1;
+    set->use_cache = 1;
     char *uri = ct_lsp_uri_from_path(CT_DOCS_DIR "/rules.md");
     snprintf(set->docs_url, sizeof set->docs_url, "%s", uri);
     free(uri);
@@ -78,9 +79,16 @@ void settings_apply(ct_server *s, json_t *obj)
     if (get_size(s, obj, "debounceMs", 0, &deb)) set->debounce_ms = deb > 10000 ? 10000 : (int)deb;
     get_size(s, obj, "progressMinBytes", 0, &set->progress_min);
     const char *mdb = jstr(obj, "memoryDb");
-    if (mdb) snprintf(set->memory_db, sizeof set->memory_db, "%s", mdb);
+    if (mdb && strcmp(mdb, set->memory_db) != 0) {
+        snprintf(set->memory_db, sizeof set->memory_db, "%s", mdb);
+        s->mem_broken = 0; /* another database: try it (and warn again if it fails too) */
+    }
     json_t *uf = json_object_get(obj, "useFeedback");
     if (json_is_boolean(uf)) set->use_feedback = json_is_true(uf);
+    json_t *ac = json_object_get(obj, "analysisCache");
+    if (json_is_boolean(ac)) set->use_cache = json_is_true(ac);
+    json_t *cd = json_object_get(obj, "createMemoryDb");
+    if (json_is_boolean(cd)) set->create_db = json_is_true(cd);
     const char *du = jstr(obj, "docsUrl");
     if (du) snprintf(set->docs_url, sizeof set->docs_url, "%s", du);
 }

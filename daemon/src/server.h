@@ -42,6 +42,8 @@ typedef struct ct_settings {
     char docs_url[1024];
     char memory_db[1024]; /* "" → ct_memory_default_path() */
     int use_feedback;     /* apply the user's label feedback from memory to analyses */
+    int use_cache;        /* look up / store analyses in the memory database's cache */
+    int create_db;        /* 1: analyzing a document may create the database (default 0) */
 } ct_settings;
 
 /* The analysis of one source: a document version, or a path given to codetracer.analyze. */
@@ -54,6 +56,8 @@ typedef struct ct_result {
     json_t *diags;    /* object: uri → array of diagnostics */
     int version;
     size_t n_skipped; /* labelled steps that could not be placed on a file */
+    size_t n_cached;  /* trajectories whose analysis came from the memory cache */
+    int ext_view;     /* a borrowed view of a path result on one of its files (never freed) */
     double ms_load, ms_analyze, ms_place;
 } ct_result;
 
@@ -78,6 +82,9 @@ typedef struct ct_job {
     char docs_url[1024];
     char memory_db[1024];
     int use_feedback;
+    int use_cache;
+    int create_db;
+    int no_memory; /* the database failed before: work without it */
     /* control */
     atomic_int cancelled; /* set by the loop thread: stop as soon as possible */
     atomic_int stage;     /* 0 queued, 1 loading, 2 analyzing, 3 placing diagnostics */
@@ -92,6 +99,8 @@ typedef struct ct_job {
     int rc;
     ct_error err;
     ct_result *res;
+    int mem_failed; /* the memory database could not be used; mem_err says why */
+    ct_error mem_err;
 } ct_job;
 
 struct ct_doc {
@@ -137,7 +146,9 @@ struct ct_server {
     json_t *outgoing;  /* object: id → purpose of a request we sent */
     long long next_out_id;
     long long next_token;
-    struct ct_memory *mem; /* opened by the first codetracer.feedback (loop thread only) */
+    struct ct_memory *mem;   /* opened by the first codetracer.feedback (loop thread only) */
+    int mem_broken;          /* the database failed once (warned): analyses go on without it */
+    struct ext_file *xfiles; /* files of analyzed paths read for hovers/symbols (small cache) */
 };
 
 /* ---- server.c: output, logging, lifecycle ---- */
@@ -203,6 +214,16 @@ void h_code_action(ct_server *s, ct_rpc_msg *m);
 void h_execute_command(ct_server *s, ct_rpc_msg *m);
 /* Find a trajectory by id among documents and analyzed paths. */
 const ct_trajectory *find_traj(ct_server *s, const char *traj_id, const ct_analysis **a);
+
+/* ---- hover.c: analyzed paths seen from one of their files ---- */
+/* The analysis to answer a request on uri with: the open document's own result when it has
+ * one, else a view (filled into *view) of a codetracer.analyze result holding steps of that
+ * file. NULL when there is none. A view borrows everything: release it with view_release. */
+ct_result *result_for_uri(ct_server *s, const char *uri, ct_result *view);
+void view_release(ct_result *view);
+/* The lines of a file of an analyzed path (cached), or NULL. */
+const ct_text *ext_file_lines(ct_server *s, const char *path);
+void ext_files_free(ct_server *s);
 
 /* ---- symbols.c ---- */
 void h_document_symbol(ct_server *s, ct_rpc_msg *m);

@@ -78,11 +78,16 @@ static json_t *traj_symbols(ct_server *s, ct_result *r, size_t ti, size_t *lo_ou
 
 void h_document_symbol(ct_server *s, ct_rpc_msg *m)
 {
-    ct_doc *d = doc_of_params(s, m);
-    if (!d) return;
-    ct_result *r = d->res;
+    const char *uri = jstr(jobj(m->params, "textDocument"), "uri");
+    if (!uri) {
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS, "textDocument.uri is missing");
+        return;
+    }
+    ct_result view;
+    memset(&view, 0, sizeof view);
+    ct_result *r = result_for_uri(s, uri, &view);
     if (!r || !r->text) {
-        srv_reply(s, m->id, json_array());
+        srv_reply(s, m->id, doc_find(s, uri) || r ? json_array() : json_null());
         return;
     }
     json_t *out = json_array();
@@ -105,6 +110,7 @@ void h_document_symbol(ct_server *s, ct_rpc_msg *m)
                            syms));
         free(detail);
     }
+    view_release(&view);
     srv_reply(s, m->id, out);
 }
 
@@ -154,6 +160,13 @@ void h_code_lens(ct_server *s, ct_rpc_msg *m)
     srv_reply(s, m->id, out);
 }
 
+static int step_matches(const ct_step *st, const ct_analysis *a, size_t k, const char *q)
+{
+    if (*q) return strcasestr(st->action, q) || (st->thought && strcasestr(st->thought, q));
+    /* an empty query lists the labelled steps */
+    return k < a->n_labels && a->labels[k].label != CT_LABEL_CORRECT;
+}
+
 void h_workspace_symbol(ct_server *s, ct_rpc_msg *m)
 {
     const char *q = jstr(m->params, "query");
@@ -166,14 +179,35 @@ void h_workspace_symbol(ct_server *s, ct_rpc_msg *m)
             const ct_analysis *a = r->an[ti];
             for (size_t k = 0; k < t->n_steps && json_array_size(out) < 200; k++) {
                 const ct_step *st = &t->steps[k];
-                int hit;
-                if (*q)
-                    hit = strcasestr(st->action, q) || (st->thought && strcasestr(st->thought, q));
-                else /* an empty query lists the labelled steps */
-                    hit = k < a->n_labels && a->labels[k].label != CT_LABEL_CORRECT;
-                if (!hit) continue;
+                if (!step_matches(st, a, k, q)) continue;
                 json_t *loc = result_step_location(r, st, d->uri, s->enc);
                 if (!loc) continue;
+                char *name = ct_lsp_step_title(st, 80);
+                json_array_append_new(out,
+                                      json_pack("{s:o,s:i,s:o,s:o}", "name", ct_json_text(name),
+                                                "kind", SK_EVENT, "location", loc, "containerName",
+                                                ct_json_text(t->id)));
+                free(name);
+            }
+        }
+    }
+    /* Then the trajectories analyzed with codetracer.analyze, on their own files. */
+    for (ext_result *e = s->ext; e && json_array_size(out) < 200; e = e->next) {
+        ct_result *r = e->res;
+        for (size_t ti = 0; ti < r->trajs.n && json_array_size(out) < 200; ti++) {
+            const ct_trajectory *t = r->trajs.items[ti];
+            const ct_analysis *a = r->an[ti];
+            for (size_t k = 0; k < t->n_steps && json_array_size(out) < 200; k++) {
+                const ct_step *st = &t->steps[k];
+                if (!step_matches(st, a, k, q) || !st->src.path || strstr(st->src.path, "!/"))
+                    continue;
+                const ct_text *lines = ext_file_lines(s, st->src.path);
+                size_t x, y;
+                if (!lines || ct_lsp_src_span(lines, &st->src, &x, &y) != 0) continue;
+                char *fu = ct_lsp_uri_from_path(st->src.path);
+                json_t *loc =
+                    json_pack("{s:s,s:o}", "uri", fu, "range", ct_lsp_range(lines, x, y, s->enc));
+                free(fu);
                 char *name = ct_lsp_step_title(st, 80);
                 json_array_append_new(out,
                                       json_pack("{s:o,s:i,s:o,s:o}", "name", ct_json_text(name),

@@ -268,6 +268,14 @@ static void label_block(ct_buf *b, const ct_trajectory *t, const ct_analysis *a,
     if (l->rule) ct_buf_puts(b, "`");
     if (l->from_feedback) ct_buf_puts(b, " (your feedback)");
     ct_buf_puts(b, "\n\n");
+    if (l->from_feedback)
+        ct_buf_puts(b, "**From your feedback:** this label was set by a user's verdict in the "
+                       "memory database, not by the analyzer.\n\n");
+    if (l->memory_note && *l->memory_note) {
+        ct_buf_puts(b, "**Informed by memory:** ");
+        text(b, l->memory_note, 1000);
+        ct_buf_puts(b, "\n\n");
+    }
     if (l->reasoning && *l->reasoning) {
         ct_buf_puts(b, "**Reasoning:** ");
         text(b, l->reasoning, 2000);

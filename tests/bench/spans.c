@@ -35,7 +35,7 @@ static double now_ms(void)
 
 static void mkdirs(const char *path)
 {
-    char tmp[4096];
+    char tmp[8192];
     snprintf(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++) {
         if (*p == '/') {

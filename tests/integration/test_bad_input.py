@@ -189,6 +189,15 @@ def body(tmp):
         eq([s["action"] for s in o["steps"]], ["open calc.py", "submit"], "swe actions")
         has(o["steps"][0]["observation"], "2 lines ?? total", "the two bad bytes became '?'")
 
+    rawnul = write(os.path.join(tmp, "rawnul", "run.traj.json"), mini.replace(b"ls -la", b"ls \x00-la"))
+
+    @case("a raw NUL byte (not JSON): an error naming the file and the byte offset", needs=["mini-swe-agent"])
+    def _():
+        rc, out, err = run("inspect", rawnul)
+        eq(rc, 3, f"exit ({err})")
+        has(err, rawnul, "names the file")
+        has(err, "(byte ", "gives the byte offset")
+
     # -- CRLF ----------------------------------------------------------------------------------
     crlf_p = write(os.path.join(tmp, "crlf", "run.traj.json"), mini.replace(b"\n", b"\r\n"))
     swe_crlf = write(os.path.join(tmp, "crlf", "run.traj"), open(SWE, "rb").read().replace(b"\n", b"\r\n"))

@@ -257,6 +257,56 @@ def test_memory(tmp):
     check("memory: non-bullet ignored", "not a bullet" not in out, out)
 
 
+def call(cid, name, args):
+    return {"id": cid, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+
+
+def test_tools(tmp):
+    labels = {"labels": [{"step_id": 4, "label": "incorrect", "reasoning": "edited before reading the failure"}],
+              "summary": "one hasty edit"}
+    script = [Reply.completion("", 1000, 100, finish_reason="tool_calls", tool_calls=[
+                  call("c1", "inspect_step", {"step_id": 1, "end_step_id": 2}),
+                  call("c2", "search_steps", {"query": "PYTEST"})]),
+              Reply.completion("", 1000, 100, finish_reason="tool_calls", tool_calls=[
+                  call("c3", "finish", {})]),
+              Reply.completion("", 1000, 100, finish_reason="tool_calls", tool_calls=[
+                  call("c4", "inspect_step", {"step_id": 4}), call("c5", "show_index", {"start": 5, "end": 6})]),
+              Reply.completion("", 1000, 100, finish_reason="tool_calls", tool_calls=[
+                  call("c6", "write_labels", labels), call("c7", "finish", {})])]
+    r = Run(tmp, "tools", script)
+    check("tools: exit 0", r.rc == 0, r.err)
+    check("tools: 4 requests", len(r.requests) == 4, len(r.requests))
+    first = r.requests[0]["json"] or {}
+    names = [t["function"]["name"] for t in first.get("tools", [])]
+    check("tools: offered", names == ["inspect_step", "search_steps", "show_index", "write_labels", "finish"], names)
+    m = r.msgs(1)
+    tool_msgs = {x.get("tool_call_id"): x.get("content", "") for x in m if x.get("role") == "tool"}
+    check("tools: assistant tool_calls kept", any(x.get("role") == "assistant" and x.get("tool_calls") for x in m))
+    c1 = tool_msgs.get("c1", "")
+    check("tools: inspect range", "== step 1 ==" in c1 and "== step 2 ==" in c1 and "== step 3 ==" not in c1
+          and "return a - b" in c1, c1[:500])
+    c2 = tool_msgs.get("c2", "").splitlines()
+    check("tools: search (case-insensitive) finds steps 2, 3, 5",
+          [x.split(".")[0] for x in c2] == ["2", "3", "5"], c2)
+    c3 = {x.get("tool_call_id"): x.get("content", "") for x in r.msgs(2) if x.get("role") == "tool"}.get("c3", "")
+    check("tools: early finish refused", c3.startswith("Not finished: inspect at least 3 distinct steps")
+          and "you have inspected 2" in c3, c3)
+    c5 = {x.get("tool_call_id"): x.get("content", "") for x in r.msgs(3) if x.get("role") == "tool"}.get("c5", "")
+    check("tools: show_index range", c5.startswith("5. [") and "\n6. [" in c5 and "4. [" not in c5, c5)
+    check("tools: label", "step 4: incorrect: edited before reading the failure\n" in r.out, r.out)
+    check("tools: summary", "summary: one hasty edit\n" in r.out, r.out)
+    # an endpoint without tool calling: 400 to the first request → bash mode for the rest
+    normal = [turn("Read.", "cat steps/1.json"), turn("Tests.", "cat steps/2.json"), turn("Edit.", "cat steps/4.json"),
+              write_labels(labels), FINISH]
+    r = Run(tmp, "tools-fallback", [Reply.error(400, "tools are not supported by this model")] + normal)
+    check("fallback400: exit 0", r.rc == 0, r.err)
+    check("fallback400: warned", "refused the request with tools" in r.err, r.err)
+    check("fallback400: 6 requests", len(r.requests) == 6, len(r.requests))
+    check("fallback400: tools then none", "tools" in (r.requests[0]["json"] or {})
+          and all("tools" not in (x["json"] or {}) for x in r.requests[1:]))
+    check("fallback400: label", "step 4: incorrect: edited before reading the failure\n" in r.out, r.out)
+
+
 def test_errors(tmp):
     labels = {"labels": [{"step_id": 4, "label": "incorrect", "reasoning": "edited before reading the failure"}]}
     normal = [turn("Read.", "cat steps/1.json"), turn("Tests.", "cat steps/2.json"), turn("Edit.", "cat steps/4.json"),
@@ -298,7 +348,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ct_agent_rules_")
     with open(os.path.join(tmp, "calc__calc-2.traj.json"), "w") as f:
         json.dump(trajectory(), f)
-    for t in (test_repair, test_hybrid, test_compaction_and_traj, test_compaction_fallback, test_memory, test_errors):
+    for t in (test_repair, test_hybrid, test_compaction_and_traj, test_compaction_fallback, test_memory, test_tools,
+              test_errors):
         t(tmp)
     for root, _, files in os.walk(tmp):
         for fn in files:

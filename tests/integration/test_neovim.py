@@ -69,7 +69,7 @@ class Env:
         for d in ("config", "data", "state", "cache", "run"):
             os.makedirs(os.path.join(self.home, d), mode=0o700)
 
-    def run(self, scenario, data_home="data"):
+    def run(self, scenario, data_home="data", clean=False):
         out = os.path.join(self.tmp, scenario + ".json")
         os.makedirs(os.path.join(self.home, data_home), mode=0o700, exist_ok=True)
         env = dict(os.environ)
@@ -88,7 +88,8 @@ class Env:
             "CT_NVIM_SCENARIO": scenario,
             "CT_BIN": binary(),
         })
-        cmd = ["nvim", "--headless", "-u", "NONE", "-i", "NONE", "-n",
+        # -u NONE loads no plugin at all; --clean loads plugin/ files (ours included)
+        cmd = ["nvim", "--headless"] + (["--clean"] if clean else ["-u", "NONE"]) + ["-i", "NONE", "-n",
                "--cmd", "set rtp^=" + self.plugin,
                "-c", "helptags " + os.path.join(self.plugin, "doc"),
                "-c", "luafile " + DRIVER]
@@ -170,6 +171,12 @@ def test_main(env):
         inc += int(m.group(1))
         unu += int(m.group(2))
     assert (inc, unu) == (1, 2), lenses
+
+    # running the first lens (vim.lsp.codelens.run) shows the step its command names: the first
+    # stage starts at step 1 and its lens names its first labelled step (3, when the stage
+    # reaches it) or else its first step
+    assert r["lens_step"] in (1, 2, 3), r["lens_step"]
+    assert r["lens_inspect"].startswith("# Step %d " % r["lens_step"]), r["lens_inspect"][:200]
 
     # hover on step 3, and nothing outside every step
     h = r["hover"]
@@ -280,6 +287,18 @@ def test_feedback(env):
     assert r["exit"]["code"] == 0, r["exit"]
 
 
+def test_plugin_file(env):
+    r = env.run("plugin", clean=True)
+    assert r["command_before_setup"] is True
+    if not r["default_on_path"]:  # default cmd = codetracer on PATH
+        assert r["default_note"] and "`codetracer` was not found" in r["default_note"], r["notes"]
+    assert "Step 4" in r["float"] and "app/names.py" in r["float"], r["float"]
+    assert r["cleared_note"] == "codetracer: cleared 1", r["cleared_note"]
+    assert "OK: daemon: %s serve" % binary() in r["health"], r["health"]
+    assert "OK: client" in r["health"] and "utf-16" in r["health"], r["health"]
+    assert r["exit"]["code"] == 0, r["exit"]
+
+
 def main():
     if not shutil.which("nvim"):
         print("SKIP: nvim is not installed (scripts/setup.sh installs Debian's neovim)", file=sys.stderr)
@@ -291,7 +310,8 @@ def main():
     print("using", ver)
     env = Env()
     failed = 0
-    tests = [test_main, test_missing, test_nostart, test_crash, test_bad_input, test_feedback]
+    tests = [test_main, test_missing, test_nostart, test_crash, test_bad_input, test_feedback,
+             test_plugin_file]
     for t in tests:
         try:
             t(env)

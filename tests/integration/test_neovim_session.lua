@@ -157,6 +157,18 @@ function scenarios.main()
     table.insert(R.lenses, { line = l.range.start.line, title = l.command and l.command.title })
   end
 
+  step('codelens run')
+  -- 0.7.2 runs a lens's command through the client's commands: the plugin's inspect
+  local first = vim.lsp.codelens.get(b)[1]
+  R.lens_step = first.command.arguments[1].step_id
+  vim.api.nvim_win_set_cursor(0, { first.range.start.line + 1, 0 })
+  vim.lsp.codelens.run()
+  wait(5000, function()
+    local t = inspect_text()
+    return t ~= nil and t:find('# Step ' .. R.lens_step .. ' ', 1, true) ~= nil
+  end, 'the inspect window from the code lens')
+  R.lens_inspect = inspect_text()
+
   step('hover')
   vim.api.nvim_win_set_cursor(0, { 12, 10 }) -- inside step 3's message object
   vim.lsp.buf.hover()
@@ -345,6 +357,32 @@ function scenarios.feedback()
   end, 'diagnostics without step 4')
   R.after = diags(b)
   R.status = ct.status()
+  stop_daemon()
+end
+
+function scenarios.plugin()
+  -- run with --clean: plugin/codetracer.lua is sourced, so the commands exist before setup()
+  R.command_before_setup = vim.fn.exists(':CodeTracerAnalyze') == 2
+  R.default_on_path = vim.fn.executable('codetracer') == 1
+  if not R.default_on_path then
+    vim.cmd('CodeTracerAnalyze ' .. vim.fn.fnameescape(work .. '/greet.traj.json')) -- default cmd
+    R.default_note = (noted('was not found') or {}).msg
+  end
+  setup({ cmd = { bin, 'serve' }, inspect_view = 'float' })
+  local b = open_and_wait(work .. '/greet.traj.json', 3)
+  vim.cmd('CodeTracerInspect 4')
+  wait(5000, function()
+    local l = float_lines()
+    return l and table.concat(l, '\n'):find('Step 4', 1, true) ~= nil
+  end, 'the inspect float')
+  R.float = table.concat(float_lines(), '\n')
+  vim.cmd('CodeTracerClear')
+  wait(5000, function()
+    return #vim.diagnostic.get(b) == 0 and noted('cleared') ~= nil
+  end, 'diagnostics cleared')
+  R.cleared_note = noted('cleared').msg
+  vim.cmd('checkhealth codetracer')
+  R.health = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
   stop_daemon()
 end
 

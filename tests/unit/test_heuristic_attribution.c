@@ -322,6 +322,23 @@ static void test_known_error(void)
     ct_analysis_free(a);
     ct_traj_free(t);
 
+    /* two different install errors followed by the same pip notice: not the same error */
+    t = ct_traj_new("test", "mem");
+    bash(t, "pip install foo==9.9",
+         "ERROR: No matching distribution found for foo==9.9\n\n"
+         "[notice] A new release of pip is available: 23.0 -> 24.0\n"
+         "[notice] To update, run: pip install --upgrade pip\n",
+         1);
+    bash(t, "pip install bar",
+         "ERROR: Could not build wheels for bar\n\n"
+         "[notice] A new release of pip is available: 23.0 -> 24.0\n"
+         "[notice] To update, run: pip install --upgrade pip\n",
+         1);
+    a = run(t);
+    CHECK(label(a, 2) != CT_LABEL_INCORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
     /* a different error is new evidence */
     t = ct_traj_new("test", "mem");
     bash(t, "python3.13 -m pip --version", "python3.13: No module named pip\n", 1);
@@ -491,6 +508,44 @@ static void test_relist(void)
     ct_traj_free(t);
 }
 
+/* a file viewed again when only other files changed since: unuseful; not after a change of
+ * that file, nor after a run of a program that may write files; an edit whose output shows the
+ * whole file counts as a view of it */
+static void test_view_per_file(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    view(t, "/r/a.py", 0, 0, 40);
+    edit(t, "/r/b.py", "x = 1", "x = 2", "The file has been edited.");
+    view(t, "/r/a.py", 0, 0, 40);
+    edit(t, "/r/a.py", "y = 1", "y = 2", "The file has been edited.");
+    view(t, "/r/a.py", 0, 0, 40);
+    bash(t, "python tools/gen.py", "done\n", 0);
+    view(t, "/r/a.py", 0, 0, 40);
+    ct_analysis *a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 3), "repeat-command");
+    CHECK(strstr(a->labels[2].reasoning, "/r/a.py") != NULL);
+    CHECK_INT(label(a, 5), CT_LABEL_CORRECT);
+    CHECK_INT(label(a, 7), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    t = ct_traj_new("test", "mem");
+    edit(t, "/r/app.css", ".a {}", ".a { color: red }",
+         "[File: /r/app.css (3 lines total after edit)]\n(this is the beginning of the file)\n"
+         "1|.a { color: red }\n2|\n3|.b {}\n(this is the end of the file)\n");
+    edit(t, "/r/view.tsx", "x", "y", "The file has been edited.");
+    view(t, "/r/app.css", 0, 0, 3);
+    edit(t, "/r/app.css", ".b {}", ".b { color: blue }", "The file has been edited.");
+    view(t, "/r/app.css", 0, 0, 3);
+    a = run(t);
+    CHECK_INT(label(a, 3), CT_LABEL_UNUSEFUL);
+    CHECK_INT(a->labels[2].evidence[0], 1);
+    CHECK_INT(label(a, 5), CT_LABEL_CORRECT); /* that edit's output did not show the file */
+    ct_analysis_free(a);
+    ct_traj_free(t);
+}
+
 int main(void)
 {
     test_revert_not_blamed();
@@ -504,5 +559,6 @@ int main(void)
     test_submit_on_regression();
     test_script_writes();
     test_relist();
+    test_view_per_file();
     return check_report();
 }

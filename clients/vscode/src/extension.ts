@@ -156,6 +156,10 @@ async function startClient(): Promise<LanguageClient | undefined> {
       },
     },
   };
+  // The language client registers the commands the daemon lists; a proxy from an earlier start
+  // must not collide with a codetracer.feedback the daemon lists now.
+  feedbackProxy?.dispose();
+  feedbackProxy = undefined;
   const c = new LanguageClient('codetracer', 'codetracer', serverOptions, clientOptions);
   client = c;
   stopping = false;
@@ -193,6 +197,11 @@ function onClosed() {
     return;
   }
   void old?.dispose().catch(() => undefined);
+  if (state === 'starting') {
+    // it died before answering initialize: a broken installation, not a crash to retry
+    setState('crashed', 'codetracer: the daemon exited before it initialized (see the codetracer output).');
+    return;
+  }
   const d = backoff.onCrash();
   if (!d.restart) {
     const msg = `codetracer: the daemon crashed ${d.attempt} times in a few minutes; it is not restarted. Run "codetracer: Restart daemon" after fixing it (see the codetracer output).`;

@@ -78,6 +78,17 @@ typedef struct ct_agent_opts {
      * call) with the transcript and the number of LLM calls so far. Must not fail the run. */
     void (*after_turn)(void *turn_ud, const json_t *messages, int llm_calls);
     void *turn_ud;
+    /* Structured tools mode. When tools (an OpenAI "tools" array) is set it is sent with every
+     * request; a reply with tool_calls has each call answered by a "tool" message: the tool
+     * named "finish" goes through on_finish like TRACER_FINAL_OUTPUT, any other through
+     * tool_exec (a new malloc'ed result text). A reply without tool_calls is handled as in
+     * bash mode (one ```bash block), so the block format is the per-turn fallback. With
+     * tools_fallback, an HTTP 400/404/422 answer to the first request (an endpoint without
+     * tool calling) switches the run to bash mode and the turn is retried without tools. */
+    const json_t *tools;
+    char *(*tool_exec)(void *tool_ud, const char *name, const json_t *args, int step);
+    void *tool_ud;
+    int tools_fallback;
 } ct_agent_opts;
 
 typedef struct ct_agent_result {
@@ -91,6 +102,8 @@ typedef struct ct_agent_result {
     int compactions;      /* times the transcript was compacted */
     int summary_calls;    /* successful summary calls */
     int summary_failures; /* summary calls that failed or were not affordable (window used) */
+    int tool_calls;       /* structured tool calls answered */
+    int tools_disabled;   /* 1 when tools_fallback switched the run to bash mode */
 } ct_agent_result;
 
 /* Run the loop. Returns CT_OK whenever the loop ran to a status (including limits — see

@@ -50,9 +50,10 @@ void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[6
  * that analysis is used (m->cached = 1); otherwise t is analysed, the result is stored under that
  * key, and, unless an entry already existed, ct_memory_learn_from_analysis records its rule
  * patterns. The profile part of the key is NULL ("detailed") whatever `profiles` says: the
- * heuristic's analysis does not depend on the profiles written from it. Then the user's feedback on t overrides labels
- * (ct_memory_feedback_apply) before the files are written, so the profiles carry it. The output
- * is the same whether it came from the cache or not. m NULL or m->mem NULL = no memory. */
+ * heuristic's analysis does not depend on the profiles written from it. Then the user's feedback on
+ * t overrides labels (ct_memory_feedback_apply) before the files are written, so the profiles carry
+ * it. The output is the same whether it came from the cache or not. m NULL or m->mem NULL = no
+ * memory. */
 int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const json_t *config,
                          ct_batch_memory *m, const char *dir, unsigned profiles, int artifacts,
                          ct_analysis **out, ct_error *err);

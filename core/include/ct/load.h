@@ -66,8 +66,8 @@ int ct_discover(ct_fs *fs, const char *rel, const ct_discover_opts *opts, ct_fou
 void ct_found_free(ct_found *f, size_t n);
 
 /* Run loader l on one root (as ct_discover found it) and append what it yields to out. When the
- * loader rejects a file as invalid JSON and the file holds bytes that are not UTF-8 (or raw NUL
- * bytes), it is loaded again with each such byte replaced by '?' (byte offsets unchanged), and
+ * loader rejects a file as invalid JSON and the file holds bytes that are not UTF-8 (and no raw
+ * NUL byte, which stays an error), it is loaded again with each such byte replaced by '?' (byte offsets unchanged), and
  * every trajectory it yields carries a warning saying so. Returns what l->load returns. */
 int ct_load_root(ct_fs *fs, const ct_loader *l, const char *rel, int is_dir, ct_traj_list *out,
                  ct_error *err);

@@ -290,6 +290,67 @@ static void compact(ct_llm_client *llm, json_t *msgs, compact_state *cs, const c
     ct_buf_free(&b);
 }
 
+/* An HTTP answer that says "no tool calling here" (not a transient or auth failure). */
+static int tools_refused(const char *msg)
+{
+    return strncmp(msg, "HTTP 400 ", 9) == 0 || strncmp(msg, "HTTP 404 ", 9) == 0 ||
+           strncmp(msg, "HTTP 422 ", 9) == 0;
+}
+
+/* Answer every tool call of a reply. Returns 1 when "finish" was accepted. */
+static int run_tools(const ct_agent_opts *o, ct_agent_result *out, const ct_llm_response *resp,
+                     int step, int *rejections, int max_reject)
+{
+    json_t *am = json_pack("{s:s, s:s, s:O}", "role", "assistant", "content", resp->content,
+                           "tool_calls", resp->tool_calls);
+    if (am) json_array_append_new(out->messages, am);
+    char preview[PREVIEW_BYTES + 1];
+    snprintf(preview, sizeof preview, "%s", resp->content);
+    emit(o, CT_AGENT_EV_LLM_RESPONSE, step, 0, preview);
+    int finished = 0;
+    size_t k;
+    const json_t *tc;
+    json_array_foreach(resp->tool_calls, k, tc)
+    {
+        const char *id = json_string_value(json_object_get(tc, "id"));
+        const json_t *fn = json_object_get(tc, "function");
+        const char *name = json_string_value(json_object_get(fn, "name"));
+        const char *argstr = json_string_value(json_object_get(fn, "arguments"));
+        json_t *args = argstr && *argstr ? json_loads(argstr, 0, NULL) : json_object();
+        char *result = NULL;
+        char *what = ct_xasprintf("%s %.300s", name ? name : "?", argstr ? argstr : "{}");
+        emit(o, CT_AGENT_EV_TOOL_EXEC, step, 0, what);
+        free(what);
+        out->tool_calls++;
+        if (!name || !json_is_object(args)) {
+            result = ct_xstrdup("error: a tool call needs a name and a JSON object of arguments");
+        } else if (strcmp(name, "finish") == 0) {
+            const char *reject = NULL;
+            if (finished)
+                result = ct_xstrdup("already finished");
+            else if (o->on_finish && *rejections < max_reject &&
+                     (reject = o->on_finish(o->finish_ud, out->messages)) != NULL) {
+                (*rejections)++;
+                result = ct_xstrdup(reject);
+                emit(o, CT_AGENT_EV_WARNING, step, 0, reject);
+            } else {
+                finished = 1;
+                result = ct_xstrdup("finished");
+            }
+        } else if (o->tool_exec) {
+            result = o->tool_exec(o->tool_ud, name, args, step);
+        }
+        if (!result) result = ct_xasprintf("error: unknown tool '%s'", name);
+        json_decref(args);
+        json_array_append_new(out->messages,
+                              json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id",
+                                        id ? id : "", "content", result));
+        emit(o, CT_AGENT_EV_OBSERVATION, step, 0, result);
+        free(result);
+    }
+    return finished;
+}
+
 int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *out, ct_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -307,6 +368,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
     double start = now_s();
     int fmt_streak = 0, warned_budget = 0, rc = CT_OK, rejections = 0;
     compact_state cs = {0, 0};
+    int tools_on = o->tools != NULL;
     int max_reject = o->max_finish_rejections > 0 ? o->max_finish_rejections : 2;
     ct_agent_status status;
     for (;;) {
@@ -321,7 +383,8 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         int step = out->llm_calls + 1;
         emit(o, CT_AGENT_EV_STEP_START, step, 0, NULL);
         compact(llm, out->messages, &cs, o, step, out);
-        ct_llm_request req = {out->messages, NULL, NULL, o->max_tokens, -1, "trace"};
+        ct_llm_request req = {out->messages, tools_on ? o->tools : NULL, NULL, o->max_tokens, -1,
+                              "trace"};
         if (ct_llm_over_budget(llm, &req, NULL)) { /* before anything is sent or appended */
             status = CT_AGENT_LIMIT_BUDGET;
             break;
@@ -341,6 +404,17 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         ct_error lerr;
         ct_error_clear(&lerr);
         int st = ct_llm_chat(llm, &req, &resp, &lerr);
+        if (st != CT_OK && tools_on && o->tools_fallback && out->llm_calls == 0 &&
+            tools_refused(lerr.msg)) {
+            tools_on = 0;
+            out->tools_disabled = 1;
+            char *m = ct_xasprintf("the endpoint refused the request with tools (%s); using one "
+                                   "bash block per turn",
+                                   lerr.msg);
+            emit(o, CT_AGENT_EV_WARNING, step, 0, m);
+            free(m);
+            continue;
+        }
         if (st != CT_OK) {
             status = CT_AGENT_ERROR;
             if (err) *err = lerr;
@@ -348,6 +422,17 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
             break;
         }
         out->llm_calls++;
+        if (tools_on && json_array_size(resp.tool_calls) > 0) {
+            int finished = run_tools(o, out, &resp, step, &rejections, max_reject);
+            ct_llm_response_free(&resp);
+            fmt_streak = 0;
+            if (finished) {
+                status = CT_AGENT_COMPLETE;
+                break;
+            }
+            if (o->after_turn) o->after_turn(o->turn_ud, out->messages, out->llm_calls);
+            continue;
+        }
         add_msg(out->messages, "assistant", resp.content);
         char preview[PREVIEW_BYTES + 1];
         snprintf(preview, sizeof preview, "%s", resp.content);

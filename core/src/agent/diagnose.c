@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define OUTPUT_FILE "labels.json"
@@ -151,6 +152,7 @@ typedef struct diag_ctx {
     long long mem_every_tokens, mem_last_tokens;
     size_t mem_added;
     char traj_hash[65];
+    size_t output_cap;
 } diag_ctx;
 
 static void warn(diag_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -608,6 +610,127 @@ static void merge_hybrid(ct_analysis *h, const ct_analysis *a, const unsigned ch
     if (a->summary) h->summary = ct_analysis_strdup(h, a->summary);
 }
 
+/* ---- structured tools ----------------------------------------------------------------------- */
+static const char TOOLS_JSON[] =
+    "[{\"type\":\"function\",\"function\":{\"name\":\"inspect_step\",\"description\":\"The full "
+    "record of step N (action, thought, observation, exit code, files), or of steps N..end "
+    "(at most 10). Only inspected steps may be labelled.\",\"parameters\":{\"type\":\"object\","
+    "\"properties\":{\"step_id\":{\"type\":\"integer\"},\"end_step_id\":{\"type\":\"integer\"}},"
+    "\"required\":[\"step_id\"]}}},"
+    "{\"type\":\"function\",\"function\":{\"name\":\"search_steps\",\"description\":\"Steps whose "
+    "action, thought or observation contains the text (case-insensitive), as index lines.\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\"}},"
+    "\"required\":[\"query\"]}}},"
+    "{\"type\":\"function\",\"function\":{\"name\":\"show_index\",\"description\":\"The step index "
+    "(one line per step) of the whole run or of a stage start..end.\",\"parameters\":{\"type\":"
+    "\"object\",\"properties\":{\"start\":{\"type\":\"integer\"},\"end\":{\"type\":\"integer\"}}}}}"
+    ","
+    "{\"type\":\"function\",\"function\":{\"name\":\"write_labels\",\"description\":\"Write the "
+    "output: labels of inspected steps, the root-cause chain and a summary.\",\"parameters\":{"
+    "\"type\":\"object\",\"properties\":{\"labels\":{\"type\":\"array\",\"items\":{\"type\":"
+    "\"object\",\"properties\":{\"step_id\":{\"type\":\"integer\"},\"label\":{\"type\":\"string\","
+    "\"enum\":[\"incorrect\",\"unuseful\",\"correct\"]},\"reasoning\":{\"type\":\"string\"},"
+    "\"evidence\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}},\"required\":[\"step_id\","
+    "\"label\",\"reasoning\"]}},\"root_cause_chain\":{\"type\":\"array\",\"items\":{\"type\":"
+    "\"string\"}},\"summary\":{\"type\":\"string\"}},\"required\":[\"labels\"]}}},"
+    "{\"type\":\"function\",\"function\":{\"name\":\"finish\",\"description\":\"End the diagnosis "
+    "(after write_labels).\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}]";
+
+#define TOOL_RANGE_MAX 10
+#define TOOL_SEARCH_MAX 50
+
+static int ci_contains(const char *hay, const char *needle)
+{
+    if (!hay) return 0;
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return 1;
+    return 0;
+}
+
+static char *index_lines(const ct_trajectory *t, size_t from, size_t to, const char *query)
+{
+    char *all = build_index(t);
+    ct_buf b = CT_BUF_INIT;
+    size_t line = 1, hits = 0;
+    for (const char *p = all; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+        int keep = line >= from && line <= to;
+        if (query) {
+            const ct_step *st = &t->steps[line - 1];
+            keep = ci_contains(st->action, query) || ci_contains(st->thought, query) ||
+                   ci_contains(st->observation, query);
+            if (keep && ++hits > TOOL_SEARCH_MAX) {
+                ct_buf_puts(&b, "[... more matches not shown ...]\n");
+                break;
+            }
+        }
+        if (keep) ct_buf_append(&b, p, len);
+        p += len;
+        line++;
+    }
+    free(all);
+    if (!b.len) ct_buf_puts(&b, query ? "(no step matches)" : "(no steps in that range)");
+    return ct_buf_steal(&b);
+}
+
+static char *tool_exec(void *ud, const char *name, const json_t *args, int step)
+{
+    (void)step;
+    diag_ctx *c = ud;
+    const ct_trajectory *t = c->t;
+    if (strcmp(name, "inspect_step") == 0) {
+        json_int_t a = json_integer_value(json_object_get(args, "step_id"));
+        const json_t *ej = json_object_get(args, "end_step_id");
+        json_int_t e = json_is_integer(ej) ? json_integer_value(ej) : a;
+        if (a < 1 || (size_t)a > t->n_steps || e < a || (size_t)e > t->n_steps)
+            return ct_xasprintf("error: steps are 1..%zu", t->n_steps);
+        if (e - a + 1 > TOOL_RANGE_MAX) e = a + TOOL_RANGE_MAX - 1;
+        ct_buf b = CT_BUF_INIT;
+        for (json_int_t i = a; i <= e; i++) {
+            json_t *j = ct_step_to_json(&t->steps[i - 1]);
+            char *s = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
+            json_decref(j);
+            ct_buf_printf(&b, "== step %lld ==\n%s\n", (long long)i, s ? s : "{}");
+            free(s);
+            c->seen[i] = 1;
+        }
+        size_t cap = c->output_cap;
+        if (b.len > cap) {
+            b.len = cap;
+            ct_buf_puts(&b, "\n[... cut ...]");
+        }
+        char *out = sanitize(b.data, b.len);
+        ct_buf_free(&b);
+        return out;
+    }
+    if (strcmp(name, "search_steps") == 0) {
+        const char *q = json_string_value(json_object_get(args, "query"));
+        if (!q || !*q) return ct_xstrdup("error: query must be a non-empty string");
+        return index_lines(t, 1, t->n_steps, q);
+    }
+    if (strcmp(name, "show_index") == 0) {
+        const json_t *sj = json_object_get(args, "start"), *ej = json_object_get(args, "end");
+        json_int_t a = json_is_integer(sj) ? json_integer_value(sj) : 1;
+        json_int_t e = json_is_integer(ej) ? json_integer_value(ej) : (json_int_t)t->n_steps;
+        if (a < 1) a = 1;
+        return index_lines(t, (size_t)a, e < 0 ? 0 : (size_t)e, NULL);
+    }
+    if (strcmp(name, "write_labels") == 0) {
+        char *s = json_dumps(args, JSON_INDENT(1));
+        char path[4096];
+        snprintf(path, sizeof path, "%s/" OUTPUT_FILE, c->dir);
+        ct_error e;
+        ct_error_clear(&e);
+        int rc = s ? write_text(path, s, strlen(s), &e) : CT_EIO;
+        free(s);
+        return rc == CT_OK ? ct_xstrdup("written; call finish when you are done")
+                           : ct_xasprintf("error: %s", e.msg);
+    }
+    return NULL;
+}
+
 /* ---- the saved conversation --------------------------------------------------------------- */
 static char *replace_all(const char *s, const char *needle, const char *with)
 {
@@ -755,10 +878,29 @@ static int run_agent(ct_llm_client *llm, const ct_trajectory *t, const json_t *c
     o.state_ud = &c;
     o.after_turn = after_turn;
     o.turn_ud = &c;
+    c.output_cap = o.output_cap;
+    const char *tmode = ct_config_str(cfg, "trace.tools", "auto");
+    json_t *tools = NULL;
+    if (strcmp(tmode, "off") != 0) {
+        tools = json_loads(TOOLS_JSON, 0, NULL);
+        o.tools = tools;
+        o.tool_exec = tool_exec;
+        o.tool_ud = &c;
+        o.tools_fallback = strcmp(tmode, "on") != 0;
+        char *s2 = ct_xasprintf(
+            "%s\n\nTools are also available: inspect_step, search_steps, show_index, "
+            "write_labels and finish. With them no bash block is needed; otherwise reply with "
+            "exactly one bash block as described.",
+            sys);
+        free(sys);
+        sys = s2;
+        o.system_prompt = sys;
+    }
     ct_llm_totals before, after;
     ct_llm_client_totals(llm, &before);
     ct_agent_result r;
     rc = ct_agent_run(llm, &o, &r, err);
+    json_decref(tools);
     free(sys);
     free(inst);
     free(c.msg);

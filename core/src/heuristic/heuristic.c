@@ -619,16 +619,44 @@ static size_t count_lines(const char *s)
     return n;
 }
 
-/* The latest earlier view of the same file, at the same state version, that already showed the
- * lines view f asks for: a whole view covers another whole view, and covers a range when the
- * file was short enough to take in (at most long_file lines shown: zooming into a long file is
- * fair); a range covers a range inside it. -1 when none (looking back at most 64 steps). */
+static int known_pure_run(const ctx *c, size_t r);
+
+/* Could step k have changed the file at path? A change of that file, a change whose target is
+ * unknown or not a plain file write (VCS, build, install, mkdir/mv/rm), or a run of a program
+ * that may write files (not one of the agent's own scripts known to write nothing). */
+static int may_change_file(const ctx *c, size_t k, const char *path)
+{
+    const info *mk = &c->in[k];
+    if (mk->changed)
+        return !mk->wpath || same_path(mk->wpath, path) ||
+               (mk->fine != CT_FINE_EDIT && mk->fine != CT_FINE_CREATE && mk->script < 0);
+    return mk->fine == CT_FINE_RUN && run_may_write(c->t->steps[k].action) && !known_pure_run(c, k);
+}
+
+/* An edit tool's output that shows the whole file after the edit (both ends of it). */
+static int shows_whole_file(const char *obs)
+{
+    return obs && strstr(obs, "(this is the beginning of the file)") &&
+           strstr(obs, "(this is the end of the file)");
+}
+
+/* The latest earlier step that already showed the lines view f asks for, with nothing that could
+ * change that file in between: a whole view covers another whole view, and covers a range when
+ * the file was short enough to take in (at most long_file lines shown: zooming into a long file
+ * is fair); a range covers a range inside it; an edit whose output shows the whole file covers
+ * any view. -1 when none (looking back at most 64 steps). */
 static int earlier_view(const ctx *c, size_t i, const ct_file_touch *f, long long long_file)
 {
     int f_whole = whole_view(f);
     for (size_t k = i; k-- > 0 && i - k <= 64;) {
-        if (c->in[k].version != c->in[i].version) break; /* something changed since */
         const ct_step *ks = &c->t->steps[k];
+        if (may_change_file(c, k, f->path)) {
+            if (c->in[k].changed && same_path(c->in[k].wpath, f->path) &&
+                (c->in[k].fine == CT_FINE_EDIT || c->in[k].fine == CT_FINE_CREATE) &&
+                shows_whole_file(ks->observation))
+                return (int)k;
+            break;
+        }
         if (!ks->n_files || c->in[k].invoke_error) continue;
         const ct_file_touch *g = &ks->files[0];
         if (!g->op || strcmp(g->op, "view") != 0 || !same_path(g->path, f->path)) continue;
@@ -663,22 +691,32 @@ static void rule_repeat(ctx *c)
         int *slot = kmap_slot(&m, in->key);
         int prev = *slot;
         *slot = (int)i;
-        /* a view of lines already shown, nothing changed since */
+        if (prev >= 0 && c->in[prev].version != in->version) prev = -1; /* changed since */
+        /* a view of lines already shown, nothing changed in that file since */
         const ct_file_touch *f = s->n_files ? &s->files[0] : NULL;
-        if (prev < 0 && f && f->path && f->op && !strcmp(f->op, "view"))
+        int by_file = 0;
+        if (prev < 0 && f && f->path && f->op && !strcmp(f->op, "view")) {
             prev = earlier_view(c, i, f, long_file);
+            by_file = prev >= 0;
+        }
         count[i] = 1;
         if (prev < 0) continue;
-        if (c->in[prev].version != in->version) continue; /* something changed in between */
         if (window > 0 && (long long)(i - (size_t)prev) > window) continue;
-        count[i] = count[prev] + 1;
+        count[i] = (count[prev] ? count[prev] : 1) + 1;
         if (count[i] < min_repeats) continue;
         int ev[2] = {prev + 1, (int)i + 1};
-        set(c, i, CT_LABEL_UNUSEFUL, "repeat-command", "redundant", "minor",
-            "Reuse the output already obtained instead of running the same thing again.", ev, 2,
-            "Step %d repeats what step %d already showed, with no state change in between, so "
-            "it could only show the same output again.",
-            (int)i + 1, prev + 1);
+        if (by_file)
+            set(c, i, CT_LABEL_UNUSEFUL, "repeat-command", "redundant", "minor",
+                "Reuse the file text already shown instead of viewing it again.", ev, 2,
+                "Step %d shows lines of %s that step %d already showed, and nothing changed that "
+                "file since, so it could only show the same text again.",
+                (int)i + 1, f->path, prev + 1);
+        else
+            set(c, i, CT_LABEL_UNUSEFUL, "repeat-command", "redundant", "minor",
+                "Reuse the output already obtained instead of running the same thing again.", ev, 2,
+                "Step %d repeats what step %d already showed, with no state change in between, "
+                "so it could only show the same output again.",
+                (int)i + 1, prev + 1);
     }
     free(count);
     kmap_free(&m);
@@ -888,10 +926,15 @@ static void rule_install_loop(ctx *c)
     }
 }
 
-/* The last meaningful line of an observation (wrapper tags such as <returncode>, <output> and
- * blank lines skipped), copied into buf; 0 when there is none of at least 15 bytes. */
-static int last_line(const char *obs, char *buf, size_t size)
+/* The last error line of an observation: the last line (in its last few KiB) that says what
+ * went wrong ("error", "No module named", "not found", "fatal:", ...), copied into buf; notices
+ * and hints after it ("[notice] A new release of pip...") are skipped. 0 when there is none of
+ * 15 to `size` bytes. */
+static int last_error_line(const char *obs, char *buf, size_t size)
 {
+    static const char *const words[] = {"rror",   "No module named", "not found", "No such",
+                                        "denied", "Unable to",       "annot ",    "Could not",
+                                        "fatal:", "failed",          "Failed",    NULL};
     if (!obs) return 0;
     size_t len = strlen(obs);
     const char *lo = len > OBS_SCAN ? obs + len - OBS_SCAN : obs;
@@ -906,9 +949,12 @@ static int last_line(const char *obs, char *buf, size_t size)
         while (q > p && isspace((unsigned char)q[-1]))
             q--;
         e = b > lo ? b - 1 : lo;
-        if (p == q || *p == '<') continue; /* blank, or a wrapper tag */
         size_t n = (size_t)(q - p);
-        if (n < 15 || n >= size) return 0;
+        if (n < 15 || n >= size || *p == '<' || *p == '[') continue; /* wrapper, notice */
+        int is_error = 0;
+        for (int k = 0; words[k] && !is_error; k++)
+            is_error = ct_memstr(p, n, words[k]) != NULL;
+        if (!is_error) continue;
         memcpy(buf, p, n);
         buf[n] = 0;
         return 1;
@@ -928,7 +974,7 @@ static void rule_known_error(ctx *c)
         if (in->fine != CT_FINE_INSTALL && in->fine != CT_FINE_VCS) continue;
         if (!in->failed || in->invoke_error) continue;
         char line[512];
-        if (!last_line(c->t->steps[i].observation, line, sizeof line)) continue;
+        if (!last_error_line(c->t->steps[i].observation, line, sizeof line)) continue;
         int seen = -1;
         for (size_t k = i; k-- > 0 && i - k <= 64 && c->in[k].version == in->version;) {
             if (!c->in[k].failed || c->in[k].key == in->key) continue;

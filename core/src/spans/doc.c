@@ -273,6 +273,15 @@ void ct_spans_fill_lines(const char *text, size_t len, ct_span *sp)
     sp->col_end = (int)(b - ls);
 }
 
+static int def_order(const void *a, const void *b)
+{
+    const ct_span_def *x = a, *y = b;
+    if (x->span.byte_start != y->span.byte_start)
+        return x->span.byte_start < y->span.byte_start ? -1 : 1;
+    if (x->span.byte_end != y->span.byte_end) return x->span.byte_end > y->span.byte_end ? -1 : 1;
+    return 0;
+}
+
 static void collect_defs(ct_spans_doc *d)
 {
     d->defs_ready = 1;
@@ -323,20 +332,23 @@ static void collect_defs(ct_spans_doc *d)
         out->span.col_start = (int)ps.column;
         out->span.line_end = (int)pe.row;
         out->span.col_end = (int)pe.column;
-        /* a function inside a class is a method */
-        if (strcmp(kind, "function") == 0) {
-            for (TSNode p = ts_node_parent(def); !ts_node_is_null(p); p = ts_node_parent(p)) {
-                const char *ty = ts_node_type(p);
-                if (strstr(ty, "class") || strcmp(ty, "impl_item") == 0 ||
-                    strcmp(ty, "trait_item") == 0) {
-                    out->kind = "method";
-                    break;
-                }
-                if (strstr(ty, "function")) break;
-            }
-        }
     }
     ts_query_cursor_delete(c);
+    /* a function whose innermost enclosing definition is a class (impl, trait) is a method:
+     * sorted by start (outer first), a stack of open definitions gives each one its parent */
+    if (!d->n_defs || strcmp(d->lang, "json") == 0) return;
+    qsort(d->defs, d->n_defs, sizeof *d->defs, def_order);
+    size_t *stack = ct_xmalloc(d->n_defs * sizeof *stack), top = 0;
+    for (size_t i = 0; i < d->n_defs; i++) {
+        ct_span_def *f = &d->defs[i];
+        while (top && d->defs[stack[top - 1]].span.byte_end < f->span.byte_end)
+            top--;
+        if (top && strcmp(f->kind, "function") == 0 &&
+            strcmp(d->defs[stack[top - 1]].kind, "class") == 0)
+            f->kind = "method";
+        stack[top++] = i;
+    }
+    free(stack);
 }
 
 int ct_spans_doc_enclosing(ct_spans_doc *d, size_t start, size_t end, ct_span_def *out)

@@ -15,5 +15,9 @@ int ct__grammar_declared_abi(const char *name);
 /* doc.c: ERROR/MISSING nodes starting in [start, end) (the syntax check's count). */
 typedef struct ct_spans_doc ct_spans_doc;
 size_t ct__spans_doc_errors_started(ct_spans_doc *d, size_t start, size_t end);
+/* locate.c: ct_spans_locate without the line/column fields (callers with a line index). */
+#include "ct/spans.h"
+ct_match_kind ct__spans_locate_bytes(const char *text, size_t len, const char *needle, size_t nlen,
+                                     long hint_line, ct_span_match *out);
 
 #endif

@@ -3,6 +3,7 @@
  * "moved on". All scans are linear or bounded by needle lines × file lines. */
 #include "ct/spans.h"
 #include "ct/buf.h"
+#include "spans/grammar.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,8 +63,10 @@ static int exact(const char *text, size_t len, const char *nd, size_t nl, long h
         const char *h = memmem(text + pos, len - pos, nd, nl);
         if (!h) break;
         size_t at = (size_t)(h - text);
-        line = line_of(text, lastpos, at, line);
-        lastpos = at;
+        if (hint > 0) {
+            line = line_of(text, lastpos, at, line);
+            lastpos = at;
+        }
         long dist = hint > 0 ? labs(line - hint) : 0;
         if (count == 0 || (hint > 0 && dist < best_dist)) best = at, best_dist = dist;
         count++;
@@ -201,17 +204,23 @@ static int fuzzy(const char *text, size_t len, const char *nd, size_t nl, ct_spa
     return ok;
 }
 
-ct_match_kind ct_spans_locate(const char *text, size_t len, const char *needle, size_t nlen,
-                              long hint_line, ct_span_match *out)
+ct_match_kind ct__spans_locate_bytes(const char *text, size_t len, const char *needle, size_t nlen,
+                                     long hint_line, ct_span_match *out)
 {
     memset(out, 0, sizeof *out);
     if (!text || !needle) return CT_MATCH_NONE;
     trim_needle(&needle, &nlen);
     if (!nlen || len > CT_SPANS_MAX_FILE) return CT_MATCH_NONE;
     if (exact(text, len, needle, nlen, hint_line, out) ||
-        whitespace(text, len, needle, nlen, out) || fuzzy(text, len, needle, nlen, out)) {
-        ct_spans_fill_lines(text, len, &out->span);
+        whitespace(text, len, needle, nlen, out) || fuzzy(text, len, needle, nlen, out))
         return out->kind;
-    }
     return CT_MATCH_NONE;
+}
+
+ct_match_kind ct_spans_locate(const char *text, size_t len, const char *needle, size_t nlen,
+                              long hint_line, ct_span_match *out)
+{
+    if (ct__spans_locate_bytes(text, len, needle, nlen, hint_line, out) != CT_MATCH_NONE)
+        ct_spans_fill_lines(text, len, &out->span);
+    return out->kind;
 }

@@ -3,6 +3,7 @@
  * once, whatever the number of edits on it. */
 #include "ct/spans.h"
 #include "ct/buf.h"
+#include "spans/grammar.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@ typedef struct file_slot {
     int state; /* 0 ok, 1 too large, 2 unreadable */
     ct_spans_doc *doc;
     int parsed;
+    size_t *lines; /* byte offset where each line starts (made on first use) */
+    size_t n_lines;
 } file_slot;
 
 typedef struct slots {
@@ -76,6 +79,32 @@ static int is_blank(const char *s)
     for (; *s; s++)
         if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') return 0;
     return 1;
+}
+
+/* Line and byte column of offset `off`, by binary search in the file's line index. */
+static void pos_of(file_slot *f, size_t off, int *line, int *col)
+{
+    if (!f->lines) {
+        size_t cap = 64;
+        f->lines = ct_xmalloc(cap * sizeof *f->lines);
+        f->lines[f->n_lines++] = 0;
+        for (size_t i = 0; i < f->len; i++) {
+            if (f->text[i] != '\n') continue;
+            if (f->n_lines == cap)
+                cap *= 2, f->lines = ct_xrealloc(f->lines, cap * sizeof *f->lines);
+            f->lines[f->n_lines++] = i + 1;
+        }
+    }
+    size_t lo = 0, hi = f->n_lines; /* the last line start <= off */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->lines[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *line = (int)lo;
+    *col = (int)(off - f->lines[lo]);
 }
 
 void ct_spans_places_free(ct_edit_place *p, size_t n)
@@ -149,11 +178,13 @@ int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts, c
             p->status = f->state == 1 ? "too_large" : "file_missing";
             continue;
         }
-        if (ct_spans_locate(f->text, f->len, e->new_text, strlen(e->new_text), e->line_start,
-                            &p->match) == CT_MATCH_NONE) {
+        if (ct__spans_locate_bytes(f->text, f->len, e->new_text, strlen(e->new_text), e->line_start,
+                                   &p->match) == CT_MATCH_NONE) {
             p->status = "moved_on";
             continue;
         }
+        pos_of(f, p->match.span.byte_start, &p->match.span.line_start, &p->match.span.col_start);
+        pos_of(f, p->match.span.byte_end, &p->match.span.line_end, &p->match.span.col_end);
         p->status = "found";
         if (p->lang && !f->parsed) {
             f->parsed = 1;
@@ -166,6 +197,7 @@ int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts, c
     for (size_t i = 0; i < s.n; i++) {
         free(s.v[i].file);
         free(s.v[i].owned);
+        free(s.v[i].lines);
         ct_spans_doc_free(s.v[i].doc);
     }
     free(s.v);

@@ -297,19 +297,13 @@ end
 
 -- ---- setup ----
 
---- The user commands (plugin/codetracer.lua defines them at startup; setup() again).
-function M.define_commands()
-  M._user_commands()
-end
-
 local function define_highlights()
   -- 0.7.2 ignores the Unnecessary tag of unuseful steps; the plugin highlights them itself.
   vim.cmd('highlight default link CodeTracerUnuseful Comment')
 end
 
-local user_commands
-
-user_commands = function()
+--- The user commands (plugin/codetracer.lua defines them at startup, setup() again).
+function M.define_commands()
   local cmd = vim.api.nvim_create_user_command
   cmd('CodeTracerAnalyze', function(o)
     M.analyze(o.args)
@@ -339,10 +333,6 @@ user_commands = function()
   cmd('CodeTracerAttach', function()
     M.attach(0)
   end, { nargs = 0, desc = 'codetracer: attach this buffer to the daemon' })
-end
-
-M._user_commands = function()
-  user_commands()
 end
 
 local function autocommands()
@@ -377,7 +367,7 @@ function M.setup(opts)
   M.config = cfg
   lsp.config = cfg
   define_highlights()
-  user_commands()
+  M.define_commands()
   autocommands()
   -- buffers already loaded before setup()
   if cfg.autostart then
