@@ -108,6 +108,9 @@ int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const jso
                 a = NULL;
             }
         } else if (grc != CT_ENOTFOUND) {
+            /* An unreadable entry or database: warn, recompute, and learn nothing (the entry
+             * may well have been learnt from already). */
+            prior = 1;
             mem_warn(m, &me);
         }
     }
@@ -120,9 +123,7 @@ int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const jso
             a->labels[i].bench_step_id = t->steps[i].bench_step_id;
     } else {
         int rc = ct_analyze_heuristic(t, config, &a, err);
-        if (rc != CT_OK) {
-            return rc;
-        }
+        if (rc != CT_OK) return rc;
         if (mem) {
             /* The analyzer's own labels are stored: feedback is applied on every read. */
             ct_error_clear(&me);

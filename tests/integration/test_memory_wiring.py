@@ -181,6 +181,20 @@ def main():
         check(again.get("cached") is True and label(again, 2).get("reasoning") == l2.get("reasoning"),
               "the --no-cache result replaced the cached one: %r" % label(again, 2))
         check(stats(env).get("analyses") == 1, "--no-cache replaced, did not add, the cached row")
+        # A cached row that went bad is a memory failure like any other: one warning, a fresh
+        # analysis (same files), and the row is replaced.
+        con = sqlite3.connect(db)
+        con.execute("UPDATE analyses SET result='{not json'")
+        con.commit()
+        con.close()
+        broken, p = analyze_json(CALC, out("d2"), env)
+        check(broken.get("cached") is False, "a broken cached row is not served: %r" % broken.get("cached"))
+        warn = [l for l in p.stderr.splitlines() if "warning" in l]
+        check(len(warn) == 1 and "not valid JSON" in warn[0] and "goes on" in warn[0],
+              "one warning for the broken row: %r" % p.stderr)
+        check(same_tree(out("a"), out("d2")) == [], "a broken row gives the same files as the first run")
+        mended, p = analyze_json(CALC, out("d3"), env)
+        check(mended.get("cached") is True and p.stderr == "", "the broken row was replaced: %r" % p.stderr)
         rep = [i for i in insights(env) if "rule 'repeat-command'" in i.get("text", "")]
         check(rep and rep[0].get("hits") == 1, "--no-cache of a known result learns nothing again: %r" % rep)
 

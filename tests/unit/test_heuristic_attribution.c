@@ -284,6 +284,45 @@ static void test_broken_first_edit(void)
     ct_analysis_free(a);
     ct_traj_free(t);
 
+    /* the old text has lines the agent was never shown (it viewed lines 1-2 only): a guess */
+    t = ct_traj_new("test", "mem");
+    bash(t, "sed -n '1,2p' pkg/view.tsx",
+         "import React from 'react';\nimport axios from 'axios';\n", 0);
+    edit(t, "/r/pkg/view.tsx",
+         "import axios from 'axios';\n  if (!prs.length) {\n    return <p>No pull requests "
+         "found.</p>;",
+         "import axios from 'axios';\n  return <p>None.</p>;",
+         "ERROR:\nNo replacement was performed, old_str did not appear verbatim");
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_UNUSEFUL);
+    CHECK_STR(rule(a, 2), "failed-action");
+    CHECK(strstr(a->labels[1].reasoning, "if (!prs.length)") != NULL);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* one line that differs from what was shown (a slip: double quotes) is a normal first try */
+    t = ct_traj_new("test", "mem");
+    bash(t, "sed -n '1,2p' pkg/view.tsx",
+         "import React from 'react';\nimport axios from 'axios';\n", 0);
+    edit(t, "/r/pkg/view.tsx", "import React from 'react';\nimport axios from \"axios\";",
+         "import axios from 'ky';",
+         "ERROR:\nNo replacement was performed, old_str did not appear verbatim");
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
+    /* every line was shown (an indentation slip): a normal first try */
+    t = ct_traj_new("test", "mem");
+    bash(t, "sed -n '1,2p' pkg/view.tsx",
+         "import React from 'react';\nimport axios from 'axios';\n", 0);
+    edit(t, "/r/pkg/view.tsx", "  import axios from 'axios';", "import axios from 'ky';",
+         "ERROR:\nNo replacement was performed, old_str did not appear verbatim");
+    a = run(t);
+    CHECK_INT(label(a, 2), CT_LABEL_CORRECT);
+    ct_analysis_free(a);
+    ct_traj_free(t);
+
     /* the old text was not found: a normal first try */
     t = ct_traj_new("test", "mem");
     s = edit(t, "/r/pkg/handler.py", "    'Rows',\n]", "    'Rows', 'Cols',\n]",

@@ -7,6 +7,7 @@
 #include "ct/edits.h"
 #include "ct/load.h"
 #include "ct/spans.h"
+#include "spans/grammar.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static void test_grammars(void)
         CHECK_INT(rc, CT_OK);
         int abi = ct_spans_lang_abi(langs[i]);
         CHECK(abi >= 13 && abi <= 14);
+        /* what the configure step read in parser.c is what the compiled grammar reports */
+        CHECK_INT(ct__grammar_declared_abi(langs[i]), abi);
     }
     CHECK(ct_spans_lang_ok("cobol", NULL) == CT_ENOTFOUND);
     CHECK_STR(ct_spans_lang_for_path("/testbed/src/a.PY"), "python");
@@ -283,6 +286,45 @@ out:
     ct_traj_list_free(&tl2);
 }
 
+/* A mini-SWE-agent run under another container root (/workspace/proj): a whole-file heredoc, a
+ * sed on a relative path after `cd`, an apply_patch hunk. */
+static void test_place_mini(void)
+{
+    ct_traj_list tl = {0};
+    ct_error err;
+    CHECK_INT(ct_load_path(CT_FIXTURES "/spans/run_mini.traj.json", NULL, &tl, NULL, NULL, &err),
+              CT_OK);
+    if (tl.n != 1) return;
+    ct_edit_list l = {0};
+    ct_edits_from_traj(tl.items[0], &l, NULL);
+    ct_spans_opts o = {0};
+    o.workspace = WS;
+    ct_edit_place *p = NULL;
+    char root[256];
+    CHECK_INT(ct_spans_place_edits(&l, &o, &p, root, sizeof root, &err), CT_OK);
+    CHECK_INT(l.n, 3);
+    if (p && l.n == 3) {
+        CHECK_STR(root, "/workspace/proj");
+        CHECK_STR(l.items[0].via, "write"); /* the loader kept the heredoc as a create touch */
+        CHECK_STR(p[0].status, "found");
+        SPAN(&p[0].match.span, 0, 199, 0, 0, 9, 36); /* all of greet.js but its last newline */
+        CHECK(!p[0].has_def);
+        CHECK_STR(l.items[1].via, "sed");
+        CHECK_STR(l.items[1].path, "app/calc.py");
+        SPAN(&p[1].match.span, 59, 71, 2, 4, 2, 16); /* "return a + b" */
+        CHECK_STR(p[1].def.name, "add");
+        CHECK_STR(l.items[2].via, "apply_patch");
+        CHECK_STR(l.items[2].old_text, "    int n = 1;\n");
+        SPAN(&p[2].match.span, 95, 109, 5, 0, 5, 14); /* "    int n = 0;" */
+        CHECK_STR(p[2].def.kind, "function");
+        CHECK_STR(p[2].def.name, "count_char");
+        SPAN(&p[2].def.span, 55, 171, 3, 0, 9, 1);
+    }
+    ct_spans_places_free(p, l.n);
+    ct_edits_free(&l);
+    ct_traj_list_free(&tl);
+}
+
 static void test_incremental(void)
 {
     const char *src = "def f():\n    return 1\n";
@@ -409,6 +451,7 @@ int main(void)
     test_locate();
     test_paths();
     test_place_fixture();
+    test_place_mini();
     test_incremental();
     test_syntax();
     test_bad_input();

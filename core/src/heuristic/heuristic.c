@@ -23,7 +23,8 @@
  *   unuseful   retry-failure   any other command repeated unchanged after it failed
  *              failed-action   a call rejected before doing anything (syntax error, exit 126/127,
  *                              tool error, guessed path); for edits only a retry after a rejection
- *                              or a first edit the linter rejects with a syntax error (E999)
+ *                              or a first edit the linter rejects with a syntax error (E999) or
+ *                              whose old text has lines never shown (a guess)
  *              empty-action    no command, or a shell no-op
  *              install-loop    the Nth failed installation in a row
  *              repeat-command  the same look again with nothing changed: also lines already shown
@@ -553,11 +554,64 @@ static int same_path(const char *a, const char *b)
     return b[lb - la - 1] == '/' && !strcmp(b + lb - la, a);
 }
 
+/* Was the old text of edit step i a guess? Lines of it (trimmed, at least 12 bytes) that no
+ * earlier observation or file text among the 200 steps before contains were never shown to the
+ * agent. A guess is at least two such lines and at least a third of the lines checked (one
+ * unseen line is more likely a slip, a normal first try). Returns a malloc'd copy of the first
+ * unseen line for a guess, else NULL (also when the old text is unknown). At most 40 lines are
+ * checked, each against the first 256 KiB of each observation. */
+static char *unseen_line(const ctx *c, size_t i)
+{
+    const ct_step *s = &c->t->steps[i];
+    const char *old = NULL;
+    for (size_t f = 0; f < s->n_files && !old; f++)
+        old = s->files[f].old_text;
+    if (!old) return NULL;
+    int checked = 0, unseen = 0;
+    char *first = NULL;
+    for (const char *p = old; *p && checked < 40;) {
+        const char *e = strchr(p, '\n');
+        if (!e) e = p + strlen(p);
+        const char *a = p, *b = e;
+        p = *e ? e + 1 : e;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        if (b - a < 12) continue;
+        checked++;
+        char line[256];
+        size_t n = (size_t)(b - a) < sizeof line - 1 ? (size_t)(b - a) : sizeof line - 1;
+        memcpy(line, a, n);
+        line[n] = 0;
+        int seen = 0;
+        for (size_t k = i; k-- > 0 && i - k <= 200 && !seen;) {
+            const ct_step *ks = &c->t->steps[k];
+            const char *o = ks->observation;
+            if (o) {
+                size_t ol = strlen(o);
+                seen = ct_memstr(o, ol < (256u << 10) ? ol : (256u << 10), line) != NULL;
+            }
+            for (size_t f = 0; f < ks->n_files && !seen; f++) {
+                const char *texts[] = {ks->files[f].content, ks->files[f].new_text};
+                for (int q = 0; q < 2 && !seen; q++)
+                    seen = texts[q] && strstr(texts[q], line) != NULL;
+            }
+        }
+        if (!seen && unseen++ == 0) first = ct_xstrdup(line);
+    }
+    if (unseen >= 2 && 3 * unseen >= checked) return first;
+    free(first);
+    return NULL;
+}
+
 static void rule_failed_action(ctx *c)
 {
     if (!on(c, "failed_action")) return;
     int first_edit_ok = ct_config_bool(c->cfg, "heuristic.failed_action.first_failed_edit_ok", 1);
     int broken_edit = ct_config_bool(c->cfg, "heuristic.failed_action.broken_edit_counts", 1);
+    int guessed = ct_config_bool(c->cfg, "heuristic.failed_action.guessed_edit_counts", 1);
+    char *k_unseen = NULL;
     static const char *const broken_edit_marks[] = {"E999 SyntaxError", "E999 IndentationError",
                                                     NULL};
     for (size_t i = 0; i < c->n; i++) {
@@ -587,6 +641,16 @@ static void rule_failed_action(ctx *c)
                         "rejected it for the syntax error it would introduce, so nothing was "
                         "applied.",
                         (int)i + 1, in->wpath);
+                else if (guessed && (k_unseen = unseen_line(c, i)) != NULL)
+                    set(c, i, CT_LABEL_UNUSEFUL, "failed-action", "missing_exploration", "minor",
+                        "View the lines before replacing them; copy the old text from the file.",
+                        ev, 1,
+                        "Step %d is an edit of %s whose old text was never shown before (e.g. "
+                        "\"%.80s\"): it guessed the file's text, matched nothing and was "
+                        "rejected.",
+                        (int)i + 1, in->wpath, k_unseen);
+                free(k_unseen);
+                k_unseen = NULL;
                 continue;
             }
             ev[0] = prev_fail + 1;
