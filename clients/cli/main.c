@@ -19,15 +19,15 @@ int cmd_edits(int argc, char **argv);
 int cmd_llm(int argc, char **argv);
 
 static const ct_verb verbs[] = {
-    {"discover", "find every trajectory below a path (dirs, archives)", cmd_discover},
-    {"inspect", "show the steps of a trajectory", cmd_inspect},
-    {"formats", "list the supported formats and how each is detected", cmd_formats},
-    {"feedback", "mark a step's label as correct, incorrect or unuseful", cmd_feedback},
-    {"memory", "see and curate the memory: insights, cache, feedback export", cmd_memory},
     {"analyze", "label each step incorrect/unuseful/correct and write the profile files", cmd_analyze},
     {"run", "normalize, tree, analyze and report in one go (Step 1/4..4/4)", cmd_run},
+    {"inspect", "show the steps of a trajectory", cmd_inspect},
+    {"discover", "find every trajectory below a path (dirs, archives)", cmd_discover},
+    {"formats", "list the supported formats and how each is detected", cmd_formats},
     {"eval", "score predicted labels against a CodeTraceBench manifest (P/R/F1, kappa)", cmd_eval},
     {"batch", "analyse every row of a manifest in parallel (also as codetracer-batch)", cmd_batch},
+    {"feedback", "mark a step's label as correct, incorrect or unuseful", cmd_feedback},
+    {"memory", "see and curate the memory: insights, cache, feedback export", cmd_memory},
     {"edits", "reconstruct each edit and show where it stands in today's files", cmd_edits},
     {"serve", "run the editor daemon (LSP over stdio; see docs/protocol.md)", cmd_serve},
     {"llm", "check the LLM endpoint, show LLM settings and prices (docs/llm.md)", cmd_llm},

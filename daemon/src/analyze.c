@@ -9,7 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <errno.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #ifdef CT_HAVE_HEURISTIC
 #include "ct/heuristic.h"
@@ -286,12 +292,165 @@ static void set_stage(ct_job *j, int st)
     uv_async_send(&j->srv->wake);
 }
 
+/* The build-and-settings part of the cache key: the daemon analyzes with the built-in defaults,
+ * and the executable does not change under a running process, so it is computed once. */
+static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
+static char cfg_hash_once[65];
+
+static void cfg_hash_init(void)
+{
+    ct_error e;
+    ct_error_clear(&e);
+    json_t *cfg = ct_config_load(NULL, &e);
+    ct_batch_config_hash("heuristic", cfg, cfg_hash_once);
+    json_decref(cfg);
+}
+
+/* ---- memo: the diagnostics of a document text, remembered across sessions ----
+ *
+ * Loading a large trajectory takes most of the time from didOpen to diagnostics, and the
+ * analysis cache is keyed by the *loaded* trajectory's content hash. So a document job first
+ * looks for the diagnostics it published last time for exactly this text, URI and settings (a
+ * file next to the memory database: <db dir>/lsp-diagnostics/<key>.json) and lets the loop
+ * thread publish them at once; the load and analysis (cache, feedback) run as before and
+ * publish their own diagnostics, which replace the remembered ones when anything changed.
+ * Like the cache, the memo is only used when the memory database exists (or createMemoryDb). */
+
+#define MEMO_MAX_BYTES (16u << 20)
+#define MEMO_MAX_FILES 256
+
+/* Two independent 64-bit multiplicative hashes of the text in one pass, 8 bytes at a time
+ * (a cache key for the user's own files, not a defence against crafted collisions: the key
+ * also holds the length, and a wrong hit is replaced by the analysis moments later). */
+static void text_hash(const char *p, size_t n, uint64_t *ha, uint64_t *hb)
+{
+    uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        a = (a ^ w) * 0x100000001b3ULL;
+        a ^= a >> 29;
+        b = (b ^ (w * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+        b ^= b >> 32;
+    }
+    for (; i < n; i++) {
+        a = (a ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+        b = (b ^ (unsigned char)p[i]) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    *ha = a;
+    *hb = b;
+}
+
+static char *memo_dir(const ct_job *j)
+{
+    if (!j->text || !j->uri || j->no_memory || !j->use_cache) return NULL;
+    char *db = *j->memory_db ? ct_xstrdup(j->memory_db) : ct_memory_default_path();
+    struct stat st;
+    if (!db || (!j->create_db && stat(db, &st) != 0)) {
+        free(db);
+        return NULL;
+    }
+    char *slash = strrchr(db, '/');
+    char *dir = slash ? ct_xasprintf("%.*s/lsp-diagnostics", (int)(slash - db), db)
+                      : ct_xstrdup("lsp-diagnostics");
+    free(db);
+    return dir;
+}
+
+/* The memo file of a job: text (two independent 64-bit hashes and its length) and everything
+ * that changes the diagnostics (URI, encoding, severities, related information, docs URL,
+ * feedback on/off, the build and configuration hash). */
+static char *memo_file(const ct_job *j, const char *dir, const char *cfg_hash)
+{
+    uint64_t a, b;
+    text_hash(j->text->data, j->text->len, &a, &b);
+    char head[2048];
+    int n = snprintf(head, sizeof head, "%s\n%d %d %d %d %d\n%s\n%s\n%zu %016llx %016llx", j->uri,
+                     (int)j->enc, j->opts.sev_incorrect, j->opts.sev_unuseful, j->opts.related,
+                     j->use_feedback, j->docs_url, cfg_hash, j->text->len, (unsigned long long)a,
+                     (unsigned long long)b);
+    char key[65];
+    ct_memory_hash_bytes(head, n > 0 && (size_t)n < sizeof head ? (size_t)n : strlen(head), key);
+    return ct_xasprintf("%s/%s.json", dir, key);
+}
+
+static void memo_lookup(ct_job *j, const char *file)
+{
+    json_error_t je;
+    json_t *v = json_load_file(file, JSON_DECODE_ANY, &je);
+    if (v && !json_is_array(v)) {
+        json_decref(v);
+        v = NULL;
+    }
+    if (!v) return;
+    j->early = v;
+    atomic_store(&j->early_ready, 1);
+    uv_async_send(&j->srv->wake);
+}
+
+static void memo_evict(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char *oldest = NULL;
+    time_t old_t = 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strstr(e->d_name, ".json")) continue;
+        n++;
+        char *p = ct_xasprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) == 0 && (!oldest || st.st_mtime < old_t)) {
+            free(oldest);
+            oldest = p;
+            old_t = st.st_mtime;
+        } else {
+            free(p);
+        }
+    }
+    closedir(d);
+    if (n > MEMO_MAX_FILES && oldest) unlink(oldest);
+    free(oldest);
+}
+
+static void memo_store(const ct_job *j, const char *dir, const char *file, json_t *diags)
+{
+    if (!diags) return;
+    char *txt = json_dumps(diags, JSON_COMPACT);
+    if (!txt || strlen(txt) > MEMO_MAX_BYTES || (mkdir(dir, 0700) != 0 && errno != EEXIST)) {
+        free(txt);
+        return;
+    }
+    char *tmp = ct_xasprintf("%s.%d.%p.tmp", file, (int)getpid(), (const void *)j);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(txt, 1, strlen(txt), f) == strlen(txt);
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, file) == 0)
+        memo_evict(dir);
+    else
+        unlink(tmp);
+    free(tmp);
+    free(txt);
+}
+
 void analyze_run(ct_job *j)
 {
     if (atomic_load(&j->cancelled)) {
         j->rc = ct_error_set(&j->err, CT_ECANCELED, "cancelled");
         return;
     }
+    /* The configuration `codetracer analyze` uses without --config (the defaults), so the CLI
+     * and the daemon share cached analyses (same key, same build). */
+    pthread_once(&cfg_once, cfg_hash_init);
+    const char *cfg_hash = cfg_hash_once;
+    char *mdir = memo_dir(j);
+    char *mfile = mdir ? memo_file(j, mdir, cfg_hash) : NULL;
+    if (mfile && j->memo_lookup) memo_lookup(j, mfile);
+    ct_error ce;
+    ct_error_clear(&ce);
+    json_t *cfg = ct_config_load(NULL, &ce);
     ct_result *r = ct_xcalloc(1, sizeof *r);
     r->version = j->version;
     ct_error_clear(&j->err);
@@ -314,13 +473,6 @@ void analyze_run(ct_job *j)
     set_stage(j, 2);
     r->an = ct_xcalloc(r->trajs.n ? r->trajs.n : 1, sizeof *r->an);
     {
-        /* The configuration `codetracer analyze` uses without --config (the defaults), so the
-         * CLI and the daemon share cached analyses (same key, same build). */
-        ct_error ce;
-        ct_error_clear(&ce);
-        json_t *cfg = ct_config_load(NULL, &ce);
-        char cfg_hash[65];
-        ct_batch_config_hash("heuristic", cfg, cfg_hash);
         ct_memory *m = r->trajs.n ? job_memory(j) : NULL;
         for (size_t i = 0; i < r->trajs.n; i++) {
             if (atomic_load(&j->cancelled)) break;
@@ -330,7 +482,6 @@ void analyze_run(ct_job *j)
             ensure_stages(r->trajs.items[i], r->an[i]);
         }
         ct_memory_close(m);
-        json_decref(cfg);
         if (atomic_load(&j->cancelled)) goto fail;
     }
     r->ms_analyze = (double)(uv_hrtime() - t1) / 1e6;
@@ -340,12 +491,18 @@ void analyze_run(ct_job *j)
     if (r->text) ct_text_init(&r->lines, r->text->data, r->text->len);
     build_diagnostics(j, r);
     r->ms_place = (double)(uv_hrtime() - t2) / 1e6;
+    if (mfile && !atomic_load(&j->cancelled) && !j->mem_failed)
+        memo_store(j, mdir, mfile, json_object_get(r->diags, j->uri));
     j->rc = CT_OK;
     j->res = r;
-    return;
+    goto out;
 fail:
     if (rc == CT_OK) rc = ct_error_set(&j->err, CT_ECANCELED, "cancelled");
     j->rc = rc;
     r->text = NULL; /* the reference below is the job's, released with the job */
     result_free(r);
+out:
+    json_decref(cfg);
+    free(mdir);
+    free(mfile);
 }

@@ -68,6 +68,17 @@ void jobs_on_wake(uv_async_t *a)
 {
     ct_server *s = a->data;
     for (ct_job *j = s->jobs; j; j = j->next) {
+        if (!j->early_sent && atomic_load(&j->early_ready)) {
+            j->early_sent = 1;
+            /* Only for the document this text is still the version of, never after a close
+             * (j->doc is NULL then), a cancellation or a newer version. */
+            if (j->early && j->doc && !atomic_load(&j->cancelled) &&
+                j->version == j->doc->version) {
+                publish(s, j->uri, j->version, json_incref(j->early));
+                srv_log(s, 4, "%s: remembered diagnostics published %.1f ms after the open",
+                        j->path, (double)(uv_hrtime() - j->t0) / 1e6);
+            }
+        }
         int st = atomic_load(&j->stage);
         if (!j->progress_begun || st == j->stage_sent) continue;
         j->stage_sent = st;
@@ -83,6 +94,7 @@ static void work_cb(uv_work_t *w)
 
 static void job_free(ct_job *j)
 {
+    if (atomic_load(&j->early_ready)) json_decref(j->early);
     blob_unref(j->text);
     free(j->path);
     free(j->uri);
@@ -291,6 +303,7 @@ static ct_job *job_new(ct_server *s)
     j->no_memory = s->mem_broken;
     atomic_init(&j->cancelled, 0);
     atomic_init(&j->stage, 0);
+    atomic_init(&j->early_ready, 0);
     j->t0 = uv_hrtime();
     return j;
 }
@@ -338,6 +351,9 @@ void job_start_doc(ct_server *s, ct_doc *d)
     j->version = d->version;
     j->req_id = d->pending_req;
     d->pending_req = NULL;
+    /* Remembered diagnostics only when the document shows none of its own yet: a re-analysis
+     * (feedback, settings) must not flash the labels it is replacing. */
+    j->memo_lookup = d->res == NULL;
     d->job = j;
     job_queue(s, j, d->text->len, NULL);
 }

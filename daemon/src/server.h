@@ -101,6 +101,12 @@ typedef struct ct_job {
     ct_result *res;
     int mem_failed; /* the memory database could not be used; mem_err says why */
     ct_error mem_err;
+    /* diagnostics remembered for this exact text and settings (analyze.c "memo"): published by
+     * the loop thread before the analysis ends; the analysis then publishes its own */
+    json_t *early;
+    int memo_lookup; /* 1: first analysis of an opened document (not a re-analysis) */
+    atomic_int early_ready;
+    int early_sent;
 } ct_job;
 
 struct ct_doc {

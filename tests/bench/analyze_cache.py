@@ -12,6 +12,7 @@ usage: analyze_cache.py [CODETRACER] [TRAJECTORY] [N]
 """
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,13 +25,21 @@ DEFAULT_BIN = os.path.join(HERE, "..", "..", "build", "bin", "codetracer")
 DEFAULT_TRAJ = "/work/shared/corpus/claude_code_tb/cc_coder_crack-7z-hash.hard_LARGE"
 
 
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(args, env):
+    """(wall seconds, CPU seconds of the process, stdout). CPU time suffers less from a busy
+    machine than wall time."""
+    c0 = cpu_children()
     t0 = time.perf_counter()
     p = subprocess.run(args, env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit("%s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr[-500:]))
-    return dt, p.stdout
+    return dt, cpu_children() - c0, p.stdout
 
 
 def main():
@@ -46,29 +55,33 @@ def main():
         out = os.path.join(tmp, "out")
         os.makedirs(out)
         base = [binary, "analyze", traj, "--json", "--output-dir", out, "--traj-id", "t"]
-        _, first = timed(base, env)  # creates the database and the cache entry
+        _, _, first = timed(base, env)  # creates the database and the cache entry
         line = json.loads(first.splitlines()[0])
         steps = line["trajectory"]["step_count"]
-        runs = {"dry-run (load only, baseline)": [], "uncached (--no-cache)": [], "cached": []}
+        names = ["dry-run (load only, baseline)", "uncached (--no-cache)", "cached"]
+        runs = {k: [] for k in names}
+        cpu = {k: [] for k in names}
         for _ in range(n):  # interleaved, so a load spike hits every variant alike
-            runs["dry-run (load only, baseline)"].append(timed(base + ["--dry-run"], env)[0])
-            runs["uncached (--no-cache)"].append(timed(base + ["--no-cache"], env)[0])
-            dt, o = timed(base, env)
-            if not json.loads(o.splitlines()[0]).get("cached"):
-                raise SystemExit("expected a cache hit: the cache did not serve the analysis")
-            runs["cached"].append(dt)
+            for k, extra in zip(names, (["--dry-run"], ["--no-cache"], [])):
+                dt, ct, o = timed(base + extra, env)
+                if k == "cached" and not json.loads(o.splitlines()[0]).get("cached"):
+                    raise SystemExit("expected a cache hit: the cache did not serve the analysis")
+                runs[k].append(dt)
+                cpu[k].append(ct)
         size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(traj) for f in fs) \
             if os.path.isdir(traj) else os.path.getsize(traj)
         print("analyze --json on %s (%.1f MB, %d steps), %d runs each" % (traj, size / 1e6, steps, n))
-        med = {}
-        for k, v in runs.items():
-            med[k] = statistics.median(v)
-            print("  %-32s median %7.1f ms   min %7.1f ms" % (k, med[k] * 1e3, min(v) * 1e3))
-        b = med["dry-run (load only, baseline)"]
-        u, c = med["uncached (--no-cache)"], med["cached"]
-        print("  cached / uncached            %.2f" % (c / u))
-        print("  uncached - baseline          %.1f ms (hash + analysis + cache write + files)" % ((u - b) * 1e3))
-        print("  cached - baseline            %.1f ms (hash + cache read + files)" % ((c - b) * 1e3))
+        for label, data in (("wall", runs), ("cpu (user+sys)", cpu)):
+            med = {k: statistics.median(v) for k, v in data.items()}
+            print(" %s:" % label)
+            for k in names:
+                print("  %-32s median %7.1f ms   min %7.1f ms" % (k, med[k] * 1e3, min(data[k]) * 1e3))
+            b, u, c = med[names[0]], med[names[1]], med[names[2]]
+            print("  cached / uncached                ratio %.2f" % (c / u))
+            print("  uncached - baseline              %+.1f ms (hash, analysis, cache write, learning, files)"
+                  % ((u - b) * 1e3))
+            print("  cached - baseline                %+.1f ms (hash, cache read, feedback, files)"
+                  % ((c - b) * 1e3))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -307,6 +307,32 @@ def test_tools(tmp):
     check("fallback400: label", "step 4: incorrect: edited before reading the failure\n" in r.out, r.out)
 
 
+def test_tools_compaction(tmp):
+    # tool results are never separated from the assistant message that called them
+    labels = {"labels": [{"step_id": 4, "label": "incorrect", "reasoning": "edited before reading the failure"}]}
+    script = [Reply.completion("", 1000, 100, tool_calls=[call("t1", "inspect_step", {"step_id": 1, "end_step_id": 6})]),
+              Reply.completion("", 1000, 100, tool_calls=[call("t2", "inspect_step", {"step_id": 1, "end_step_id": 6}),
+                                                          call("t3", "search_steps", {"query": "pytest"})]),
+              Reply.completion("SUMMARY-TOOLS: all six steps were read.", 1000, 100),
+              Reply.completion("", 1000, 100, tool_calls=[call("t4", "write_labels", labels), call("t5", "finish", {})])]
+    r = Run(tmp, "tools-compaction", script, config="trace:\n  context_tokens: 1500\n")
+    check("tools compaction: exit 0", r.rc == 0, r.err)
+    check("tools compaction: 4 requests", len(r.requests) == 4, len(r.requests))
+    check("tools compaction: summary request lists the calls", "[tool call inspect_step" in r.body(2), r.body(2)[:500])
+    m = r.msgs(3)
+    check("tools compaction: summary in", any("SUMMARY-TOOLS" in (x.get("content") or "") for x in m))
+    check("tools compaction: first turn gone", all(x.get("tool_call_id") != "t1" for x in m))
+    called = set()
+    orphans = []
+    for x in m:
+        for tc in x.get("tool_calls") or []:
+            called.add(tc.get("id"))
+        if x.get("role") == "tool" and x.get("tool_call_id") not in called:
+            orphans.append(x.get("tool_call_id"))
+    check("tools compaction: no orphan tool message", not orphans and {"t2", "t3"} <= called, (orphans, called))
+    check("tools compaction: label", "step 4: incorrect: edited before reading the failure\n" in r.out, r.out)
+
+
 def test_errors(tmp):
     labels = {"labels": [{"step_id": 4, "label": "incorrect", "reasoning": "edited before reading the failure"}]}
     normal = [turn("Read.", "cat steps/1.json"), turn("Tests.", "cat steps/2.json"), turn("Edit.", "cat steps/4.json"),
@@ -339,6 +365,22 @@ def test_errors(tmp):
     check("budget: 2 calls only", len(r.requests) == 2, len(r.requests))
     check("budget: partial", "partial: stopped by budget_exhausted\n" in r.out, r.out)
     check("budget: cost", "cost: $0.004320 (10000 prompt, 200 completion tokens)\n" in r.out, r.out)
+    # the wall clock: 0.7 s per command, 1 s for the whole run → stopped before the third call
+    slow = [turn("Read.", "cat steps/1.json; sleep 0.7"), turn("Tests.", "cat steps/2.json; sleep 0.7")] + normal[2:]
+    r = Run(tmp, "wallclock", slow, config="trace:\n  max_seconds: 1\n")
+    check("wallclock: exit 0", r.rc == 0, r.err)
+    check("wallclock: 2 calls", len(r.requests) == 2, len(r.requests))
+    check("wallclock: partial", "partial: stopped by time_limit\n" in r.out, r.out)
+    # a command longer than the whole run's limit is cut at the limit, not at trace.timeout
+    r = Run(tmp, "wallclock-cmd", [turn("Wait.", "sleep 30")] + normal, config="trace:\n  max_seconds: 2\n  timeout: 60\n")
+    check("wallclock-cmd: partial", "partial: stopped by time_limit\n" in r.out, r.out)
+    check("wallclock-cmd: cut at the limit", r.elapsed < 10, r.elapsed)
+    # replies without a bash block (or tool call), three in a row
+    r = Run(tmp, "format", [Reply.completion("I think step 4 is wrong.", 10, 10)], config="trace:\n  max_format_errors: 3\n")
+    check("format: exit 0", r.rc == 0, r.err)
+    check("format: 3 calls", len(r.requests) == 3, len(r.requests))
+    check("format: partial", "partial: stopped by format_errors\n" in r.out, r.out)
+    check("format: asked again", "Format error: your reply must contain exactly one ```bash block" in r.body(1), r.body(1)[-400:])
 
 
 def main():
@@ -349,6 +391,7 @@ def main():
     with open(os.path.join(tmp, "calc__calc-2.traj.json"), "w") as f:
         json.dump(trajectory(), f)
     for t in (test_repair, test_hybrid, test_compaction_and_traj, test_compaction_fallback, test_memory, test_tools,
+              test_tools_compaction,
               test_errors):
         t(tmp)
     for root, _, files in os.walk(tmp):

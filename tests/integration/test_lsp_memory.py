@@ -1,7 +1,7 @@
 """LSP daemon and the memory database (docs/protocol.md "Memory", docs/memory.md): the analysis
 cache shared with `codetracer analyze`, learning from analyses, feedback and memory notes in
 hovers, a corrupted database, hovers and symbols on files analysed with codetracer.analyze,
-$/progress only after the client accepted the token, and nothing stale after didClose.
+diagnostics remembered for a reopened file, $/progress only after the client accepted the token, and nothing stale after didClose.
 
 Every test points CODETRACER_DB at a temporary path. Expectations come from the hand-written
 fixture tests/fixtures/lsp/calc.traj.json (see test_lsp_features.py: step 3 is unuseful by
@@ -146,6 +146,43 @@ def test_miss_stores_learns_and_next_session_hits():
         shutil.rmtree(tmp)
 
 
+def test_remembered_diagnostics_on_reopen_then_corrected():
+    tmp = tempfile.mkdtemp()
+    try:
+        db = os.path.join(tmp, "m.db")
+        path = copy_calc(tmp)
+        assert cli("memory", "stats", env={"CODETRACER_DB": db}).returncode == 0
+        d = Daemon(env={"CODETRACER_DB": db})
+        d.initialize()
+        uri = d.open(path)
+        first = d.wait_diagnostics(uri)["diagnostics"]
+        assert sorted(by_step(first)) == [3, 4]
+        assert d.stop() == 0
+        memo = os.listdir(os.path.join(tmp, "lsp-diagnostics"))
+        assert len(memo) == 1 and memo[0].endswith(".json"), memo
+        # the user takes step 4's label back from the CLI between two sessions
+        r = cli("feedback", path, "--step", "4", "--label", "correct", "--db", db)
+        assert r.returncode == 0, r.stderr
+        d = Daemon(env={"CODETRACER_DB": db})
+        d.initialize()
+        uri = d.open(path)
+        early = d.wait_diagnostics(uri)
+        assert early["version"] == 1 and early["diagnostics"] == first  # remembered, at once
+        wait_log(d, "remembered diagnostics published")
+        final = d.wait_diagnostics(uri)  # then the analysis, with the feedback, replaces them
+        assert sorted(by_step(final["diagnostics"])) == [3], final
+        assert d.stop() == 0
+        # a third session remembers the corrected set
+        d = Daemon(env={"CODETRACER_DB": db})
+        d.initialize()
+        uri = d.open(path)
+        assert sorted(by_step(d.wait_diagnostics(uri)["diagnostics"])) == [3]
+        assert sorted(by_step(d.wait_diagnostics(uri)["diagnostics"])) == [3]
+        assert d.stop() == 0
+    finally:
+        shutil.rmtree(tmp)
+
+
 def test_no_database_created_unless_configured():
     tmp = tempfile.mkdtemp()
     try:
@@ -265,10 +302,13 @@ def test_progress_waits_for_create_reply():
         create = d.wait(lambda m: m.get("method") == "window/workDoneProgress/create", 10, "create")
         tok = create["params"]["token"]
         # not answered yet: the token must not be used
-        early = [m for m in d.drain(0.3) if m.get("method") == "$/progress"]
+        drained = d.drain(0.3)
+        early = [m for m in drained if m.get("method") == "$/progress"]
         assert early == [], early
+        done = [m for m in drained if m.get("method") == "textDocument/publishDiagnostics"]
         d.send({"jsonrpc": "2.0", "id": create["id"], "result": None})
-        got = d.wait(lambda m: m.get("method") in ("$/progress", "textDocument/publishDiagnostics"), 60, "progress")
+        got = done[0] if done else d.wait(
+            lambda m: m.get("method") in ("$/progress", "textDocument/publishDiagnostics"), 60, "progress")
         if got.get("method") == "$/progress":  # the analysis was still running when we answered
             assert got["params"]["token"] == tok and got["params"]["value"]["kind"] == "begin", got
             d.wait(lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "end", 60, "end")
@@ -320,6 +360,6 @@ def test_nothing_stale_after_close():
 
 if __name__ == "__main__":
     main([test_cache_shared_with_cli_and_memory_note_in_hover, test_miss_stores_learns_and_next_session_hits,
-          test_no_database_created_unless_configured, test_corrupted_database_warns_once_and_works,
+          test_remembered_diagnostics_on_reopen_then_corrected, test_no_database_created_unless_configured, test_corrupted_database_warns_once_and_works,
           test_feedback_in_diagnostics_and_hover, test_hover_and_symbols_on_analyzed_paths,
           test_progress_waits_for_create_reply, test_nothing_stale_after_close])

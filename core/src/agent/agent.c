@@ -138,6 +138,18 @@ static int is_final(const char *out, size_t len, char **rest)
 #define SUMMARY_INPUT_CAP 60000
 #define SUMMARY_MARK "[Summary of the earlier conversation"
 
+static const char *str_or(const json_t *j, const char *def)
+{
+    const char *s = json_string_value(j);
+    return s ? s : def;
+}
+
+static int is_role(const json_t *msgs, size_t i, const char *role)
+{
+    const char *r = json_string_value(json_object_get(json_array_get(msgs, i), "role"));
+    return r && strcmp(r, role) == 0;
+}
+
 typedef struct compact_state {
     int has_note; /* messages[2] is a drop note or a summary */
     size_t dropped;
@@ -174,6 +186,16 @@ static char *summarise(ct_llm_client *llm, const json_t *msgs, size_t from, size
             ct_buf_append(&conv, c + n - SUMMARY_MSG_TAIL, SUMMARY_MSG_TAIL);
         } else {
             ct_buf_append(&conv, c, n);
+        }
+        const json_t *calls = json_object_get(m, "tool_calls");
+        size_t k;
+        const json_t *tc;
+        json_array_foreach(calls, k, tc)
+        {
+            const json_t *fn = json_object_get(tc, "function");
+            ct_buf_printf(&conv, "[tool call %s %.300s]\n",
+                          str_or(json_object_get(fn, "name"), "?"),
+                          str_or(json_object_get(fn, "arguments"), "{}"));
         }
         ct_buf_putc(&conv, '\n');
     }
@@ -230,12 +252,16 @@ static void compact(ct_llm_client *llm, json_t *msgs, compact_state *cs, const c
     long long limit = o->context_tokens;
     if (limit <= 0 || ct_llm_estimate_prompt_tokens(&probe) <= limit) return;
     size_t n = json_array_size(msgs);
-    if (o->compact_summary && n > 4 && n - 2 > 2 + (size_t)cs->has_note) {
-        char *sum = summarise(llm, msgs, 2, n - 2, o);
+    /* the kept tail never starts with a tool result: its assistant tool_calls message stays */
+    size_t keep = n >= 2 ? n - 2 : 0;
+    while (keep > 2 && is_role(msgs, keep, "tool"))
+        keep--;
+    if (o->compact_summary && keep > 2 + (size_t)cs->has_note) {
+        char *sum = summarise(llm, msgs, 2, keep, o);
         if (sum) {
             out->summary_calls++;
             out->compactions++;
-            size_t gone = n - 2 - 2;
+            size_t gone = keep - 2;
             for (size_t i = 0; i < gone; i++)
                 json_array_remove(msgs, 2);
             ct_buf b = CT_BUF_INIT;
@@ -258,8 +284,13 @@ static void compact(ct_llm_client *llm, json_t *msgs, compact_state *cs, const c
     }
     size_t first = cs->has_note ? 3 : 2; /* after system, instance and the note */
     size_t before = cs->dropped;
-    while (json_array_size(msgs) > first + 2 && ct_llm_estimate_prompt_tokens(&probe) > limit) {
-        json_array_remove(msgs, first);
+    size_t tail = json_array_size(msgs) >= 2 ? json_array_size(msgs) - 2 : 0;
+    while (tail > first && is_role(msgs, tail, "tool"))
+        tail--; /* the current exchange, with the call its tool results answer */
+    while (first < tail &&
+           (ct_llm_estimate_prompt_tokens(&probe) > limit || is_role(msgs, first, "tool"))) {
+        json_array_remove(msgs, first); /* and any tool results it leaves without their call */
+        tail--;
         cs->dropped++;
     }
     if (cs->dropped == before) return;
@@ -461,6 +492,11 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         memset(&so, 0, sizeof so);
         so.scratch_dir = o->work_dir;
         so.timeout_s = o->command_timeout_s > 0 ? o->command_timeout_s : 60;
+        if (o->wall_limit_s > 0) { /* a command never runs past the run's wall clock */
+            double left = o->wall_limit_s - (now_s() - start);
+            if (left < 1) left = 1;
+            if (so.timeout_s > left) so.timeout_s = left;
+        }
         so.output_cap = o->output_cap > 0 ? o->output_cap : 65536;
         so.mode = o->sandbox_mode;
         ct_sandbox_result sr;

@@ -3,6 +3,7 @@
 #include "memory_int.h"
 
 #include "ct/buf.h"
+#include "ct_analyzer_id.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,19 @@ void ct_traj_hash(const ct_trajectory *t, char out[65])
 {
     ct__sha256 s;
     ct__sha256_init(&s);
-    ct__sha256_update(&s, "codetracer-traj-v1", 18);
+    ct__sha256_update(&s, "codetracer-traj-v2", 18);
     feed_str(&s, 'T', t->task);
+    /* The outcome is part of what an analysis sees (rules about unsolved runs), so a run whose
+     * outcome became known is a different input from the same steps with an unknown outcome. */
+    feed_u64(&s, (unsigned long long)(t->solved + 1));
+    feed_u64(&s, t->has_reward ? 1 : 0);
+    if (t->has_reward) {
+        unsigned long long bits;
+        memcpy(&bits, &t->reward, sizeof bits);
+        feed_u64(&s, bits);
+    }
+    feed_str(&s, 'X', t->exit_status);
+    feed_str(&s, 'F', t->final_patch);
     feed_str(&s, 'A', t->agent);
     feed_str(&s, 'M', t->model);
     feed_u64(&s, t->n_steps);
@@ -81,7 +93,11 @@ static int bad_key(const ct_memory_key *key, ct_error *err)
 static void bind_key(sqlite3_stmt *st, const ct_memory_key *key)
 {
     sqlite3_bind_text(st, 1, key->traj_hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, key->analyzer, -1, SQLITE_TRANSIENT);
+    /* The analyzer column carries the build's analyzer id: an analysis made by other rules or
+     * other default thresholds is never served (CT_ANALYZER_ID, core/CMakeLists.txt). */
+    char *analyzer = ct_xasprintf("%s@%s", key->analyzer, CT_ANALYZER_ID);
+    sqlite3_bind_text(st, 2, analyzer, -1, SQLITE_TRANSIENT);
+    free(analyzer);
     sqlite3_bind_text(st, 3, key->model ? key->model : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, key->profile ? key->profile : "detailed", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 5, key->config_hash ? key->config_hash : "", -1, SQLITE_TRANSIENT);
