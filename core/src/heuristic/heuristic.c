@@ -20,6 +20,8 @@
  *              retry-failure   a state-changing command repeated unchanged after it failed
  *              known-error     an install / VCS command failing with the error an earlier failed
  *                              step had already shown, nothing changed in between
+ *              syntax-broken   an edit that leaves tree-sitter ERROR/MISSING nodes in the edited
+ *                              definition where the text before had none (core/src/spans)
  *   unuseful   retry-failure   any other command repeated unchanged after it failed
  *              failed-action   a call rejected before doing anything (syntax error, exit 126/127,
  *                              tool error, guessed path); for edits only a retry after a rejection
@@ -39,6 +41,7 @@
 #include "ct/buf.h"
 #include "ct/config.h"
 #include "ct/index.h"
+#include "ct/spans.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -53,7 +56,7 @@ static const char *const rule_ids[] = {
     "failed-action", "repeat-command", "retry-failure", "reverted-edit",
     "regression",    "outside-patch",  "after-done",    "unused-explore",
     "install-loop",  "failed-submit",  "weakened-test", "empty-action",
-    "garbled-write", "unsolved-final", "known-error",   NULL,
+    "garbled-write", "unsolved-final", "known-error",   "syntax-broken", NULL,
 };
 
 const char *const *ct_heuristic_rule_ids(void)
@@ -1486,6 +1489,29 @@ static void rule_garbled_write(ctx *c)
     }
 }
 
+/* One replay of the run's edits in memory (ct_spans_syntax_scan) finds the edits that broke the
+ * syntax of the definition they touched; editing code that was already broken is not blamed. */
+static void rule_syntax_broken(ctx *c)
+{
+    if (!on(c, "syntax_broken") || c->n == 0) return;
+    unsigned char *broken = ct_xcalloc(c->n, 1);
+    char **why = ct_xcalloc(c->n, sizeof *why);
+    if (ct_spans_syntax_scan(c->t, broken, why) > 0) {
+        for (size_t i = 0; i < c->n; i++) {
+            if (!broken[i] || c->in[i].invoke_error) continue;
+            int ev = (int)i + 1;
+            set(c, i, CT_LABEL_INCORRECT, "syntax-broken", "wrong_target", "moderate",
+                "Re-read the edited definition and fix the syntax before running anything.",
+                &ev, 1, "%s%s", why[i] ? why[i] : "the edit left a syntax error",
+                why[i] && why[i][strlen(why[i]) - 1] == '.' ? "" : ".");
+        }
+    }
+    for (size_t i = 0; i < c->n; i++)
+        free(why[i]);
+    free(why);
+    free(broken);
+}
+
 static void rule_outside_patch(ctx *c)
 {
     if (!on(c, "outside_patch")) return;
@@ -1824,6 +1850,7 @@ int ct_analyze_heuristic(const ct_trajectory *t, const json_t *config, ct_analys
     rule_failed_submit(&c);
     rule_unsolved_final(&c);
     rule_garbled_write(&c);
+    rule_syntax_broken(&c);
     rule_regression(&c);
     rule_reverted_edit(&c);
     rule_outside_patch(&c);
