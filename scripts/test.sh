@@ -38,4 +38,6 @@ for cfg in "$b:cc:-DCT_WERROR=ON" "$b-asan:clang:-DCT_SANITIZE=ON:-DCT_FUZZ=ON:-
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900 || status=1
 done
+# Nothing may have written into the trajectories the suite read.
+python3 tests/conformance/corpus_unchanged.py || status=1
 exit $status

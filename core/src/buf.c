@@ -166,11 +166,25 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* 1 when the 8 bytes at p are all ASCII and none is NUL (the common case, checked a word at a
+ * time: loading spends most of its validation here). */
+static int ascii_word(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    return ((w | ((w - ones) & ~w)) & highs) == 0;
+}
+
 int ct_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+        if (n - i >= 8 && ascii_word(p + i)) {
+            i += 8;
+            continue;
+        }
         size_t k = utf8_seq(p + i, n - i);
         if (!k) return 0;
         i += k;

@@ -64,6 +64,15 @@ def test_full_session_under_valgrind():
         d.send_raw(b"no header at all\r\n\r\n")
         r = d.request("workspace/executeCommand", {"command": "codetracer.analyze", "arguments": [fixture()]}, timeout=120)
         assert r["result"]["trajectories"] == 2, r
+        # hovers and symbols on the analyzed folder's files (issue 5)
+        d.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        h = d.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 13, "character": 20}}, timeout=60)
+        assert "Step 4" in h["result"]["contents"]["value"], h
+        assert d.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}}, timeout=60)["result"]
+        assert d.request("workspace/symbol", {"query": ""}, timeout=60)["result"]
+        # reopened: remembered diagnostics first (the database exists since the feedback)
+        uri = d.open(calc, version=20)
+        d.wait_diagnostics(uri, timeout=120, pred=lambda p: p.get("version") == 20)
         d.request("workspace/executeCommand", {"command": "codetracer.clear", "arguments": []}, timeout=60)
         d.notify("textDocument/didClose", {"textDocument": {"uri": uri2}})
         rc = d.stop(timeout=120)

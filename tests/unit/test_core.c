@@ -32,6 +32,19 @@ static void test_utf8(void)
     CHECK(!ct_utf8_valid("a\0b", 3));          /* NUL is not allowed in model strings */
     CHECK(!ct_utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
     CHECK(!ct_utf8_valid("\xc0\xaf", 2));      /* overlong */
+    /* the word-at-a-time ASCII path: a bad byte or NUL at every position of a long string */
+    char longs[40];
+    for (int pos = 0; pos < 33; pos++) {
+        memset(longs, 'x', 33);
+        longs[pos] = '\0';
+        CHECK(!ct_utf8_valid(longs, 33));
+        longs[pos] = (char)0xff;
+        CHECK(!ct_utf8_valid(longs, 33));
+        memcpy(longs + pos, "\xc3\xa9", 2);
+        CHECK(pos == 32 || ct_utf8_valid(longs, 33)); /* é split at the end is invalid */
+    }
+    memset(longs, 'y', 32);
+    CHECK(ct_utf8_valid(longs, 32));
     char *r = ct_utf8_sanitize("a\xff" "b\0c", 5);
     CHECK_STR(r, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c");
     free(r);
