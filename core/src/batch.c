@@ -53,13 +53,10 @@ void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[6
 {
     if (!analyzer) analyzer = "heuristic";
     ct_buf b = CT_BUF_INIT;
+    /* The analyzer's code is in the key through CT_ANALYZER_ID (a hash of the rule sources and
+     * the default thresholds, added by the cache itself, core/src/memory/cache.c); here goes
+     * what the user can change: the version and the analyzer's config section. */
     ct_buf_printf(&b, "codetracer %s\nanalyzer %s\n", CT_VERSION, analyzer);
-    /* The running executable stands for the analyzer's code: a rebuilt or upgraded binary (new
-     * or retuned rules) must not be served its predecessor's labels. */
-    struct stat st;
-    if (stat("/proc/self/exe", &st) == 0)
-        ct_buf_printf(&b, "exe %lld %lld.%09ld\n", (long long)st.st_size,
-                      (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
     const json_t *section = config ? json_object_get(config, analyzer) : NULL;
     char *c = section ? json_dumps(section, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
     ct_buf_printf(&b, "config %s\n", c ? c : "null");
