@@ -8,6 +8,7 @@
 #ifndef CT_CLI_H
 #define CT_CLI_H
 
+#include "ct/agent.h"
 #include "ct/error.h"
 #include "ct/load.h"
 
@@ -36,6 +37,8 @@ void cli_warn(void *ud, const ct_error *err);
 int cli_use_color(FILE *f);
 /* Map a CT_E* code to an exit status. */
 int cli_exit_for(int code);
+/* Progress of the LLM agent on stderr (turns, commands, compaction, budget, the end). */
+void cli_agent_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text);
 /* 1 when argv[i] is -h/--help. */
 int cli_is_help(const char *arg);
 

@@ -29,18 +29,26 @@ static const char analyze_help[] =
     "\n"
     "Diagnose every trajectory found at PATH (a file, run dir, job dir or archive; PATH#K picks\n"
     "the K-th): label each step incorrect / unuseful / correct with a reason, and write the\n"
-    "output profile files. Offline: no network, no API key.\n"
+    "output profile files. The default heuristic analyzer is offline: no network, no API key.\n"
     "\n"
     "options:\n"
     "  -p, --profile LIST   tracebench, detailed (default; config output.default_profile),\n"
     "                       rl_feedback, a comma-separated list, or all\n"
-    "      --analyzer NAME  heuristic (default); llm and hybrid are not available yet\n"
+    "      --analyzer NAME  heuristic (default, offline); llm (the LLM diagnosis agent) or\n"
+    "                       hybrid (the agent confirms or rejects the heuristic's findings):\n"
+    "                       these need an OpenAI-compatible endpoint (docs/llm.md)\n"
+    "  -m, --model NAME     LLM model (llm.model_name; env CODETRACER_MODEL)\n"
+    "      --api-base URL   LLM endpoint (llm.api_base; env CODETRACER_API_BASE). The key comes\n"
+    "                       only from CODETRACER_API_KEY / OPENAI_API_KEY or a config file\n"
+    "  -l, --cost-limit USD budget of one LLM diagnosis (trace.cost_limit); a call the rest of\n"
+    "                       the budget cannot cover is not made\n"
     "      --output-dir D   write into D/<traj-id>/ (created)\n"
     "      --traj-id ID     the folder name under --output-dir (default: PATH's name; when PATH\n"
     "                       holds several trajectories, each one's path below PATH, plus -K)\n"
     "      --dry-run        load and normalize only; no analysis, no profile file\n"
     "      --json           print one JSON line per trajectory (labels and diagnosis)\n"
-    "  -c, --config FILE    YAML deep-merged over the built-in defaults\n"
+    "  -c, --config FILE    YAML over the defaults and ~/.config/codetracer/config.yaml;\n"
+    "                       the environment and the flags above win over it\n"
     "  -f, --format NAME    force a loader (see `codetracer formats`)\n"
     "      --db FILE        the memory database (default: $CODETRACER_DB, else\n"
     "                       $XDG_DATA_HOME/codetracer/codetracer.db, else\n"
@@ -64,6 +72,8 @@ static const char analyze_help[] =
     "    trajectory file), which must be writable; the artifacts are written there too only when\n"
     "    the current directory IS that run dir. An archive input needs --output-dir.\n"
     "  --dry-run writes only the artifacts (no tree.md, no profile), under the same rules.\n"
+    "  llm / hybrid also save the agent's conversation as codetracer_analysis.traj.json (the\n"
+    "    first profile's name + .traj.json) beside the profile; the API key is never in it.\n"
     "  Files are validated against their schema and replaced atomically; existing files with\n"
     "  other names are never touched.\n"
     "\n"
@@ -205,7 +215,7 @@ char *cli_analyze_workdir(const ct_trajectory *t, const char *user_path, size_t 
 
 json_t *cli_analyze_config(const char *path, unsigned *default_mask, ct_error *err)
 {
-    json_t *cfg = ct_config_load(path, err);
+    json_t *cfg = ct_config_load_layered(path, err);
     if (!cfg) return NULL;
     const char *dp = ct_config_str(cfg, "output.default_profile", "detailed");
     if (default_mask && ct_profile_parse_mask(dp, default_mask) != 0) {
@@ -281,7 +291,10 @@ static json_t *analysis_line(const ct_trajectory *t, const ct_analysis *a, const
     }
     json_object_set_new(o, "labels", labels);
     static const char *const fk[] = {"root_cause_chain", "critical_decision_points",
-                                     "correct_strategy", "summary", "stages"};
+                                     "correct_strategy", "summary",   "stages",
+                                     "analyzer",         "model",     "partial",
+                                     "stop_reason",      "cost_usd",  "tokens_in",
+                                     "tokens_out"};
     for (size_t k = 0; k < sizeof fk / sizeof fk[0]; k++)
         json_object_set(o, fk[k], json_object_get(full, fk[k]));
     json_decref(full);
@@ -326,7 +339,8 @@ static void print_summary(const ct_trajectory *t, const ct_analysis *a, const ch
 int cmd_analyze(int argc, char **argv)
 {
     const char *path = NULL, *profile = NULL, *analyzer = "heuristic", *output_dir = NULL,
-               *traj_id = NULL, *config = NULL, *db = NULL;
+               *traj_id = NULL, *config = NULL, *db = NULL, *model = NULL, *api_base = NULL,
+               *cost_limit = NULL;
     int dry = 0, json = 0, no_cache = 0;
     ct_load_opts lo = {0};
     for (int i = 1; i < argc; i++) {
@@ -357,6 +371,18 @@ int cmd_analyze(int argc, char **argv)
             VALUE(lo.format);
         else if (!strcmp(a, "--db"))
             VALUE(db);
+        else if (!strcmp(a, "-m") || !strcmp(a, "--model"))
+            VALUE(model);
+        else if (!strcmp(a, "--api-base"))
+            VALUE(api_base);
+        else if (!strcmp(a, "-l") || !strcmp(a, "--cost-limit"))
+            VALUE(cost_limit);
+        else if (!strcmp(a, "--api-key")) {
+            fprintf(stderr, "codetracer analyze: there is no --api-key flag (a command line is "
+                            "visible to other users); set CODETRACER_API_KEY or llm.api_key in "
+                            "a config file\n");
+            return CT_EXIT_USAGE;
+        }
         else if (!strcmp(a, "--dry-run"))
             dry = 1;
         else if (!strcmp(a, "--json"))
@@ -377,14 +403,8 @@ int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "codetracer analyze: missing PATH (see --help)\n");
         return CT_EXIT_USAGE;
     }
-    if (strcmp(analyzer, "llm") == 0 || strcmp(analyzer, "hybrid") == 0) {
-        fprintf(stderr,
-                "codetracer analyze: the '%s' analyzer is not available yet; use --analyzer "
-                "heuristic\n",
-                analyzer);
-        return CT_EXIT_USAGE;
-    }
-    if (strcmp(analyzer, "heuristic") != 0) {
+    int llm = strcmp(analyzer, "llm") == 0 || strcmp(analyzer, "hybrid") == 0;
+    if (!llm && strcmp(analyzer, "heuristic") != 0) {
         fprintf(stderr, "codetracer analyze: unknown analyzer '%s' (heuristic, llm, hybrid)\n",
                 analyzer);
         return CT_EXIT_USAGE;
@@ -405,6 +425,26 @@ int cmd_analyze(int argc, char **argv)
         cli_print_error(&err);
         return config ? CT_EXIT_USAGE : CT_EXIT_INTERNAL;
     }
+    if (api_base) ct_config_set(cfg, "llm.api_base", json_string(api_base));
+    if (model) ct_config_set(cfg, "llm.model_name", json_string(model));
+    if (cost_limit) {
+        char *end;
+        double usd = strtod(cost_limit, &end);
+        if (*end || usd < 0) {
+            fprintf(stderr, "codetracer analyze: --cost-limit takes a number of USD, got '%s'\n",
+                    cost_limit);
+            json_decref(cfg);
+            return CT_EXIT_USAGE;
+        }
+        ct_config_set(cfg, "trace.cost_limit", json_real(usd));
+    }
+    if (llm && !*ct_config_str(cfg, "llm.api_base", "")) {
+        fprintf(stderr, "codetracer analyze: --analyzer %s needs an LLM endpoint: --api-base URL, "
+                        "CODETRACER_API_BASE, or llm.api_base in a config file (docs/llm.md)\n",
+                analyzer);
+        json_decref(cfg);
+        return CT_EXIT_USAGE;
+    }
     if (profile && ct_profile_parse_mask(profile, &mask) != 0) {
         fprintf(
             stderr,
@@ -424,6 +464,7 @@ int cmd_analyze(int argc, char **argv)
     ct_batch_memory bm;
     memset(&bm, 0, sizeof bm);
     if (!dry) cli_analyze_memory(db, &bm, no_cache);
+    if (llm) bm.agent_event = cli_agent_event;
     char **used_dirs = ct_xcalloc(l.n, sizeof *used_dirs);
     for (size_t k = 0; k < l.n; k++) {
         ct_trajectory *t = l.items[k];

@@ -118,7 +118,7 @@ static int do_check(json_t *cfg, int json)
     return CT_EXIT_OK;
 }
 
-static void on_agent_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
+void cli_agent_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
 {
     (void)ud;
     switch (k) {
@@ -219,7 +219,7 @@ static int do_diagnose(json_t *cfg, const char *path, const diag_args *da, int j
     ao.traj_path = traj_path[0] ? traj_path : NULL;
     ao.llm = c;
     ao.memory = mem;
-    ao.on_event = on_agent_event;
+    ao.on_event = cli_agent_event;
     ct_analysis *a = NULL;
     int st = ct_agent_analyze(list.items[0], cfg, &ao, &a, &err);
     if (mem) ct_memory_close(mem);

@@ -2,6 +2,7 @@
 #include "ct/batch.h"
 
 #include "ct/buf.h"
+#include "ct/config.h"
 #include "ct/eval.h"
 #include "ct/heuristic.h"
 #include "ct/index.h"
@@ -49,20 +50,54 @@ int ct_batch_analyze_one(const ct_trajectory *t, const char *analyzer, const jso
     return ct_batch_analyze_mem(t, analyzer, config, NULL, dir, profiles, artifacts, out, err);
 }
 
+static int is_llm(const char *analyzer)
+{
+    return analyzer && (strcmp(analyzer, "llm") == 0 || strcmp(analyzer, "hybrid") == 0);
+}
+
 void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[65])
 {
     if (!analyzer) analyzer = "heuristic";
     ct_buf b = CT_BUF_INIT;
     /* The analyzer's code is in the key through CT_ANALYZER_ID (a hash of the rule sources and
      * the default thresholds, added by the cache itself, core/src/memory/cache.c); here goes
-     * what the user can change: the version and the analyzer's config section. */
+     * what the user can change: the version and the analyzer's config sections. */
     ct_buf_printf(&b, "codetracer %s\nanalyzer %s\n", CT_VERSION, analyzer);
-    const json_t *section = config ? json_object_get(config, analyzer) : NULL;
-    char *c = section ? json_dumps(section, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-    ct_buf_printf(&b, "config %s\n", c ? c : "null");
-    free(c);
+    static const char *const heuristic_sections[] = {"heuristic", NULL};
+    static const char *const llm_sections[] = {"llm", "trace", NULL};
+    static const char *const hybrid_sections[] = {"llm", "trace", "heuristic", NULL};
+    const char *const *sections = !is_llm(analyzer)               ? heuristic_sections
+                                  : strcmp(analyzer, "llm") == 0 ? llm_sections
+                                                                 : hybrid_sections;
+    /* no secret goes into a hash that is stored */
+    json_t *safe = config ? ct_config_redacted(config) : NULL;
+    for (size_t i = 0; sections[i]; i++) {
+        const json_t *section = safe ? json_object_get(safe, sections[i]) : NULL;
+        char *c = section ? json_dumps(section, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+                          : NULL;
+        ct_buf_printf(&b, "%s %s\n", sections[i], c ? c : "null");
+        free(c);
+    }
+    json_decref(safe);
     ct_memory_hash_bytes(b.data, b.len, out);
     ct_buf_free(&b);
+}
+
+/* `<output stem>.traj.json` beside the first profile written (detailed first), like the
+ * reference's saved diagnosis conversation. */
+static char *conversation_path(const char *dir, unsigned profiles)
+{
+    static const ct_profile order[] = {CT_PROFILE_DETAILED, CT_PROFILE_TRACEBENCH,
+                                       CT_PROFILE_RL_FEEDBACK};
+    if (!dir) return NULL;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (!(profiles & CT_PROFILE_BIT(order[i]))) continue;
+        const char *file = ct_profile_file(order[i]);
+        const char *dot = strrchr(file, '.');
+        return ct_xasprintf("%s/%.*s.traj.json", dir, (int)(dot ? dot - file : (long)strlen(file)),
+                            file);
+    }
+    return ct_xasprintf("%s/codetracer_analysis.traj.json", dir);
 }
 
 static void mem_warn(ct_batch_memory *m, const ct_error *e)
@@ -79,20 +114,22 @@ int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const jso
         m->cached = 0;
         m->n_feedback = 0;
     }
-    if (analyzer && strcmp(analyzer, "heuristic") != 0)
-        return ct_error_set(err, CT_EINVAL,
-                            "the '%s' analyzer is not available yet (only 'heuristic' is)",
+    if (!analyzer) analyzer = "heuristic";
+    if (strcmp(analyzer, "heuristic") != 0 && !is_llm(analyzer))
+        return ct_error_set(err, CT_EINVAL, "unknown analyzer '%s' (heuristic, llm, hybrid)",
                             analyzer);
+    int llm = is_llm(analyzer);
     ct_memory *mem = m ? m->mem : NULL;
     char hash[65], cfg[65];
-    ct_memory_key key = {hash, "heuristic", NULL, NULL, cfg};
+    ct_memory_key key = {hash, analyzer, llm ? ct_config_str(config, "llm.model_name", NULL) : NULL,
+                         NULL, cfg};
     ct_analysis *a = NULL;
     int prior = 0;
     ct_error me;
     ct_error_clear(&me);
     if (mem) {
         ct_traj_hash(t, hash);
-        ct_batch_config_hash("heuristic", config, cfg);
+        ct_batch_config_hash(analyzer, config, cfg);
         /* key.profile stays NULL ("detailed"): the heuristic's analysis is the same whatever
          * profiles are written from it, so `analyze`, `analyze -p all`, `run` and a batch share
          * one entry, and its rule patterns are learnt once. */
@@ -118,6 +155,25 @@ int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const jso
         a->traj_id = ct_analysis_strdup(a, t->id);
         for (size_t i = 0; i < a->n_labels; i++)
             a->labels[i].bench_step_id = t->steps[i].bench_step_id;
+    } else if (llm) {
+        /* The LLM agent (docs/llm.md): its conversation is saved beside the profile, it reads
+         * and writes the memory itself; a partial result is written but never cached, so the
+         * next run tries again. */
+        ct_agent_analyze_opts ao;
+        memset(&ao, 0, sizeof ao);
+        ao.mode = analyzer;
+        char *conv = conversation_path(dir, profiles);
+        ao.traj_path = conv;
+        ao.memory = mem;
+        ao.on_event = m ? m->agent_event : NULL;
+        ao.ud = m ? m->agent_ud : NULL;
+        int rc = ct_agent_analyze(t, config, &ao, &a, err);
+        free(conv);
+        if (rc != CT_OK) return rc;
+        if (mem && !a->partial) {
+            ct_error_clear(&me);
+            if (ct_memory_cache_put(mem, &key, t, a, &me) != CT_OK) mem_warn(m, &me);
+        }
     } else {
         int rc = ct_analyze_heuristic(t, config, &a, err);
         if (rc != CT_OK) return rc;
@@ -268,7 +324,10 @@ static int run_item(const item *it, const ct_batch_opts *o)
         fprintf(stderr, "warning: %s\n", t->warnings[w]);
     ct_analysis *a = NULL;
     /* Each worker process has its own handle (one per process: ct/memory.h). */
-    ct_batch_memory bm = {NULL, o->no_cache, log_warning, NULL, 0, 0};
+    ct_batch_memory bm;
+    memset(&bm, 0, sizeof bm);
+    bm.no_cache = o->no_cache;
+    bm.warn = log_warning;
     if (o->use_memory) bm.mem = ct_memory_open_or_warn(o->db, log_warning, NULL, NULL);
     rc = ct_batch_analyze_mem(t, "heuristic", o->config, &bm, dir, o->profiles, 1, &a, &err);
     if (rc != CT_OK) {

@@ -297,6 +297,8 @@ static void set_stage(ct_job *j, int st)
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
 static char cfg_hash_once[65];
 
+static char exe_id[96]; /* the running executable (size, mtime): part of the memo key only */
+
 static void cfg_hash_init(void)
 {
     ct_error e;
@@ -304,6 +306,10 @@ static void cfg_hash_init(void)
     json_t *cfg = ct_config_load(NULL, &e);
     ct_batch_config_hash("heuristic", cfg, cfg_hash_once);
     json_decref(cfg);
+    struct stat st;
+    if (stat("/proc/self/exe", &st) == 0)
+        snprintf(exe_id, sizeof exe_id, "%lld %lld.%09ld", (long long)st.st_size,
+                 (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
 }
 
 /* ---- memo: the diagnostics of a document text, remembered across sessions ----
@@ -360,16 +366,17 @@ static char *memo_dir(const ct_job *j)
 
 /* The memo file of a job: text (two independent 64-bit hashes and its length) and everything
  * that changes the diagnostics (URI, encoding, severities, related information, docs URL,
- * feedback on/off, the build and configuration hash). */
+ * feedback on/off, the configuration hash, and the running executable: a rebuilt daemon never
+ * shows a predecessor's diagnostics, even for the moment before its own arrive). */
 static char *memo_file(const ct_job *j, const char *dir, const char *cfg_hash)
 {
     uint64_t a, b;
     text_hash(j->text->data, j->text->len, &a, &b);
     char head[2048];
-    int n = snprintf(head, sizeof head, "%s\n%d %d %d %d %d\n%s\n%s\n%zu %016llx %016llx", j->uri,
-                     (int)j->enc, j->opts.sev_incorrect, j->opts.sev_unuseful, j->opts.related,
-                     j->use_feedback, j->docs_url, cfg_hash, j->text->len, (unsigned long long)a,
-                     (unsigned long long)b);
+    int n = snprintf(head, sizeof head, "%s\n%d %d %d %d %d\n%s\n%s %s\n%zu %016llx %016llx",
+                     j->uri, (int)j->enc, j->opts.sev_incorrect, j->opts.sev_unuseful,
+                     j->opts.related, j->use_feedback, j->docs_url, cfg_hash, exe_id, j->text->len,
+                     (unsigned long long)a, (unsigned long long)b);
     char key[65];
     ct_memory_hash_bytes(head, n > 0 && (size_t)n < sizeof head ? (size_t)n : strlen(head), key);
     return ct_xasprintf("%s/%s.json", dir, key);

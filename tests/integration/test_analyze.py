@@ -182,8 +182,14 @@ with tempfile.TemporaryDirectory() as tmp:
           and not os.path.exists(os.path.join(dd, "tree.md")), "dry run writes steps.json, no profile, no tree")
 
     # Errors.
-    p = run("analyze", CALC, "--analyzer", "llm")
-    check(p.returncode == 2 and "not available yet" in p.stderr, "--analyzer llm: not available yet")
+    # the LLM analyzers need an endpoint (their runs are tested in test_analyze_llm.py)
+    noenv = {k: v for k, v in os.environ.items() if not k.startswith(("CODETRACER_API", "OPENAI_"))}
+    noenv["XDG_CONFIG_HOME"] = os.path.join(tmp, "no-config")
+    p = subprocess.run([BIN, "analyze", CALC, "--analyzer", "llm"], capture_output=True, text=True,
+                       timeout=300, env=noenv)
+    check(p.returncode == 2 and "needs an LLM endpoint" in p.stderr, "--analyzer llm without an endpoint")
+    p = run("analyze", CALC, "--analyzer", "bogus")
+    check(p.returncode == 2 and "unknown analyzer" in p.stderr, "unknown analyzer: usage error")
     p = run("analyze", CALC, "-p", "bogus", "--output-dir", out)
     check(p.returncode == 2, "unknown profile: usage error")
     p = run("analyze", CALC, "--traj-id", "../x", "--output-dir", out)

@@ -135,6 +135,12 @@ def test_miss_stores_learns_and_next_session_hits():
         # the CLI hits the entry the daemon stored
         r = cli("analyze", path, "--json", "--db", db, "--output-dir", os.path.join(tmp, "out"))
         assert r.returncode == 0 and json.loads(r.stdout.splitlines()[0])["cached"] is True, r.stdout[:300]
+        # codetracer.analyze on a copy elsewhere: same content, same hash, served from the cache
+        other = os.path.join(tmp, "elsewhere")
+        os.makedirs(other)
+        copy_calc(other)
+        r = d.request("workspace/executeCommand", {"command": "codetracer.analyze", "arguments": [other]})["result"]
+        assert r["trajectories"] == 1 and r["cached"] == 1 and r["incorrect"] == 1 and r["unuseful"] == 1, r
         # analysisCache false: analyzed again
         d.notify("workspace/didChangeConfiguration", {"settings": {"codetracer": {"analysisCache": False}}})
         d.notify("textDocument/didClose", {"textDocument": {"uri": uri}})

@@ -13,6 +13,7 @@
 #ifndef CT_BATCH_H
 #define CT_BATCH_H
 
+#include "ct/agent.h"
 #include "ct/analysis.h"
 #include "ct/error.h"
 #include "ct/memory.h"
@@ -21,7 +22,8 @@
 #include <jansson.h>
 #include <stdio.h>
 
-/* Analyse t with `analyzer` ("heuristic"; other names fail with CT_EINVAL) using config (may be
+/* Analyse t with `analyzer` ("heuristic", "llm" or "hybrid"; others fail with CT_EINVAL; the LLM
+ * ones need an endpoint in config's llm section, docs/llm.md) using config (may be
  * NULL), then write the profiles in `profiles` (a CT_PROFILE_BIT mask) into dir, and the
  * artifacts too when `artifacts` is set. dir must exist. *out (may be NULL) receives the
  * analysis (caller frees). */
@@ -35,14 +37,16 @@ typedef struct ct_batch_memory {
     int no_cache;           /* 1: never serve from the cache (the fresh result still replaces it) */
     ct_memory_warn_fn warn; /* told about every memory failure (may be NULL); none is fatal */
     void *warn_ud;
+    ct_agent_event_fn agent_event; /* progress of the LLM agent (llm / hybrid), may be NULL */
+    void *agent_ud;
     int cached;     /* out: 1 when the analysis was served from the cache */
     int n_feedback; /* out: labels overridden by the user's feedback */
 } ct_batch_memory;
 
-/* The part of the cache key that stands for the settings: SHA-256 (hex) of the codetracer build
- * (version, and size and mtime of the running executable, so a rebuilt or upgraded analyzer never
- * reuses an older one's results) and of the configuration section that changes what `analyzer`
- * finds (`heuristic:` for the heuristic), as compact JSON with sorted keys. */
+/* The part of the cache key that stands for the settings: SHA-256 (hex) of the codetracer version
+ * and of the configuration sections that change what `analyzer` finds, as compact JSON with
+ * sorted keys: `heuristic:` for the heuristic; `llm:` (secrets redacted) and `trace:` for llm, and
+ * `heuristic:` too for hybrid. The build's analyzer code is keyed by the cache (CT_ANALYZER_ID). */
 void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[65]);
 
 /* ct_batch_analyze_one with memory: when m->mem holds an analysis of t's content under
@@ -53,7 +57,9 @@ void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[6
  * heuristic's analysis does not depend on the profiles written from it. Then the user's feedback on
  * t overrides labels (ct_memory_feedback_apply) before the files are written, so the profiles carry
  * it. The output is the same whether it came from the cache or not. m NULL or m->mem NULL = no
- * memory. */
+ * memory. For "llm" and "hybrid" (ct_agent_analyze) the key's model is llm.model_name, the agent
+ * reads and writes memory insights itself, its conversation is saved as `<profile stem>.traj.json`
+ * in dir, m->agent_event gets its progress, and a partial result is written but not cached. */
 int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const json_t *config,
                          ct_batch_memory *m, const char *dir, unsigned profiles, int artifacts,
                          ct_analysis **out, ct_error *err);
