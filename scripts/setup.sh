@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config python3 git ca-certificates
 libjansson-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev libtree-sitter-dev
-libarchive-dev libyaml-dev libzstd-dev zstd bubblewrap valgrind clang"
+libarchive-dev libyaml-dev libzstd-dev zstd bubblewrap valgrind clang clang-format"
 # neovim: the Neovim client tests (tests/integration/test_neovim.py) run real headless Neovim.
 PKGS="$PKGS neovim"
 [ "${CT_SETUP_EXTRA:-}" ] && PKGS="$PKGS $CT_SETUP_EXTRA"

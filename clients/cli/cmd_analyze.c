@@ -290,10 +290,17 @@ static json_t *analysis_line(const ct_trajectory *t, const ct_analysis *a, const
         json_array_append_new(labels, e);
     }
     json_object_set_new(o, "labels", labels);
-    static const char *const fk[] = {"root_cause_chain", "critical_decision_points",
-                                     "correct_strategy", "summary",   "stages",
-                                     "analyzer",         "model",     "partial",
-                                     "stop_reason",      "cost_usd",  "tokens_in",
+    static const char *const fk[] = {"root_cause_chain",
+                                     "critical_decision_points",
+                                     "correct_strategy",
+                                     "summary",
+                                     "stages",
+                                     "analyzer",
+                                     "model",
+                                     "partial",
+                                     "stop_reason",
+                                     "cost_usd",
+                                     "tokens_in",
                                      "tokens_out"};
     for (size_t k = 0; k < sizeof fk / sizeof fk[0]; k++)
         json_object_set(o, fk[k], json_object_get(full, fk[k]));
@@ -382,8 +389,7 @@ int cmd_analyze(int argc, char **argv)
                             "visible to other users); set CODETRACER_API_KEY or llm.api_key in "
                             "a config file\n");
             return CT_EXIT_USAGE;
-        }
-        else if (!strcmp(a, "--dry-run"))
+        } else if (!strcmp(a, "--dry-run"))
             dry = 1;
         else if (!strcmp(a, "--json"))
             json = 1;
@@ -439,8 +445,9 @@ int cmd_analyze(int argc, char **argv)
         ct_config_set(cfg, "trace.cost_limit", json_real(usd));
     }
     if (llm && !*ct_config_str(cfg, "llm.api_base", "")) {
-        fprintf(stderr, "codetracer analyze: --analyzer %s needs an LLM endpoint: --api-base URL, "
-                        "CODETRACER_API_BASE, or llm.api_base in a config file (docs/llm.md)\n",
+        fprintf(stderr,
+                "codetracer analyze: --analyzer %s needs an LLM endpoint: --api-base URL, "
+                "CODETRACER_API_BASE, or llm.api_base in a config file (docs/llm.md)\n",
                 analyzer);
         json_decref(cfg);
         return CT_EXIT_USAGE;

@@ -19,7 +19,8 @@ int cmd_edits(int argc, char **argv);
 int cmd_llm(int argc, char **argv);
 
 static const ct_verb verbs[] = {
-    {"analyze", "label each step incorrect/unuseful/correct and write the profile files", cmd_analyze},
+    {"analyze", "label each step incorrect/unuseful/correct and write the profile files",
+     cmd_analyze},
     {"run", "normalize, tree, analyze and report in one go (Step 1/4..4/4)", cmd_run},
     {"inspect", "show the steps of a trajectory", cmd_inspect},
     {"discover", "find every trajectory below a path (dirs, archives)", cmd_discover},
@@ -56,12 +57,22 @@ int cli_use_color(FILE *f)
 int cli_exit_for(int code)
 {
     switch (code) {
-    case CT_OK: return CT_EXIT_OK;
-    case CT_EINVAL: return CT_EXIT_USAGE;
-    case CT_EIO: case CT_EPARSE: case CT_EFORMAT: case CT_ELFS: case CT_ELIMIT: case CT_EEMPTY:
-    case CT_ENOTFOUND: return CT_EXIT_INPUT;
-    case CT_ESCHEMA: return CT_EXIT_OUTPUT;
-    default: return CT_EXIT_INTERNAL;
+    case CT_OK:
+        return CT_EXIT_OK;
+    case CT_EINVAL:
+        return CT_EXIT_USAGE;
+    case CT_EIO:
+    case CT_EPARSE:
+    case CT_EFORMAT:
+    case CT_ELFS:
+    case CT_ELIMIT:
+    case CT_EEMPTY:
+    case CT_ENOTFOUND:
+        return CT_EXIT_INPUT;
+    case CT_ESCHEMA:
+        return CT_EXIT_OUTPUT;
+    default:
+        return CT_EXIT_INTERNAL;
     }
 }
 

@@ -45,7 +45,8 @@ ct_analysis *ct_analysis_new(const ct_trajectory *t, const char *analyzer)
     ct_analysis *a = alloc_analysis(t ? t->n_steps : 0);
     if (t) {
         a->traj_id = ct_analysis_strdup(a, t->id);
-        for (size_t i = 0; i < t->n_steps; i++) a->labels[i].bench_step_id = t->steps[i].bench_step_id;
+        for (size_t i = 0; i < t->n_steps; i++)
+            a->labels[i].bench_step_id = t->steps[i].bench_step_id;
     }
     a->analyzer = ct_analysis_strdup(a, analyzer ? analyzer : "heuristic");
     return a;
@@ -105,7 +106,8 @@ void ct_analysis_add_root_cause(ct_analysis *a, const char *text)
     a->root_cause_chain = nr;
 }
 
-void ct_analysis_add_decision(ct_analysis *a, int step_id, const char *decision, const char *should_have)
+void ct_analysis_add_decision(ct_analysis *a, int step_id, const char *decision,
+                              const char *should_have)
 {
     ct_decision *nd = ct_arena_alloc(a->arena, (a->n_decisions + 1) * sizeof *nd);
     if (a->n_decisions) memcpy(nd, a->decisions, a->n_decisions * sizeof *nd);
@@ -139,11 +141,13 @@ json_t *ct_analysis_to_json(const ct_analysis *a)
     for (size_t i = 0; i < a->n_labels; i++) {
         const ct_step_label *l = &a->labels[i];
         json_t *e = json_array();
-        for (size_t k = 0; k < l->n_evidence; k++) json_array_append_new(e, json_integer(l->evidence[k]));
-        json_t *lo = json_pack("{s:i, s:o, s:s, s:o, s:o, s:o}", "step_id", l->step_id, "bench_step_id",
-                               l->bench_step_id > 0 ? json_integer(l->bench_step_id) : json_null(),
-                               "label", ct_label_name(l->label), "rule", str_or_null(l->rule),
-                               "reasoning", str_or_null(l->reasoning), "evidence", e);
+        for (size_t k = 0; k < l->n_evidence; k++)
+            json_array_append_new(e, json_integer(l->evidence[k]));
+        json_t *lo =
+            json_pack("{s:i, s:o, s:s, s:o, s:o, s:o}", "step_id", l->step_id, "bench_step_id",
+                      l->bench_step_id > 0 ? json_integer(l->bench_step_id) : json_null(), "label",
+                      ct_label_name(l->label), "rule", str_or_null(l->rule), "reasoning",
+                      str_or_null(l->reasoning), "evidence", e);
         json_object_set_new(lo, "deviation_type", str_or_null(l->deviation_type));
         json_object_set_new(lo, "correct_alternative", str_or_null(l->correct_alternative));
         json_object_set_new(lo, "impact_severity", str_or_null(l->impact_severity));
@@ -155,19 +159,23 @@ json_t *ct_analysis_to_json(const ct_analysis *a)
     json_object_set_new(o, "labels", labels);
     json_t *stages = json_array();
     for (size_t i = 0; i < a->n_stages; i++)
-        json_array_append_new(stages, json_pack("{s:i, s:i, s:i, s:o}", "stage_id", a->stages[i].stage_id,
-                                                "start_step_id", a->stages[i].start_step_id, "end_step_id",
-                                                a->stages[i].end_step_id, "name", str_or_null(a->stages[i].name)));
+        json_array_append_new(
+            stages, json_pack("{s:i, s:i, s:i, s:o}", "stage_id", a->stages[i].stage_id,
+                              "start_step_id", a->stages[i].start_step_id, "end_step_id",
+                              a->stages[i].end_step_id, "name", str_or_null(a->stages[i].name)));
     json_object_set_new(o, "stages", stages);
     json_t *rc = json_array();
-    for (size_t i = 0; i < a->n_root_cause; i++) json_array_append_new(rc, json_string(a->root_cause_chain[i]));
+    for (size_t i = 0; i < a->n_root_cause; i++)
+        json_array_append_new(rc, json_string(a->root_cause_chain[i]));
     json_object_set_new(o, "root_cause_chain", rc);
     json_t *cd = json_array();
     for (size_t i = 0; i < a->n_decisions; i++)
-        json_array_append_new(cd, json_pack("{s:i, s:s, s:s}", "step_id", a->decisions[i].step_id, "decision",
-                                            a->decisions[i].decision, "should_have", a->decisions[i].should_have));
+        json_array_append_new(cd, json_pack("{s:i, s:s, s:s}", "step_id", a->decisions[i].step_id,
+                                            "decision", a->decisions[i].decision, "should_have",
+                                            a->decisions[i].should_have));
     json_object_set_new(o, "critical_decision_points", cd);
-    json_object_set_new(o, "correct_strategy", json_string(a->correct_strategy ? a->correct_strategy : ""));
+    json_object_set_new(o, "correct_strategy",
+                        json_string(a->correct_strategy ? a->correct_strategy : ""));
     json_object_set_new(o, "summary", json_string(a->summary ? a->summary : ""));
     json_object_set_new(o, "partial", json_boolean(a->partial));
     json_object_set_new(o, "stop_reason", str_or_null(a->stop_reason));
@@ -198,25 +206,32 @@ ct_analysis *ct_analysis_from_json(json_t *j, ct_error *err)
     for (size_t i = 0; i < n; i++) {
         json_t *l = json_array_get(labels, i);
         ct_label_kind k;
-        if (!json_is_object(l) || json_integer_value(json_object_get(l, "step_id")) != (json_int_t)i + 1 ||
+        if (!json_is_object(l) ||
+            json_integer_value(json_object_get(l, "step_id")) != (json_int_t)i + 1 ||
             ct_label_from_name(jstr(l, "label"), &k) != 0) {
-            ct_error_set(err, CT_EPARSE, "analysis JSON: label %zu is malformed (step_id must be %zu)", i + 1, i + 1);
+            ct_error_set(err, CT_EPARSE,
+                         "analysis JSON: label %zu is malformed (step_id must be %zu)", i + 1,
+                         i + 1);
             ct_analysis_free(a);
             return NULL;
         }
         json_t *ev = json_object_get(l, "evidence");
         size_t ne = json_is_array(ev) ? json_array_size(ev) : 0;
         int *evs = ne ? ct_xmalloc(ne * sizeof *evs) : NULL;
-        for (size_t e = 0; e < ne; e++) evs[e] = (int)json_integer_value(json_array_get(ev, e));
+        for (size_t e = 0; e < ne; e++)
+            evs[e] = (int)json_integer_value(json_array_get(ev, e));
         ct_analysis_set_label(a, (int)i + 1, k, jstr(l, "rule"), jstr(l, "reasoning"), evs, ne);
         free(evs);
         ct_step_label *sl = &a->labels[i];
         json_t *b = json_object_get(l, "bench_step_id");
         sl->bench_step_id = json_is_integer(b) ? (int)json_integer_value(b) : 0;
-        if (jstr(l, "deviation_type")) sl->deviation_type = ct_analysis_strdup(a, jstr(l, "deviation_type"));
+        if (jstr(l, "deviation_type"))
+            sl->deviation_type = ct_analysis_strdup(a, jstr(l, "deviation_type"));
         sl->correct_alternative = ct_analysis_strdup(a, jstr(l, "correct_alternative"));
-        if (jstr(l, "impact_severity")) sl->impact_severity = ct_analysis_strdup(a, jstr(l, "impact_severity"));
-        if (json_is_number(json_object_get(l, "reward"))) sl->reward = json_number_value(json_object_get(l, "reward"));
+        if (jstr(l, "impact_severity"))
+            sl->impact_severity = ct_analysis_strdup(a, jstr(l, "impact_severity"));
+        if (json_is_number(json_object_get(l, "reward")))
+            sl->reward = json_number_value(json_object_get(l, "reward"));
         sl->from_feedback = json_is_true(json_object_get(l, "from_feedback"));
         sl->memory_note = ct_analysis_strdup(a, jstr(l, "memory_note"));
     }
@@ -226,7 +241,8 @@ ct_analysis *ct_analysis_from_json(json_t *j, ct_error *err)
     if (json_is_array(st)) {
         size_t ns = json_array_size(st);
         ct_stage *tmp = ct_xcalloc(ns ? ns : 1, sizeof *tmp);
-        json_array_foreach(st, i, v) {
+        json_array_foreach(st, i, v)
+        {
             tmp[i].stage_id = (int)json_integer_value(json_object_get(v, "stage_id"));
             tmp[i].start_step_id = (int)json_integer_value(json_object_get(v, "start_step_id"));
             tmp[i].end_step_id = (int)json_integer_value(json_object_get(v, "end_step_id"));
@@ -235,11 +251,11 @@ ct_analysis *ct_analysis_from_json(json_t *j, ct_error *err)
         ct_analysis_set_stages(a, tmp, ns);
         free(tmp);
     }
-    json_array_foreach(json_object_get(j, "root_cause_chain"), i, v)
-        if (json_is_string(v)) ct_analysis_add_root_cause(a, json_string_value(v));
+    json_array_foreach(json_object_get(j, "root_cause_chain"), i, v) if (json_is_string(v))
+        ct_analysis_add_root_cause(a, json_string_value(v));
     json_array_foreach(json_object_get(j, "critical_decision_points"), i, v)
-        ct_analysis_add_decision(a, (int)json_integer_value(json_object_get(v, "step_id")), jstr(v, "decision"),
-                                 jstr(v, "should_have"));
+        ct_analysis_add_decision(a, (int)json_integer_value(json_object_get(v, "step_id")),
+                                 jstr(v, "decision"), jstr(v, "should_have"));
     a->correct_strategy = ct_analysis_strdup(a, jstr(j, "correct_strategy"));
     a->summary = ct_analysis_strdup(a, jstr(j, "summary"));
     a->partial = json_is_true(json_object_get(j, "partial"));

@@ -66,15 +66,15 @@ void ct_batch_config_hash(const char *analyzer, const json_t *config, char out[6
     static const char *const heuristic_sections[] = {"heuristic", NULL};
     static const char *const llm_sections[] = {"llm", "trace", NULL};
     static const char *const hybrid_sections[] = {"llm", "trace", "heuristic", NULL};
-    const char *const *sections = !is_llm(analyzer)               ? heuristic_sections
+    const char *const *sections = !is_llm(analyzer)              ? heuristic_sections
                                   : strcmp(analyzer, "llm") == 0 ? llm_sections
                                                                  : hybrid_sections;
     /* no secret goes into a hash that is stored */
     json_t *safe = config ? ct_config_redacted(config) : NULL;
     for (size_t i = 0; sections[i]; i++) {
         const json_t *section = safe ? json_object_get(safe, sections[i]) : NULL;
-        char *c = section ? json_dumps(section, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
-                          : NULL;
+        char *c =
+            section ? json_dumps(section, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
         ct_buf_printf(&b, "%s %s\n", sections[i], c ? c : "null");
         free(c);
     }

@@ -97,6 +97,7 @@ const char *ct_error_format(const ct_error *err, char *buf, size_t size)
             used += (size_t)snprintf(buf + used, size - used, " (byte %lld)", err->offset);
         if (used < size) used += (size_t)snprintf(buf + used, size - used, ": ");
     }
-    if (used < size) snprintf(buf + used, size - used, "%s", err->msg[0] ? err->msg : ct_strerror(err->code));
+    if (used < size)
+        snprintf(buf + used, size - used, "%s", err->msg[0] ? err->msg : ct_strerror(err->code));
     return buf;
 }

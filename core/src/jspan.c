@@ -9,7 +9,8 @@
 
 size_t ct_json_skip_ws(const char *s, size_t n, size_t pos)
 {
-    while (pos < n && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r')) pos++;
+    while (pos < n && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r'))
+        pos++;
     return pos;
 }
 
@@ -23,7 +24,8 @@ static size_t string_end(const char *s, size_t n, size_t pos)
         size_t at = (size_t)(q - s);
         /* count the backslashes right before the quote */
         size_t k = at;
-        while (k > pos && s[k - 1] == '\\') k--;
+        while (k > pos && s[k - 1] == '\\')
+            k--;
         if (((at - k) & 1) == 0) return at + 1;
         pos = at + 1;
     }
@@ -41,7 +43,8 @@ size_t ct_json_value_end(const char *s, size_t n, size_t pos)
         while (pos < n) {
             /* jump to the next interesting byte */
             size_t i = pos;
-            while (i < n && s[i] != '"' && s[i] != '{' && s[i] != '[' && s[i] != '}' && s[i] != ']') i++;
+            while (i < n && s[i] != '"' && s[i] != '{' && s[i] != '[' && s[i] != '}' && s[i] != ']')
+                i++;
             if (i >= n) return BAD;
             c = s[i];
             if (c == '"') {
@@ -49,14 +52,17 @@ size_t ct_json_value_end(const char *s, size_t n, size_t pos)
                 if (pos == BAD) return BAD;
                 continue;
             }
-            if (c == '{' || c == '[') depth++;
-            else if (--depth == 0) return i + 1;
+            if (c == '{' || c == '[')
+                depth++;
+            else if (--depth == 0)
+                return i + 1;
             pos = i + 1;
         }
         return BAD;
     }
     size_t i = pos;
-    while (i < n && !strchr(",]} \t\r\n", s[i])) i++;
+    while (i < n && !strchr(",]} \t\r\n", s[i]))
+        i++;
     return i > pos ? i : BAD;
 }
 
@@ -189,8 +195,10 @@ int ct_lines_of(const ct_lines *li, size_t off)
     size_t lo = 0, hi = li->n;
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (li->starts[mid] <= off) lo = mid;
-        else hi = mid;
+        if (li->starts[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
     }
     return (int)lo + 1;
 }

@@ -120,7 +120,8 @@ void ct_traj_warn(ct_trajectory *t, const char *fmt, ...)
 
 void ct_traj_renumber(ct_trajectory *t)
 {
-    for (size_t i = 0; i < t->n_steps; i++) t->steps[i].step_id = (int)i + 1;
+    for (size_t i = 0; i < t->n_steps; i++)
+        t->steps[i].step_id = (int)i + 1;
 }
 
 ct_step *ct_traj_step(ct_trajectory *t, int step_id)
@@ -138,8 +139,8 @@ static json_t *ref_to_json(const ct_source_ref *r)
 {
     if (!r->path) return json_null();
     return json_pack("{s:s, s:I, s:I, s:i, s:i}", "path", r->path, "byte_start",
-                     (json_int_t)r->byte_start, "byte_end", (json_int_t)r->byte_end,
-                     "line_start", r->line_start, "line_end", r->line_end);
+                     (json_int_t)r->byte_start, "byte_end", (json_int_t)r->byte_end, "line_start",
+                     r->line_start, "line_end", r->line_end);
 }
 
 json_t *ct_step_to_json(const ct_step *s)
@@ -153,7 +154,8 @@ json_t *ct_step_to_json(const ct_step *s)
     json_object_set_new(o, "action", json_string(s->action ? s->action : ""));
     json_object_set_new(o, "thought", str_or_null(s->thought));
     json_object_set_new(o, "observation", str_or_null(s->observation));
-    json_object_set_new(o, "exit_code", s->has_exit_code ? json_integer(s->exit_code) : json_null());
+    json_object_set_new(o, "exit_code",
+                        s->has_exit_code ? json_integer(s->exit_code) : json_null());
     json_t *files = json_array();
     for (size_t i = 0; i < s->n_files; i++) {
         const ct_file_touch *f = &s->files[i];
@@ -188,7 +190,8 @@ json_t *ct_traj_to_json(const ct_trajectory *t, int with_steps)
     json_object_set_new(o, "model", str_or_null(t->model));
     json_object_set_new(o, "task", str_or_null(t->task));
     json_t *out = json_object();
-    json_object_set_new(out, "solved", t->solved == CT_UNKNOWN ? json_null() : json_boolean(t->solved));
+    json_object_set_new(out, "solved",
+                        t->solved == CT_UNKNOWN ? json_null() : json_boolean(t->solved));
     json_object_set_new(out, "reward", t->has_reward ? json_real(t->reward) : json_null());
     json_object_set_new(out, "exit_status", str_or_null(t->exit_status));
     json_object_set_new(out, "exit_code",
@@ -198,11 +201,13 @@ json_t *ct_traj_to_json(const ct_trajectory *t, int with_steps)
     json_object_set(o, "metadata", t->metadata);
     json_object_set_new(o, "step_count", json_integer((json_int_t)t->n_steps));
     json_t *w = json_array();
-    for (size_t i = 0; i < t->n_warnings; i++) json_array_append_new(w, json_string(t->warnings[i]));
+    for (size_t i = 0; i < t->n_warnings; i++)
+        json_array_append_new(w, json_string(t->warnings[i]));
     json_object_set_new(o, "warnings", w);
     if (with_steps) {
         json_t *steps = json_array();
-        for (size_t i = 0; i < t->n_steps; i++) json_array_append_new(steps, ct_step_to_json(&t->steps[i]));
+        for (size_t i = 0; i < t->n_steps; i++)
+            json_array_append_new(steps, ct_step_to_json(&t->steps[i]));
         json_object_set_new(o, "steps", steps);
     }
     return o;
@@ -219,7 +224,8 @@ void ct_traj_list_push(ct_traj_list *l, ct_trajectory *t)
 
 void ct_traj_list_free(ct_traj_list *l)
 {
-    for (size_t i = 0; i < l->n; i++) ct_traj_free(l->items[i]);
+    for (size_t i = 0; i < l->n; i++)
+        ct_traj_free(l->items[i]);
     free(l->items);
     l->items = NULL;
     l->n = l->cap = 0;

@@ -14,7 +14,8 @@
 static void test_buf(void)
 {
     ct_buf b = CT_BUF_INIT;
-    for (int i = 0; i < 1000; i++) ct_buf_printf(&b, "%d,", i);
+    for (int i = 0; i < 1000; i++)
+        ct_buf_printf(&b, "%d,", i);
     CHECK(ct_str_starts(b.data, "0,1,2,"));
     CHECK(ct_str_ends(b.data, "998,999,"));
     CHECK_INT(b.len, strlen(b.data));
@@ -28,10 +29,12 @@ static void test_buf(void)
 static void test_utf8(void)
 {
     CHECK(ct_utf8_valid("h\xc3\xa9llo", 6));
-    CHECK(!ct_utf8_valid("a\xff" "b", 3));
-    CHECK(!ct_utf8_valid("a\0b", 3));          /* NUL is not allowed in model strings */
-    CHECK(!ct_utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
-    CHECK(!ct_utf8_valid("\xc0\xaf", 2));      /* overlong */
+    CHECK(!ct_utf8_valid("a\xff"
+                         "b",
+                         3));
+    CHECK(!ct_utf8_valid("a\0b", 3));         /* NUL is not allowed in model strings */
+    CHECK(!ct_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    CHECK(!ct_utf8_valid("\xc0\xaf", 2));     /* overlong */
     /* the word-at-a-time ASCII path: a bad byte or NUL at every position of a long string */
     char longs[40];
     for (int pos = 0; pos < 33; pos++) {
@@ -45,8 +48,12 @@ static void test_utf8(void)
     }
     memset(longs, 'y', 32);
     CHECK(ct_utf8_valid(longs, 32));
-    char *r = ct_utf8_sanitize("a\xff" "b\0c", 5);
-    CHECK_STR(r, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c");
+    char *r = ct_utf8_sanitize("a\xff"
+                               "b\0c",
+                               5);
+    CHECK_STR(r, "a\xEF\xBF\xBD"
+                 "b\xEF\xBF\xBD"
+                 "c");
     free(r);
 }
 
@@ -64,7 +71,8 @@ static void test_traj(void)
     CHECK(ct_traj_step(t, 0) == NULL && ct_traj_step(t, 101) == NULL);
     /* strings with NUL or broken bytes are repaired on the way in */
     const char *s = ct_traj_strndup(t, "a\0b", 3);
-    CHECK_STR(s, "a\xEF\xBF\xBD" "b");
+    CHECK_STR(s, "a\xEF\xBF\xBD"
+                 "b");
     ct_file_touch *f = ct_step_add_file(t, &t->steps[0]);
     f->path = "a.py";
     f = ct_step_add_file(t, &t->steps[0]);
@@ -89,7 +97,8 @@ static void test_traj(void)
 
 static void test_jspan(void)
 {
-    const char *doc = "{\"a\": [1, {\"b\": \"x\\\"]}\"}, [2, 3]],\n \"trajectory\" : [ {\"k\":1} ,\n{\"k\":2}] }";
+    const char *doc =
+        "{\"a\": [1, {\"b\": \"x\\\"]}\"}, [2, 3]],\n \"trajectory\" : [ {\"k\":1} ,\n{\"k\":2}] }";
     size_t n = strlen(doc);
     CHECK_INT(ct_json_value_end(doc, n, 0), n);
     const char *p1[] = {"a", "#1", "b"};

@@ -32,7 +32,8 @@ typedef struct ct_step_label {
     int *evidence;         /* step ids that support the label */
     size_t n_evidence;
     /* rl_feedback fields */
-    const char *deviation_type; /* wrong_tool|wrong_target|redundant|premature_conclusion|missing_exploration|none */
+    /* wrong_tool, wrong_target, redundant, premature_conclusion, missing_exploration, none */
+    const char *deviation_type;
     const char *correct_alternative;
     const char *impact_severity; /* critical|moderate|minor|none */
     double reward;               /* in [-1, 1] */
@@ -43,7 +44,7 @@ typedef struct ct_step_label {
 typedef struct ct_stage {
     int stage_id; /* 1-based */
     int start_step_id;
-    int end_step_id; /* inclusive */
+    int end_step_id;  /* inclusive */
     const char *name; /* "orient", "locate", "change", "verify", ... or NULL */
 } ct_stage;
 
@@ -88,7 +89,8 @@ void *ct_analysis_alloc(ct_analysis *a, size_t n); /* zeroed, freed with the ana
 int ct_analysis_set_label(ct_analysis *a, int step_id, ct_label_kind kind, const char *rule,
                           const char *reasoning, const int *evidence, size_t n_evidence);
 void ct_analysis_add_root_cause(ct_analysis *a, const char *text);
-void ct_analysis_add_decision(ct_analysis *a, int step_id, const char *decision, const char *should_have);
+void ct_analysis_add_decision(ct_analysis *a, int step_id, const char *decision,
+                              const char *should_have);
 void ct_analysis_set_stages(ct_analysis *a, const ct_stage *stages, size_t n);
 
 /* The `--json` object of `codetracer analyze` (labels + detailed fields). */

@@ -16,7 +16,10 @@ typedef struct ct_buf {
     size_t cap;
 } ct_buf;
 
-#define CT_BUF_INIT {NULL, 0, 0}
+#define CT_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void ct_buf_reserve(ct_buf *b, size_t extra);
 void ct_buf_append(ct_buf *b, const void *p, size_t n);
@@ -33,7 +36,7 @@ char *ct_buf_steal(ct_buf *b);
 void *ct_xmalloc(size_t n);
 void *ct_xcalloc(size_t n, size_t size);
 void *ct_xrealloc(void *p, size_t n);
-char *ct_xstrdup(const char *s);          /* NULL in, NULL out */
+char *ct_xstrdup(const char *s); /* NULL in, NULL out */
 char *ct_xstrndup(const char *s, size_t n);
 char *ct_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -31,11 +31,11 @@ enum {
 #define CT_ERROR_MSG_MAX 1024
 
 typedef struct ct_error {
-    int code;                    /* one of the CT_E* codes, CT_OK when unset */
-    long long offset;            /* byte offset in `path`, -1 when not applicable */
-    int line;                    /* 1-based line in `path`, 0 when not applicable */
-    char path[512];              /* the file concerned, "" when none */
-    char msg[CT_ERROR_MSG_MAX];  /* one sentence, no trailing newline */
+    int code;                   /* one of the CT_E* codes, CT_OK when unset */
+    long long offset;           /* byte offset in `path`, -1 when not applicable */
+    int line;                   /* 1-based line in `path`, 0 when not applicable */
+    char path[512];             /* the file concerned, "" when none */
+    char msg[CT_ERROR_MSG_MAX]; /* one sentence, no trailing newline */
 } ct_error;
 
 /* Reset to "no error". */

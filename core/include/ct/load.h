@@ -43,32 +43,34 @@ enum {
 };
 
 typedef struct ct_found {
-    char *rel;                /* trajectory root inside the fs */
+    char *rel; /* trajectory root inside the fs */
     int is_dir;
     const ct_loader *loader;
     int score;
 } ct_found;
 
 typedef struct ct_discover_opts {
-    int max_depth;    /* directory levels below the start to search; 0 → default 10 */
-    size_t max_found; /* stop after this many roots; 0 → default 100000 */
+    int max_depth;      /* directory levels below the start to search; 0 → default 10 */
+    size_t max_found;   /* stop after this many roots; 0 → default 100000 */
     size_t max_entries; /* directory entries examined in total; 0 → default 200000 */
 } ct_discover_opts;
 
 /* Find trajectory roots at or below `rel`. A directory a loader claims (below CT_DETECT_SURE) is
  * still searched, and is replaced by the claims below it only when one scores strictly better or
- * claims are found below two or more of its entries (child preference). Skips VCS dirs, node_modules, caches; guards against symlink
- * loops; never follows more than max_depth. When a limit (max_found, max_entries) stopped the
- * walk early, returns CT_OK with the roots found so far and fills err with a CT_ELIMIT warning
- * (callers that care check err->code after success). *out is NULL when nothing was found. */
-int ct_discover(ct_fs *fs, const char *rel, const ct_discover_opts *opts, ct_found **out,
-                size_t *n, ct_error *err);
+ * claims are found below two or more of its entries (child preference). Skips VCS dirs,
+ * node_modules, caches; guards against symlink loops; never follows more than max_depth. When a
+ * limit (max_found, max_entries) stopped the walk early, returns CT_OK with the roots found so far
+ * and fills err with a CT_ELIMIT warning (callers that care check err->code after success). *out is
+ * NULL when nothing was found. */
+int ct_discover(ct_fs *fs, const char *rel, const ct_discover_opts *opts, ct_found **out, size_t *n,
+                ct_error *err);
 void ct_found_free(ct_found *f, size_t n);
 
 /* Run loader l on one root (as ct_discover found it) and append what it yields to out. When the
  * loader rejects a file as invalid JSON and the file holds bytes that are not UTF-8 (and no raw
- * NUL byte, which stays an error), it is loaded again with each such byte replaced by '?' (byte offsets unchanged), and
- * every trajectory it yields carries a warning saying so. Returns what l->load returns. */
+ * NUL byte, which stays an error), it is loaded again with each such byte replaced by '?' (byte
+ * offsets unchanged), and every trajectory it yields carries a warning saying so. Returns what
+ * l->load returns. */
 int ct_load_root(ct_fs *fs, const ct_loader *l, const char *rel, int is_dir, ct_traj_list *out,
                  ct_error *err);
 

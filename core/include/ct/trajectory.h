@@ -43,8 +43,9 @@ typedef struct ct_source_ref {
 
 /* A file a step touched, with the edit payload when the format has one. Unused fields NULL. */
 typedef struct ct_file_touch {
-    const char *path;     /* path as the agent saw it (inside its container) */
-    const char *op;       /* "str_replace", "create", "insert", "write", "aci_edit", "patch", "view", "undo_edit", ... */
+    const char *path; /* path as the agent saw it (inside its container) */
+    const char *op;   /* "str_replace", "create", "insert", "write", "aci_edit", "patch", "view",
+                         "undo_edit", ... */
     const char *old_text; /* replaced text (str_replace, Edit) */
     const char *new_text; /* replacement or inserted text */
     const char *content;  /* whole written content (create / Write) */
@@ -57,7 +58,8 @@ typedef struct ct_step {
     int step_id;
     int bench_step_id;
     ct_step_kind kind;
-    const char *tool;        /* tool name as the agent named it ("bash", "Edit", "str_replace_editor", ...) */
+    const char
+        *tool; /* tool name as the agent named it ("bash", "Edit", "str_replace_editor", ...) */
     const char *action;      /* exact action text (never NULL; "" when none) */
     const char *thought;     /* reasoning before the action, NULL when none */
     const char *observation; /* what came back, NULL when unknown / killed */
@@ -74,13 +76,13 @@ typedef struct ct_step {
 typedef struct ct_arena ct_arena;
 
 typedef struct ct_trajectory {
-    const char *id;     /* addressable id: the path, or PATH#K for the K-th of several */
-    const char *path;   /* the file or directory it was loaded from (display path) */
-    const char *format; /* loader name, e.g. "mini-swe-agent" */
+    const char *id;             /* addressable id: the path, or PATH#K for the K-th of several */
+    const char *path;           /* the file or directory it was loaded from (display path) */
+    const char *format;         /* loader name, e.g. "mini-swe-agent" */
     const char *format_version; /* e.g. "mini-swe-agent-1.1", "0.x", NULL when n/a */
-    const char *agent;  /* e.g. "mini-SWE-agent", "OpenHands", "Claude Code" */
-    const char *model;  /* NULL when unknown */
-    const char *task;   /* task statement, NULL when unknown */
+    const char *agent;          /* e.g. "mini-SWE-agent", "OpenHands", "Claude Code" */
+    const char *model;          /* NULL when unknown */
+    const char *task;           /* task statement, NULL when unknown */
     ct_tristate solved;
     int has_reward;
     double reward;

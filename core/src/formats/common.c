@@ -7,16 +7,17 @@
 json_t *ct_fmt_parse_json(const char *data, size_t len, const char *display, ct_error *err)
 {
     if (ct_is_lfs_pointer(data, len)) {
-        ct_error_setf(err, CT_ELFS, display, -1, 0,
-                      "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+        ct_error_setf(
+            err, CT_ELFS, display, -1, 0,
+            "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
         return NULL;
     }
     json_error_t je;
     json_t *v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (!v) {
         int truncated = je.position >= (int)len || strstr(je.text, "end of file") != NULL;
-        ct_error_setf(err, CT_EPARSE, display, je.position, je.line,
-                      "%s JSON: %s", truncated ? "truncated" : "invalid", je.text);
+        ct_error_setf(err, CT_EPARSE, display, je.position, je.line, "%s JSON: %s",
+                      truncated ? "truncated" : "invalid", je.text);
     }
     return v;
 }
@@ -50,7 +51,8 @@ const char *ct_fmt_content_text(ct_trajectory *t, json_t *v)
     size_t i;
     json_t *blk;
     int any = 0;
-    json_array_foreach(v, i, blk) {
+    json_array_foreach(v, i, blk)
+    {
         json_t *tx = json_is_object(blk) ? json_object_get(blk, "text") : blk;
         if (!json_is_string(tx)) continue;
         if (any) ct_buf_putc(&b, '\n');
@@ -105,12 +107,13 @@ void ct_fmt_tb_trial_fill(ct_fs *fs, const char *trial_rel, ct_trajectory *t)
     char *r = ct_path_join(trial_rel, "results.json");
     ct_buf raw = CT_BUF_INIT;
     json_t *j = NULL;
-    if (ct_fs_is_file(fs, r) && ct_fmt_read_json(fs, r, &raw, &j, NULL) == CT_OK && json_is_object(j)) {
+    if (ct_fs_is_file(fs, r) && ct_fmt_read_json(fs, r, &raw, &j, NULL) == CT_OK &&
+        json_is_object(j)) {
         if (!t->task) t->task = ct_fmt_jstr(t, json_object_get(j, "instruction"));
         json_t *res = json_object_get(j, "is_resolved");
         if (json_is_boolean(res)) t->solved = json_is_true(res) ? CT_TRUE : CT_FALSE;
-        static const char *keys[] = {"task_id", "trial_name", "failure_mode", "parser_results",
-                                     "total_input_tokens", "total_output_tokens"};
+        static const char *keys[] = {"task_id",        "trial_name",         "failure_mode",
+                                     "parser_results", "total_input_tokens", "total_output_tokens"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
             json_t *v = json_object_get(j, keys[i]);
             if (v && !json_is_null(v)) json_object_set(t->metadata, keys[i], v);
@@ -129,11 +132,13 @@ static int word_is(const char *w, size_t n, const char *s)
 ct_step_kind ct_fmt_kind_from_shell(const char *cmd)
 {
     if (!cmd) return CT_KIND_OTHER;
-    while (isspace((unsigned char)*cmd)) cmd++;
+    while (isspace((unsigned char)*cmd))
+        cmd++;
     if (strstr(cmd, "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT") || strcmp(cmd, "submit") == 0)
         return CT_KIND_SUBMIT;
     const char *e = cmd;
-    while (*e && !isspace((unsigned char)*e) && *e != ';' && *e != '|' && *e != '&') e++;
+    while (*e && !isspace((unsigned char)*e) && *e != ';' && *e != '|' && *e != '&')
+        e++;
     size_t n = (size_t)(e - cmd);
     if (word_is(cmd, n, "cat") || word_is(cmd, n, "head") || word_is(cmd, n, "tail") ||
         word_is(cmd, n, "less") || word_is(cmd, n, "nl") || word_is(cmd, n, "open") ||

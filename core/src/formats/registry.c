@@ -18,9 +18,9 @@ extern const ct_loader ct_loader_mini_log;
 extern const ct_loader ct_loader_tb_trial;
 
 static const ct_loader *const all[] = {
-    &ct_loader_ctb,       &ct_loader_step_jsonl, &ct_loader_atif,     &ct_loader_terminus,
-    &ct_loader_mini_swe,  &ct_loader_openhands,  &ct_loader_swe_agent, &ct_loader_claude_code,
-    &ct_loader_codex,     &ct_loader_oneshot,    &ct_loader_mini_log, &ct_loader_tb_trial,
+    &ct_loader_ctb,      &ct_loader_step_jsonl, &ct_loader_atif,      &ct_loader_terminus,
+    &ct_loader_mini_swe, &ct_loader_openhands,  &ct_loader_swe_agent, &ct_loader_claude_code,
+    &ct_loader_codex,    &ct_loader_oneshot,    &ct_loader_mini_log,  &ct_loader_tb_trial,
 };
 
 const ct_loader *const *ct_loaders(size_t *n)

@@ -53,10 +53,23 @@
 #define OBS_SCAN 4096 /* bytes scanned at each end of an observation */
 
 static const char *const rule_ids[] = {
-    "failed-action", "repeat-command", "retry-failure", "reverted-edit",
-    "regression",    "outside-patch",  "after-done",    "unused-explore",
-    "install-loop",  "failed-submit",  "weakened-test", "empty-action",
-    "garbled-write", "unsolved-final", "known-error",   "syntax-broken", NULL,
+    "failed-action",
+    "repeat-command",
+    "retry-failure",
+    "reverted-edit",
+    "regression",
+    "outside-patch",
+    "after-done",
+    "unused-explore",
+    "install-loop",
+    "failed-submit",
+    "weakened-test",
+    "empty-action",
+    "garbled-write",
+    "unsolved-final",
+    "known-error",
+    "syntax-broken",
+    NULL,
 };
 
 const char *const *ct_heuristic_rule_ids(void)
@@ -1501,8 +1514,8 @@ static void rule_syntax_broken(ctx *c)
             if (!broken[i] || c->in[i].invoke_error) continue;
             int ev = (int)i + 1;
             set(c, i, CT_LABEL_INCORRECT, "syntax-broken", "wrong_target", "moderate",
-                "Re-read the edited definition and fix the syntax before running anything.",
-                &ev, 1, "%s%s", why[i] ? why[i] : "the edit left a syntax error",
+                "Re-read the edited definition and fix the syntax before running anything.", &ev, 1,
+                "%s%s", why[i] ? why[i] : "the edit left a syntax error",
                 why[i] && why[i][strlen(why[i]) - 1] == '.' ? "" : ".");
         }
     }
