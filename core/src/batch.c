@@ -193,6 +193,9 @@ int ct_batch_analyze_mem(const ct_trajectory *t, const char *analyzer, const jso
             mem_warn(m, &me);
         else
             m->n_feedback = n;
+        /* Say where this agent showed the same pattern before (never stored in the cache). */
+        ct_error_clear(&me);
+        if (ct_memory_annotate_analysis(mem, t, a, &me) < 0) mem_warn(m, &me);
     }
     int rc = write_outputs(t, a, dir, profiles, artifacts, err);
     if (rc == CT_OK && out)

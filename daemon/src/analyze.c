@@ -153,6 +153,11 @@ static ct_analysis *analysis_of(ct_job *j, ct_memory *m, const ct_trajectory *t,
         ct_error_clear(&me);
         if (ct_memory_feedback_apply(m, hash, a, &me) < 0) mem_failed(j, &me);
     }
+    if (m && !j->mem_failed) {
+        /* where this agent showed the same pattern before: hover says "Informed by memory" */
+        ct_error_clear(&me);
+        if (ct_memory_annotate_analysis(m, t, a, &me) < 0) mem_failed(j, &me);
+    }
     return a;
 }
 

@@ -174,6 +174,15 @@ char *ct_memory_query_for(const ct_trajectory *t, const ct_analysis *a);
 int ct_memory_learn_from_analysis(ct_memory *m, const ct_trajectory *t, const ct_analysis *a,
                                   size_t *n_added, ct_error *err);
 
+/* The other way round: for each rule that labelled steps of a (the first step per rule and
+ * label), look up the failure_pattern entry learn_from_analysis keeps for t's agent and model;
+ * when other trajectories showed the same pattern, set that label's memory_note (e.g. "memory
+ * entry #12: rule 'repeat-command' labelled steps unuseful in 3 other runs of mini-SWE-agent")
+ * so a reader sees the label is a known habit of this agent. Labels are not changed. Returns
+ * the number of notes set, or a negative CT_E* code. */
+int ct_memory_annotate_analysis(ct_memory *m, const ct_trajectory *t, ct_analysis *a,
+                                ct_error *err);
+
 /* After a user's verdict on step_id of t: when the newest cached analysis gave that step another
  * label through a rule, add a pitfall entry ("rule R labelled a step X that a user marked Y")
  * scoped to the agent and model, so the analyzer and the LLM agent learn which rules misfire.

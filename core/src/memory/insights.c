@@ -550,6 +550,70 @@ char *ct_memory_query_for(const ct_trajectory *t, const ct_analysis *a)
     return ct_buf_steal(&b);
 }
 
+/* The agent name and the text under which learn_from_analysis files a (rule, label) pattern:
+ * both directions must agree on it. */
+static const char *pattern_agent(const ct_trajectory *t)
+{
+    return t->agent && *t->agent ? t->agent : (t->format ? t->format : "");
+}
+
+static int pattern_label(const ct_step_label *l)
+{
+    return l->label != CT_LABEL_CORRECT && l->rule && *l->rule && !l->from_feedback &&
+           strcmp(l->rule, "llm") != 0 && strcmp(l->rule, "feedback") != 0;
+}
+
+static void pattern_text(char *text, size_t size, const char *agent, const ct_step_label *l)
+{
+    snprintf(text, size, "%s: steps labelled %s by rule '%.120s'", agent, ct_label_name(l->label),
+             l->rule);
+}
+
+int ct_memory_annotate_analysis(ct_memory *m, const ct_trajectory *t, ct_analysis *a, ct_error *err)
+{
+    if (!ct__mem_ok(m, err)) return CT_EDB;
+    if (!t || !a)
+        return ct_error_set(err, CT_EINVAL, "annotating needs a trajectory and its analysis");
+    char hash[65];
+    ct_traj_hash(t, hash);
+    const char *agent = pattern_agent(t);
+    sqlite3_stmt *st = ct__mem_prepare(
+        m,
+        "SELECT i.id, (SELECT count(*) FROM insight_sources s WHERE s.insight_id = i.id"
+        " AND s.traj_hash <> ?1) FROM insights i WHERE i.kind = 'failure_pattern'"
+        " AND i.agent = ?2 AND i.model = ?3 AND i.text = ?4",
+        err);
+    if (!st) return CT_EDB;
+    int notes = 0;
+    for (size_t i = 0; i < a->n_labels; i++) {
+        ct_step_label *l = &a->labels[i];
+        if (!pattern_label(l)) continue;
+        char text[512];
+        pattern_text(text, sizeof text, agent, l);
+        sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, agent, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, t->model ? t->model : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            long long id = sqlite3_column_int64(st, 0), others = sqlite3_column_int64(st, 1);
+            if (others > 0) {
+                char note[640];
+                snprintf(note, sizeof note,
+                         "memory entry #%lld: rule '%.120s' labelled steps %s in %lld other "
+                         "run%s of %.120s",
+                         id, l->rule, ct_label_name(l->label), others, others == 1 ? "" : "s",
+                         agent);
+                l->memory_note = ct_analysis_strdup(a, note);
+                notes++;
+            }
+        }
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    sqlite3_finalize(st);
+    return notes;
+}
+
 int ct_memory_learn_from_analysis(ct_memory *m, const ct_trajectory *t, const ct_analysis *a,
                                   size_t *n_added, ct_error *err)
 {
@@ -559,14 +623,12 @@ int ct_memory_learn_from_analysis(ct_memory *m, const ct_trajectory *t, const ct
         return ct_error_set(err, CT_EINVAL, "learning needs a trajectory and its analysis");
     char hash[65];
     ct_traj_hash(t, hash);
-    const char *agent = t->agent && *t->agent ? t->agent : (t->format ? t->format : "");
+    const char *agent = pattern_agent(t);
     /* One entry per (rule, label) that fired, in order of first appearance. Labels from the
      * user's feedback and the LLM's free-form labels are not patterns of a rule. */
     for (size_t i = 0; i < a->n_labels; i++) {
         const ct_step_label *l = &a->labels[i];
-        if (l->label == CT_LABEL_CORRECT || !l->rule || !*l->rule || l->from_feedback ||
-            strcmp(l->rule, "llm") == 0 || strcmp(l->rule, "feedback") == 0)
-            continue;
+        if (!pattern_label(l)) continue;
         int seen = 0;
         for (size_t k = 0; k < i && !seen; k++) {
             const ct_step_label *o = &a->labels[k];
@@ -576,8 +638,7 @@ int ct_memory_learn_from_analysis(ct_memory *m, const ct_trajectory *t, const ct
         }
         if (seen) continue;
         char text[512];
-        snprintf(text, sizeof text, "%s: steps labelled %s by rule '%.120s'", agent,
-                 ct_label_name(l->label), l->rule);
+        pattern_text(text, sizeof text, agent, l);
         int rc = ct_memory_insight_add(m, CT_INSIGHT_FAILURE_PATTERN, agent, t->model, text, hash,
                                        NULL, NULL, err);
         if (rc != CT_OK) return rc;
