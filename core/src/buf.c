@@ -146,9 +146,9 @@ const char *ct_memstr(const char *hay, size_t n, const char *needle)
     return memmem(hay, n, needle, m);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t ct_utf8_seq(const char *str, size_t n)
 {
+    const unsigned char *s = (const unsigned char *)str;
     unsigned c = s[0];
     if (c < 0x80) return c ? 1 : 0;
     size_t len;
@@ -190,7 +190,7 @@ int ct_utf8_valid(const char *s, size_t n)
             i += 8;
             continue;
         }
-        size_t k = utf8_seq(p + i, n - i);
+        size_t k = ct_utf8_seq((const char *)p + i, n - i);
         if (!k) return 0;
         i += k;
     }
@@ -204,7 +204,7 @@ char *ct_utf8_sanitize(const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
-        size_t k = utf8_seq(p + i, n - i);
+        size_t k = ct_utf8_seq((const char *)p + i, n - i);
         if (k) {
             ct_buf_append(&b, s + i, k);
             i += k;

@@ -22,31 +22,6 @@ static char *split_selector(const char *path, long *k)
     return ct_xstrndup(path, (size_t)(h - path));
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid or a NUL byte. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80) return c ? 1 : 0;
-    size_t len;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (n < len) return 0;
-    unsigned cp = c & (0x3Fu >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
-
 /* Replace every byte that is not part of valid UTF-8 by '?', in place, so byte offsets stay
  * those of the file (the caller has ruled out raw NUL bytes). Returns how many were replaced;
  * *first = the first. */
@@ -54,7 +29,7 @@ static size_t repair_utf8(char *s, size_t n, size_t *first)
 {
     size_t i = 0, bad = 0;
     while (i < n) {
-        size_t k = utf8_len((const unsigned char *)s + i, n - i);
+        size_t k = ct_utf8_seq(s + i, n - i);
         if (k) {
             i += k;
             continue;

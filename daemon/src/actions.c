@@ -270,6 +270,7 @@ static void cmd_clear(ct_server *s, ct_rpc_msg *m, const char *target)
             job_cancel(j, 1);
             n++;
         }
+    sources_refresh(s); /* the cleared trajectories' edits leave the source files */
     srv_reply(s, m->id, json_pack("{s:i}", "cleared", n));
 }
 

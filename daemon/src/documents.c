@@ -166,4 +166,5 @@ void h_did_close(ct_server *s, ct_rpc_msg *m)
     *pp = d->next;
     publish(s, d->uri, -1, json_array());
     doc_free(s, d);
+    sources_refresh(s); /* its edits leave the source files; a closed source is read from disk */
 }

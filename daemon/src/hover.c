@@ -45,6 +45,12 @@ void h_hover(ct_server *s, ct_rpc_msg *m)
                         "position.line/character must be integers");
         return;
     }
+    ct_lsp_pos sp = {(long)json_integer_value(line), (long)json_integer_value(ch)};
+    json_t *src = sources_hover(s, uri, sp);
+    if (src) {
+        srv_reply(s, m->id, src); /* a source line an agent edited */
+        return;
+    }
     ct_result view;
     memset(&view, 0, sizeof view);
     ct_result *r = result_for_uri(s, uri, &view);

@@ -180,7 +180,11 @@ static void finish_doc(ct_server *s, ct_job *j)
             publish(s, d->uri, d->version, json_array());
             result_free(d->res);
             d->res = NULL;
-            srv_show(s, 1, "cannot analyze %s", buf);
+            /* A source file an analysed run edited is not a trajectory: no error pop-up. */
+            if (s->src_diags && json_object_get(s->src_diags, d->uri) && !j->req_id)
+                srv_log(s, 4, "%s is not a trajectory (a source file edited by a run)", d->path);
+            else
+                srv_show(s, 1, "cannot analyze %s", buf);
             if (j->req_id) {
                 srv_reply_error(s, j->req_id, CT_RPC_REQUEST_FAILED, "%s", buf);
                 json_decref(j->req_id);
@@ -273,6 +277,7 @@ static void after_cb(uv_work_t *w, int status)
             finish_doc(s, j);
         else if (!j->uri)
             finish_path(s, j);
+        sources_refresh(s); /* edits of the trajectories onto the source files */
     } else if (j->doc) {
         j->doc->job = NULL;
     }

@@ -91,6 +91,7 @@ void settings_apply(ct_server *s, json_t *obj)
     if (json_is_boolean(cd)) set->create_db = json_is_true(cd);
     const char *du = jstr(obj, "docsUrl");
     if (du) snprintf(set->docs_url, sizeof set->docs_url, "%s", du);
+    sources_settings(s, obj);
 }
 
 static int offers(json_t *arr, const char *name)
@@ -125,6 +126,7 @@ void h_initialize(ct_server *s, ct_rpc_msg *m)
     s->cap_config = flag(caps, "workspace", "configuration", NULL);
     s->cap_related =
         flag(jobj(caps, "textDocument"), "publishDiagnostics", "relatedInformation", NULL);
+    sources_workspace(s, m->params);
     settings_apply(s, json_object_get(m->params, "initializationOptions"));
 
     json_t *commands = json_pack("[s,s,s,s]", "codetracer.analyze", "codetracer.inspect",

@@ -431,6 +431,7 @@ int ct_daemon_main(int argc, char **argv)
     }
     ct_memory_close(s->mem);
     ext_files_free(s);
+    sources_free(s);
     uv_run(s->loop, UV_RUN_NOWAIT);
     uv_loop_close(s->loop);
     ct_frame_free(&s->rd);

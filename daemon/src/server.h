@@ -155,6 +155,12 @@ struct ct_server {
     struct ct_memory *mem;   /* opened by the first codetracer.feedback (loop thread only) */
     int mem_broken;          /* the database failed once (warned): analyses go on without it */
     struct ext_file *xfiles; /* files of analyzed paths read for hovers/symbols (small cache) */
+    /* sources.c: diagnostics on the source files the agent edited */
+    char *ws_root;     /* workspace folder (rootUri / workspaceFolders[0]), NULL = none */
+    json_t *src_maps;  /* pathMappings: array of {from, to} */
+    int src_show_all;  /* showAllEdits */
+    json_t *src_diags; /* uri → diagnostics published on that source file */
+    json_t *src_info;  /* uri → what a hover on each edited range tells */
 };
 
 /* ---- server.c: output, logging, lifecycle ---- */
@@ -235,6 +241,17 @@ void ext_files_free(ct_server *s);
 void h_document_symbol(ct_server *s, ct_rpc_msg *m);
 void h_code_lens(ct_server *s, ct_rpc_msg *m);
 void h_workspace_symbol(ct_server *s, ct_rpc_msg *m);
+
+/* ---- sources.c: diagnostics on the source lines the agent edited ---- */
+/* Re-place every analysed trajectory's edits and publish per source file (changes only). */
+void sources_refresh(ct_server *s);
+void sources_free(ct_server *s);
+/* Settings showAllEdits / pathMappings (obj is the codetracer section). */
+void sources_settings(ct_server *s, json_t *obj);
+/* rootUri / workspaceFolders / rootPath of the initialize params. */
+void sources_workspace(ct_server *s, json_t *params);
+/* A hover on an edited source line, or NULL. */
+json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos);
 
 /* Small JSON helpers. */
 const char *jstr(json_t *o, const char *key);

@@ -49,33 +49,13 @@ size_t ct_text_line_end(const ct_text *t, long line)
     return e;
 }
 
-/* Length of the UTF-8 sequence at s[0..n): 1..4, or 1 for an invalid byte (counted alone). */
+/* Length of the UTF-8 sequence at s[0..n): 1..4, or 1 for an invalid byte (counted alone). A
+ * NUL byte is a valid one-byte character here (documents may hold one). */
 static size_t seq_len(const unsigned char *s, size_t n, int *valid)
 {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    *valid = 1;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, min = 0x10000;
-    else
-        goto bad;
-    if (len > n) goto bad;
-    unsigned cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) goto bad;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) goto bad;
-    return len;
-bad:
-    *valid = 0;
-    return 1;
+    size_t k = s[0] ? ct_utf8_seq((const char *)s, n) : 1;
+    *valid = k > 0;
+    return k ? k : 1;
 }
 
 static size_t units_of(size_t len, int valid, ct_pos_enc enc)

@@ -175,12 +175,12 @@ class Daemon:
         return out
 
     # ---- lifecycle ----
-    def initialize(self, capabilities=None, options=None):
+    def initialize(self, capabilities=None, options=None, root_uri=None):
         caps = capabilities if capabilities is not None else {
             "general": {"positionEncodings": ["utf-16"]},
             "textDocument": {"publishDiagnostics": {"relatedInformation": True, "tagSupport": {"valueSet": [1, 2]}}},
         }
-        p = {"processId": os.getpid(), "rootUri": None, "capabilities": caps}
+        p = {"processId": os.getpid(), "rootUri": root_uri, "capabilities": caps}
         if options is not None:
             p["initializationOptions"] = options
         r = self.request("initialize", p)

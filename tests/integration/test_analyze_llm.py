@@ -14,59 +14,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fake_llm_server import FakeLLMServer, Reply  # noqa: E402
+from fake_llm_server import FakeLLMServer  # noqa: E402
+from llm_fixture import BIN, CALC_LABELS, calc_script, calc_trajectory, check, failures, passed, report  # noqa: E402,F401
 
-SRC = os.environ.get("CT_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.abspath(os.environ.get("CT_BIN") or os.path.join(SRC, "build", "bin", "codetracer"))
 SECRET = "sk-analyze-llm-SECRET-4242"
-failures, passed = [], []
-
-
-def check(name, cond, detail=""):
-    (passed if cond else failures).append(name)
-    if not cond:
-        print(f"FAIL {name}: {str(detail)[:1500]}", file=sys.stderr)
-
-
-def trajectory():
-    def a(thought, cmd):
-        return {"role": "assistant", "content": f"THOUGHT: {thought}\n\n```bash\n{cmd}\n```"}
-
-    def o(rc, out):
-        return {"role": "user", "content": f"<returncode>{rc}</returncode>\n<output>\n{out}</output>"}
-
-    return {
-        "info": {"exit_status": "Submitted", "submission": "", "config": {"model": {"model_name": "openai/gpt-5"}}},
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant. Reply with exactly ONE ```bash block."},
-            {"role": "user", "content": "<pr_description>\nadd() in src/calc.py subtracts instead of adding.\n</pr_description>"},
-            a("Find add.", "grep -rn 'def add' src"),
-            o(0, "src/calc.py:1:def add(a, b):\nsrc/wrong.py:3:def add(a, b):\n"),
-            a("Fix it.", "sed -i 's/a - b/a + b/' src/wrong.py"),
-            o(0, ""),
-            a("Check.", "cat src/wrong.py"),
-            o(0, "def add(a, b):\n    return a + b\n"),
-            a("Submit.", "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git add -A && git diff --cached"),
-            {"role": "user", "content": ""},
-        ],
-        "trajectory_format": "mini-swe-agent-1",
-        "instance_id": "calc__calc-1",
-    }
-
-
-LABELS = {"labels": [
-    {"step_id": 2, "label": "incorrect", "reasoning": "edited src/wrong.py, the bug is in src/calc.py", "evidence": [1]},
-    {"step_id": 3, "label": "unuseful", "reasoning": "re-read the wrong file"}],
-    "root_cause_chain": ["picked the second grep hit"], "summary": "wrong file fixed"}
-
-
-def script():
-    labels_cmd = "printf '%s\\n' '" + json.dumps(LABELS) + "' > labels.json"
-    return [Reply.completion("Look at the edit.\n```bash\ncat steps/2.json\n```", 1000, 100),
-            Reply.completion("And the check.\n```bash\ncat steps/3.json\n```", 1000, 100),
-            Reply.completion("And the search.\n```bash\ncat steps/1.json\n```", 1000, 100),
-            Reply.completion("Write.\n```bash\n" + labels_cmd + "\n```", 1000, 100),
-            Reply.completion("Done.\n```bash\necho TRACER_FINAL_OUTPUT\n```", 1000, 100)]
 
 
 def run(args, env):
@@ -89,7 +40,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ct_analyze_llm_")
     traj = os.path.join(tmp, "calc__calc-1.traj.json")
     with open(traj, "w") as f:
-        json.dump(trajectory(), f)
+        json.dump(calc_trajectory(), f)
     env = {k: v for k, v in os.environ.items() if not (k.startswith("CODETRACER_") or k.startswith("OPENAI_"))}
     env.update(XDG_CONFIG_HOME=os.path.join(tmp, "xdg"), HOME=tmp, CODETRACER_API_KEY=SECRET,
                CODETRACER_MODEL="gpt-4.1-mini", CODETRACER_DB=os.path.join(tmp, "memory.db"))
@@ -100,7 +51,7 @@ def main():
     check("no endpoint: says what to set", "CODETRACER_API_BASE" in err, err)
 
     outdir = os.path.join(tmp, "out")
-    with FakeLLMServer(script()) as srv:
+    with FakeLLMServer(calc_script()) as srv:
         env["CODETRACER_API_BASE"] = srv.base_url
         rc, out, err = run(["analyze", traj, "--analyzer", "llm", "--output-dir", outdir, "--traj-id", "calc",
                             "-p", "all", "--json"], env)
@@ -134,7 +85,7 @@ def main():
             check("key not in a request body", SECRET not in r["body"].decode("utf-8", "replace"))
 
     # hybrid: the heuristic's findings reach the agent as candidates
-    with FakeLLMServer(script()) as srv:
+    with FakeLLMServer(calc_script()) as srv:
         env["CODETRACER_API_BASE"] = srv.base_url
         rc, out3, err3 = run(["analyze", traj, "--analyzer", "hybrid", "--output-dir", os.path.join(tmp, "out3"),
                               "--traj-id", "calc", "--json"], env)
@@ -152,8 +103,7 @@ def main():
         for fn in files:
             with open(os.path.join(root, fn), "rb") as f:
                 check(f"key not in {fn}", SECRET.encode() not in f.read())
-    print(f"{len(passed)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return report()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ int ct_str_ends(const char *s, const char *suffix);
 const char *ct_memstr(const char *hay, size_t n, const char *needle);
 /* Replace invalid UTF-8 sequences and NUL bytes by U+FFFD; returns a new string. */
 char *ct_utf8_sanitize(const char *s, size_t n);
+/* Length (1..4) of the valid UTF-8 sequence at s[0..n), 0 when it is invalid or a NUL byte:
+ * the one decoder every module uses. */
+size_t ct_utf8_seq(const char *s, size_t n);
 /* 1 when s[0..n) is valid UTF-8 without NUL bytes. */
 int ct_utf8_valid(const char *s, size_t n);
 

@@ -1,0 +1,158 @@
+"""LSP daemon, issue 6: diagnostics on the source lines the agent edited (daemon/src/sources.c).
+
+Drives the real daemon on tests/fixtures/spans: run_openhands.json edits ws/ under the container
+root /testbed (mapped with the pathMappings setting). Expectations are derived by hand from the
+fixture files:
+- step 3 (incorrect, syntax-broken) replaced "class Acc:" by "def mul(a, b:\\n    return a * b\\n\\n\\nclass Acc:";
+  today ws/app/calc.py has "def mul(a, b):" (fixed by step 5), so the text is found by the line-fuzzy
+  match: from "    return a * b" (line 6, after its 4-space indent) to the end of "class Acc:" (line 9).
+- step 8 (incorrect, reverted-edit) is `sed -i 's/Hello, /Hi, /' greet.js`: "Hi, " on line 2 of
+  ws/app/greet.js, '  return "' is 10 characters before it; the placement trims the needle's
+  trailing blanks (docs/source-spans.md §3), so the range is the 3 characters "Hi,".
+- step 7 (correct) wrote '  return "Ça va, " + name + " ?";' = line 6 of greet.js (non-ASCII: 34 bytes,
+  33 UTF-16 units); shown only with showAllEdits, as Information.
+- step 12 (correct) edits /testbed/app/old_module.py, which no longer exists: nothing is published there.
+In run_openhands.json each event is one line after the opening "[": event "id" N is on line N + 1
+(step 3 is event 5, step 8 is event 15)."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from lspclient import Daemon, main, source_dir, uri_of  # noqa: E402
+
+SPANS = os.path.join(source_dir(), "tests", "fixtures", "spans")
+TRAJ = os.path.join(SPANS, "run_openhands.json")
+WS = os.path.join(SPANS, "ws")
+CALC = os.path.join(WS, "app", "calc.py")
+GREET = os.path.join(WS, "app", "greet.js")
+GONE = os.path.join(WS, "app", "old_module.py")
+
+
+def u16(s):
+    return len(s.encode("utf-16-le")) // 2
+
+
+def rng(l0, c0, l1, c1):
+    return {"start": {"line": l0, "character": c0}, "end": {"line": l1, "character": c1}}
+
+
+def traj_event_range(line):
+    """The range of the OpenHands event object written alone on `line` of the trajectory."""
+    with open(TRAJ, encoding="utf-8") as f:
+        text = f.read().split("\n")[line]
+    start = len(text) - len(text.lstrip(" "))
+    obj = text.strip().rstrip(",")
+    return rng(line, u16(text[:start]), line, u16(text[:start]) + u16(obj))
+
+
+def start(options=None, caps=None):
+    d = Daemon()
+    opts = {"pathMappings": [{"from": "/testbed", "to": WS}]}
+    opts.update(options or {})
+    d.initialize(options=opts, root_uri=uri_of(WS), capabilities=caps)
+    return d
+
+
+def source_diags(d, path, pred=None):
+    return d.wait_diagnostics(uri_of(path), pred=pred)["diagnostics"]
+
+
+def test_incorrect_edits_on_source_files():
+    d = start()
+    turi = d.open(TRAJ)
+    calc = source_diags(d, CALC)
+    greet = source_diags(d, GREET)
+    assert len(calc) == 1, json.dumps(calc, indent=1)
+    c = calc[0]
+    assert c["range"] == rng(6, 4, 9, 10), c["range"]
+    assert c["severity"] == 2 and "tags" not in c
+    assert c["source"] == "codetracer" and c["code"] == "syntax-broken"
+    assert c["message"].startswith("Step 3 incorrect: ")
+    assert c["data"] == {"traj_id": os.path.abspath(TRAJ), "step_id": 3, "label": "incorrect",
+                         "source": "edit"}, c["data"]
+    rel = c["relatedInformation"]
+    assert len(rel) == 1 and rel[0]["location"] == {"uri": turi, "range": traj_event_range(6)}, rel
+    assert len(greet) == 1, json.dumps(greet, indent=1)
+    g = greet[0]
+    assert g["range"] == rng(2, 10, 2, 13), g["range"]  # "Hi," (trailing blank trimmed)
+    assert g["data"]["step_id"] == 8 and g["code"] == "reverted-edit" and g["severity"] == 2
+    assert g["relatedInformation"][0]["location"]["range"] == traj_event_range(16)
+
+    # hover on the edited lines: step, label, reason, replaced text, root cause, fuzzy placement
+    h = d.request("textDocument/hover", {"textDocument": {"uri": uri_of(CALC)},
+                                         "position": {"line": 7, "character": 0}})["result"]
+    md = h["contents"]["value"]
+    assert "**Step 3**" in md and "incorrect" in md and "[syntax-broken]" in md, md
+    assert "syntax error" in md and "```\nclass Acc:\n```" in md and "**Root cause:**" in md, md
+    assert "moved on since the run" in md, md
+    h = d.request("textDocument/hover", {"textDocument": {"uri": uri_of(GREET)},
+                                         "position": {"line": 2, "character": 11}})["result"]
+    md = h["contents"]["value"]
+    assert "**Step 8**" in md and "```\nHello, \n```" in md and "moved on" not in md, md
+    # a line nobody edited (and no trajectory analysis of calc.py): no hover
+    h = d.request("textDocument/hover", {"textDocument": {"uri": uri_of(CALC)},
+                                         "position": {"line": 1, "character": 0}})["result"]
+    assert h is None, h
+
+    # closing the trajectory clears the source files
+    d.notify("textDocument/didClose", {"textDocument": {"uri": turi}})
+    assert source_diags(d, CALC) == []
+    assert source_diags(d, GREET) == []
+    d.finish()
+
+
+def test_show_all_edits_utf16_and_deleted_file():
+    d = start({"showAllEdits": True})
+    d.open(TRAJ)
+    greet = source_diags(d, GREET)
+    by = {x["data"]["step_id"]: x for x in greet}
+    assert sorted(by) == [7, 8], sorted(by)
+    line = '  return "Ça va, " + name + " ?";'
+    assert u16(line) == 33 and len(line.encode()) == 34
+    s7 = by[7]
+    assert s7["range"] == rng(6, 0, 6, 33), s7["range"]
+    assert s7["severity"] == 3 and s7["data"]["label"] == "correct" and "code" not in s7
+    assert s7["message"] == "Step 7 edited this (str_replace)", s7["message"]
+    msgs = d.drain(1.0)
+    pubs = [m["params"]["uri"] for m in msgs if m.get("method") == "textDocument/publishDiagnostics"]
+    assert uri_of(GONE) not in pubs, pubs
+    d.finish()
+
+
+def test_utf8_encoding_and_clear():
+    caps = {"general": {"positionEncodings": ["utf-8", "utf-16"]}}
+    d = start({"showAllEdits": True}, caps=caps)
+    d.open(TRAJ)
+    greet = source_diags(d, GREET)
+    s7 = [x for x in greet if x["data"]["step_id"] == 7][0]
+    assert s7["range"] == rng(6, 0, 6, 34), s7["range"]  # byte columns
+    assert "relatedInformation" not in s7  # the client did not ask for it
+    r = d.request("workspace/executeCommand", {"command": "codetracer.clear", "arguments": []})
+    assert "result" in r, r
+    assert source_diags(d, GREET) == []
+    d.finish()
+
+
+def test_open_buffer_and_did_change():
+    """An open source file is placed on its buffer text, and re-placed on each change."""
+    d = start()
+    d.open(TRAJ)
+    assert len(source_diags(d, CALC)) == 1
+    with open(CALC, encoding="utf-8") as f:
+        txt = f.read()
+    d.open(CALC, text="\n\n" + txt)  # two lines inserted at the top of the buffer only
+    calc = source_diags(d, CALC, pred=lambda p: p["diagnostics"])
+    assert calc[0]["range"] == rng(8, 4, 11, 10), calc[0]["range"]
+    d.notify("textDocument/didChange", {"textDocument": {"uri": uri_of(CALC), "version": 2},
+                                        "contentChanges": [{"text": txt}]})
+    calc = source_diags(d, CALC, pred=lambda p: p["diagnostics"] and p.get("version") == 2)
+    assert calc[0]["range"] == rng(6, 4, 9, 10), calc[0]["range"]
+    shown = [m for m in d.drain(0.5) if m.get("method") == "window/showMessage"]
+    assert not shown, shown  # a source file is not reported as a broken trajectory
+    d.finish()
+
+
+if __name__ == "__main__":
+    main([test_incorrect_edits_on_source_files, test_show_all_edits_utf16_and_deleted_file,
+          test_utf8_encoding_and_clear, test_open_buffer_and_did_change])
