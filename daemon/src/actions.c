@@ -393,6 +393,8 @@ void h_execute_command(ct_server *s, ct_rpc_msg *m)
     } else if (strcmp(cmd, "codetracer.clear") == 0) {
         const char *target = json_is_string(arg) ? json_string_value(arg) : jstr(arg, "uri");
         cmd_clear(s, m, target);
+    } else if (strcmp(cmd, "codetracer.blame") == 0) {
+        sources_blame(s, m, arg);
     } else {
         srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS, "unknown command %s", cmd);
     }

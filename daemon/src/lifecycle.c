@@ -138,6 +138,8 @@ void h_initialize(ct_server *s, ct_rpc_msg *m)
         "codeActionKinds", "quickfix", "resolveProvider", 0, "executeCommandProvider", "commands",
         commands, "documentSymbolProvider", 1, "workspaceSymbolProvider", 1, "codeLensProvider",
         "resolveProvider", 0, "serverInfo", "name", "codetracer", "version", CT_VERSION);
+    json_object_set_new(json_object_get(res, "capabilities"), "definitionProvider", json_true());
+    json_array_append_new(commands, json_string("codetracer.blame"));
     s->initialized = 1;
     srv_reply(s, m->id, res);
     srv_log(s, 3, "initialized (position encoding %s)", ct_pos_enc_name(s->enc));

@@ -167,6 +167,7 @@ static const route routes[] = {
     {"textDocument/didChange", h_did_change, 0},
     {"textDocument/didClose", h_did_close, 0},
     {"textDocument/hover", h_hover, 1},
+    {"textDocument/definition", h_definition, 1},
     {"textDocument/codeAction", h_code_action, 1},
     {"textDocument/documentSymbol", h_document_symbol, 1},
     {"textDocument/codeLens", h_code_lens, 1},

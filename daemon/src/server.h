@@ -252,6 +252,10 @@ void sources_settings(ct_server *s, json_t *obj);
 void sources_workspace(ct_server *s, json_t *params);
 /* A hover on an edited source line, or NULL. */
 json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos);
+/* textDocument/definition on a trajectory step → the source ranges it wrote. */
+void h_definition(ct_server *s, ct_rpc_msg *m);
+/* workspace/executeCommand codetracer.blame {uri, line}. */
+void sources_blame(ct_server *s, ct_rpc_msg *m, json_t *arg);
 
 /* Small JSON helpers. */
 const char *jstr(json_t *o, const char *key);

@@ -125,7 +125,7 @@ static void add_place(refresh *rf, ct_result *r, size_t ti, const char *traj_uri
     const ct_step *st = &t->steps[e->step_id - 1];
     const ct_step_label *l = label_of(a, e->step_id);
     ct_label_kind kind = l ? l->label : CT_LABEL_CORRECT;
-    if (kind == CT_LABEL_CORRECT && !s->src_show_all) return;
+    int shown = kind != CT_LABEL_CORRECT || s->src_show_all;
     src_file *f = file_text(rf, p->file);
     if (!f) return;
     size_t b0 = p->match.span.byte_start, b1 = p->match.span.byte_end;
@@ -136,18 +136,41 @@ static void add_place(refresh *rf, ct_result *r, size_t ti, const char *traj_uri
     int sev = kind == CT_LABEL_INCORRECT  ? s->set.sev_incorrect
               : kind == CT_LABEL_UNUSEFUL ? s->set.sev_unuseful
                                           : 3;
+    json_t *loc = traj_uri ? result_step_location(r, st, traj_uri, s->enc) : NULL;
+    json_t *iarr = json_object_get(rf->info, uri);
+    if (!iarr) {
+        iarr = json_array();
+        json_object_set_new(rf->info, uri, iarr);
+    }
+    /* What a hover on these lines tells (and what definition / blame use). */
+    json_t *inf =
+        json_pack("{s:O,s:o,s:i,s:s,s:s,s:s,s:b}", "range", range, "traj_id", ct_json_text(t->id),
+                  "step_id", e->step_id, "label", ct_label_name(kind), "via", e->via, "match",
+                  ct_match_kind_name(p->match.kind), "shown", shown);
+    if (l && l->rule) json_object_set_new(inf, "rule", json_string(l->rule));
+    if (l && l->reasoning) json_object_set_new(inf, "reason", ct_json_text(l->reasoning));
+    if (e->old_text) json_object_set_new(inf, "old", ct_json_text(e->old_text));
+    if (kind != CT_LABEL_CORRECT && root_cause(a))
+        json_object_set_new(inf, "root_cause", ct_json_text(root_cause(a)));
+    if (loc) json_object_set_new(inf, "location", json_incref(loc));
+    json_array_append_new(iarr, inf);
+    if (!shown) {
+        json_decref(loc);
+        json_decref(range);
+        free(uri);
+        return;
+    }
     char *msg = kind == CT_LABEL_CORRECT
                     ? ct_xasprintf("Step %d edited this (%s)", e->step_id, e->via)
                     : ct_xasprintf("Step %d %s: %s", e->step_id, ct_label_name(kind),
                                    l->reasoning ? l->reasoning : "");
     json_t *data = json_pack("{s:o,s:i,s:s,s:s}", "traj_id", ct_json_text(t->id), "step_id",
                              e->step_id, "label", ct_label_name(kind), "source", "edit");
-    json_t *d = json_pack("{s:O,s:i,s:s,s:o,s:o}", "range", range, "severity", sev, "source",
+    json_t *d = json_pack("{s:o,s:i,s:s,s:o,s:o}", "range", range, "severity", sev, "source",
                           "codetracer", "message", ct_json_text(msg), "data", data);
     free(msg);
     if (kind == CT_LABEL_UNUSEFUL) json_object_set_new(d, "tags", json_pack("[i]", 1));
     if (l && l->rule) json_object_set_new(d, "code", json_string(l->rule));
-    json_t *loc = traj_uri ? result_step_location(r, st, traj_uri, s->enc) : NULL;
     if (loc && s->cap_related) {
         char *m = ct_xasprintf("Step %d (%s) in the trajectory", e->step_id, ct_label_name(kind));
         json_object_set_new(d, "relatedInformation",
@@ -160,24 +183,7 @@ static void add_place(refresh *rf, ct_result *r, size_t ti, const char *traj_uri
         json_object_set_new(rf->diags, uri, arr);
     }
     json_array_append_new(arr, d);
-    /* What a hover on these lines tells. */
-    json_t *inf =
-        json_pack("{s:o,s:o,s:i,s:s,s:s,s:s}", "range", range, "traj_id", ct_json_text(t->id),
-                  "step_id", e->step_id, "label", ct_label_name(kind), "via", e->via, "match",
-                  ct_match_kind_name(p->match.kind));
-    if (l && l->rule) json_object_set_new(inf, "rule", json_string(l->rule));
-    if (l && l->reasoning) json_object_set_new(inf, "reason", ct_json_text(l->reasoning));
-    if (e->old_text) json_object_set_new(inf, "old", ct_json_text(e->old_text));
-    if (kind != CT_LABEL_CORRECT && root_cause(a))
-        json_object_set_new(inf, "root_cause", ct_json_text(root_cause(a)));
-    if (loc) json_object_set_new(inf, "location", json_incref(loc));
     json_decref(loc);
-    json_t *iarr = json_object_get(rf->info, uri);
-    if (!iarr) {
-        iarr = json_array();
-        json_object_set_new(rf->info, uri, iarr);
-    }
-    json_array_append_new(iarr, inf);
     free(uri);
 }
 
@@ -319,7 +325,8 @@ json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos)
         json_t *rg = json_object_get(inf, "range");
         long l0 = (long)json_integer_value(json_object_get(jobj(rg, "start"), "line"));
         long l1 = (long)json_integer_value(json_object_get(jobj(rg, "end"), "line"));
-        if (pos.line < l0 || pos.line > l1) continue;
+        if (pos.line < l0 || pos.line > l1 || !json_is_true(json_object_get(inf, "shown")))
+            continue;
         ct_buf b = CT_BUF_INIT;
         const char *label = jstr(inf, "label");
         ct_buf_printf(&b, "**Step %d** wrote these lines (%s) — %s",
@@ -341,4 +348,97 @@ json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos)
         return h;
     }
     return NULL;
+}
+
+/* textDocument/definition on a step of a trajectory document: the ranges that step wrote. */
+void h_definition(ct_server *s, ct_rpc_msg *m)
+{
+    const char *uri = jstr(jobj(m->params, "textDocument"), "uri");
+    json_t *pos = jobj(m->params, "position");
+    json_t *line = json_object_get(pos, "line"), *ch = json_object_get(pos, "character");
+    if (!uri || !json_is_integer(line) || !json_is_integer(ch)) {
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
+                        "textDocument.uri and position.line/character are required");
+        return;
+    }
+    ct_doc *d = doc_find(s, uri);
+    if (!d || !d->res || !d->res->text) {
+        srv_reply(s, m->id, json_null());
+        return;
+    }
+    ct_lsp_pos p = {(long)json_integer_value(line), (long)json_integer_value(ch)};
+    size_t ti = 0;
+    const ct_step *st = step_at(d->res, ct_pos_to_byte(&d->res->lines, p, s->enc), &ti);
+    json_t *locs = json_array();
+    const char *furi;
+    json_t *arr;
+    if (st && s->src_info) {
+        const char *tid = d->res->trajs.items[ti]->id;
+        json_object_foreach(s->src_info, furi, arr)
+        {
+            size_t i;
+            json_t *inf;
+            json_array_foreach(arr, i, inf)
+            {
+                const char *it = jstr(inf, "traj_id");
+                if (!it || strcmp(it, tid) != 0 ||
+                    json_integer_value(json_object_get(inf, "step_id")) != st->step_id)
+                    continue;
+                json_array_append_new(locs, json_pack("{s:s,s:O}", "uri", furi, "range",
+                                                      json_object_get(inf, "range")));
+            }
+        }
+    }
+    if (!json_array_size(locs)) {
+        json_decref(locs);
+        locs = json_null();
+    }
+    srv_reply(s, m->id, locs);
+}
+
+/* codetracer.blame {uri, line}: the step that last wrote that line (the highest step id among
+ * the placed edits covering it; the first trajectory found when several runs wrote it). */
+void sources_blame(ct_server *s, ct_rpc_msg *m, json_t *arg)
+{
+    const char *uri = jstr(arg, "uri");
+    json_t *line = json_object_get(arg, "line");
+    if (!uri || !json_is_integer(line)) {
+        srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS, "codetracer.blame needs {uri, line}");
+        return;
+    }
+    long ln = (long)json_integer_value(line);
+    json_t *arr = s->src_info ? json_object_get(s->src_info, uri) : NULL, *best = NULL;
+    size_t i;
+    json_t *inf;
+    json_array_foreach(arr, i, inf)
+    {
+        json_t *rg = json_object_get(inf, "range");
+        long l0 = (long)json_integer_value(json_object_get(jobj(rg, "start"), "line"));
+        long l1 = (long)json_integer_value(json_object_get(jobj(rg, "end"), "line"));
+        if (ln < l0 || ln > l1) continue;
+        if (best && (strcmp(jstr(best, "traj_id"), jstr(inf, "traj_id")) != 0 ||
+                     json_integer_value(json_object_get(best, "step_id")) >=
+                         json_integer_value(json_object_get(inf, "step_id"))))
+            continue;
+        best = inf;
+    }
+    if (!best) {
+        srv_reply(s, m->id, json_null());
+        return;
+    }
+    json_t *res = json_pack("{s:s,s:O,s:s,s:s}", "traj_id", jstr(best, "traj_id"), "step_id",
+                            json_object_get(best, "step_id"), "label", jstr(best, "label"), "via",
+                            jstr(best, "via"));
+    if (jstr(best, "rule")) json_object_set_new(res, "rule", json_string(jstr(best, "rule")));
+    if (jstr(best, "reason")) json_object_set_new(res, "reason", json_string(jstr(best, "reason")));
+    json_t *loc = json_object_get(best, "location");
+    if (loc) {
+        json_object_set(res, "location", loc);
+        if (s->cap_show_doc)
+            srv_request(s, "window/showDocument",
+                        json_pack("{s:O,s:b,s:O}", "uri", json_object_get(loc, "uri"), "takeFocus",
+                                  1, "selection", json_object_get(loc, "range")),
+                        "showDocument");
+    }
+    srv_reply(s, m->id, res);
 }

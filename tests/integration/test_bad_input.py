@@ -8,7 +8,7 @@ file, an empty dir, an unreadable file, a Git LFS pointer, killed runs, absurd n
 garbage. Expected: a clear error (exit 3, naming the file and, for JSON, the byte offset) or a
 load as far as the data goes with a warning; never a crash, an abort or a hang.
 
-Checks that need a loader which is not implemented yet are skipped, each one named; when every
+Checks whose needs are missing (a loader, a tool) are skipped, each one named; when every
 check is skipped the test exits 77 (ctest: skipped).
 """
 import json
@@ -18,15 +18,13 @@ import subprocess
 import sys
 import tempfile
 
-SRC = os.environ.get("CT_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.abspath(os.environ.get("CT_BIN") or os.path.join(os.environ.get("CT_BUILD_DIR", os.path.join(SRC, "build")), "bin", "codetracer"))
-FIX = os.path.join(SRC, "tests", "fixtures", "discovery")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN, FIX, READY, SRC, case, eq, finish, has, skipped, start  # noqa: E402,F401
+
 MINI_A = os.path.join(FIX, "job", "task-a", "task-a.traj.json")
 SWE = os.path.join(FIX, "swe", "demo__calc-1.traj")
 OH = os.path.join(FIX, "openhands", "events.json")
 
-failures, passed, skipped = [], [], []
-READY = set()
 
 
 def run(*args, timeout=300):
@@ -36,33 +34,6 @@ def run(*args, timeout=300):
     if b"AddressSanitizer" in p.stderr or b"runtime error:" in p.stderr:
         raise AssertionError(f"sanitizer report:\n{p.stderr.decode(errors='replace')[-3000:]}")
     return p.returncode, p.stdout, p.stderr.decode("utf-8", errors="replace")
-
-
-def case(name, needs=()):
-    def deco(fn):
-        missing = [n for n in needs if n not in READY]
-        if missing:
-            skipped.append(f"{name} (loader not implemented yet: {', '.join(missing)})")
-            return fn
-        try:
-            fn()
-            passed.append(name)
-        except AssertionError as e:
-            failures.append(f"{name}: {e}")
-        except subprocess.TimeoutExpired as e:
-            failures.append(f"{name}: timed out (a hang): {e}")
-        return fn
-    return deco
-
-
-def eq(a, b, what):
-    if a != b:
-        raise AssertionError(f"{what}: expected {b!r}, got {a!r}")
-
-
-def has(hay, needle, what):
-    if needle not in hay:
-        raise AssertionError(f"{what}: expected to contain {needle!r}, got {hay[:2000]!r}")
 
 
 def write(path, data):
@@ -79,12 +50,8 @@ def load_json(stdout):
 
 
 def main():
-    global READY
-    if not os.path.exists(BIN):
-        print(f"test_bad_input: binary not found: {BIN}", file=sys.stderr)
+    if not start("test_bad_input"):
         return 1
-    _, out, _ = run("formats", "--json")
-    READY = {json.loads(l)["name"] for l in out.decode().splitlines() if "not implemented" not in json.loads(l)["summary"]}
     tmp = tempfile.mkdtemp(prefix="ct-bad-")
     try:
         body(tmp)
@@ -96,16 +63,7 @@ def main():
                 except OSError:
                     pass
         shutil.rmtree(tmp, ignore_errors=True)
-    for s in skipped:
-        print(f"SKIP {s}")
-    for p in passed:
-        print(f"ok   {p}")
-    for f in failures:
-        print(f"FAIL {f}")
-    print(f"test_bad_input: {len(passed)} passed, {len(failures)} failed, {len(skipped)} skipped")
-    if failures:
-        return 1
-    return 0 if passed else 77
+    return finish("test_bad_input")
 
 
 def body(tmp):

@@ -5,7 +5,7 @@ Drives the real binary ($CT_BIN) on the hand-written fixtures in tests/fixtures/
 variants of them this test writes to a temporary directory. Every expected value below is written
 from the fixture files, not from the program's output.
 
-Checks that need a loader which is not implemented yet are skipped, each one named; when every
+Checks whose needs are missing (a loader, a tool) are skipped, each one named; when every
 check is skipped the test exits 77 (ctest: skipped).
 """
 import json
@@ -17,14 +17,13 @@ import subprocess
 import sys
 import tempfile
 
-SRC = os.environ.get("CT_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.abspath(os.environ.get("CT_BIN") or os.path.join(os.environ.get("CT_BUILD_DIR", os.path.join(SRC, "build")), "bin", "codetracer"))
-FIX = os.path.join(SRC, "tests", "fixtures", "discovery")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN, FIX, READY, SRC, case, eq, finish, has, skipped, start  # noqa: E402,F401
+
 MINI_A = os.path.join(FIX, "job", "task-a", "task-a.traj.json")
 LOADER_NAMES = ["codetracebench", "step-jsonl", "harbor-atif", "terminus", "mini-swe-agent", "openhands",
                 "swe-agent", "claude-code", "codex", "one-shot", "mini-swe-agent-log", "terminal-bench-trial"]
 
-failures, passed, skipped = [], [], []
 
 
 def run(*args, env=None, cwd=None, timeout=120):
@@ -36,46 +35,6 @@ def run(*args, env=None, cwd=None, timeout=120):
     if p.returncode < 0 or p.returncode in (134, 139):
         raise AssertionError(f"codetracer {' '.join(args)} died: status {p.returncode}\n{p.stderr.decode(errors='replace')[-2000:]}")
     return p.returncode, p.stdout.decode("utf-8", errors="replace"), p.stderr.decode("utf-8", errors="replace")
-
-
-def ready_loaders():
-    rc, out, _ = run("formats", "--json")
-    ok = set()
-    for line in out.splitlines():
-        o = json.loads(line)
-        if "not implemented" not in (o.get("summary") or ""):
-            ok.add(o["name"])
-    return ok
-
-
-READY = None
-
-
-def case(name, needs=()):
-    def deco(fn):
-        missing = [n for n in needs if n not in READY]
-        if missing:
-            skipped.append(f"{name} (loader not implemented yet: {', '.join(missing)})")
-            return fn
-        try:
-            fn()
-            passed.append(name)
-        except AssertionError as e:
-            failures.append(f"{name}: {e}")
-        except subprocess.TimeoutExpired as e:
-            failures.append(f"{name}: timed out: {e}")
-        return fn
-    return deco
-
-
-def eq(a, b, what):
-    if a != b:
-        raise AssertionError(f"{what}: expected {b!r}, got {a!r}")
-
-
-def has(hay, needle, what):
-    if needle not in hay:
-        raise AssertionError(f"{what}: expected to contain {needle!r}, got {hay[:1500]!r}")
 
 
 def one_json(out):
@@ -109,26 +68,14 @@ def pty_run(args, env):
 
 
 def main():
-    global READY
-    if not os.path.exists(BIN):
-        print(f"test_cli: binary not found: {BIN}", file=sys.stderr)
+    if not start("test_cli"):
         return 1
-    READY = ready_loaders()
     tmp = tempfile.mkdtemp(prefix="ct-cli-")
     try:
         body(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for s in skipped:
-        print(f"SKIP {s}")
-    for p in passed:
-        print(f"ok   {p}")
-    for f in failures:
-        print(f"FAIL {f}")
-    print(f"test_cli: {len(passed)} passed, {len(failures)} failed, {len(skipped)} skipped")
-    if failures:
-        return 1
-    return 0 if passed else 77
+    return finish("test_cli")
 
 
 def body(tmp):

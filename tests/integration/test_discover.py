@@ -5,7 +5,7 @@ writes nothing.
 
 Trees are built in a temporary directory from the hand-written fixtures in
 tests/fixtures/discovery/. Expected roots are written by hand from the trees built here.
-Checks that need a loader which is not implemented yet are skipped, each one named; when every
+Checks whose needs are missing (a loader, a tool) are skipped, each one named; when every
 check is skipped the test exits 77 (ctest: skipped).
 """
 import json
@@ -16,16 +16,14 @@ import sys
 import tempfile
 import time
 
-SRC = os.environ.get("CT_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.abspath(os.environ.get("CT_BIN") or os.path.join(os.environ.get("CT_BUILD_DIR", os.path.join(SRC, "build")), "bin", "codetracer"))
-FIX = os.path.join(SRC, "tests", "fixtures", "discovery")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BIN, FIX, READY, SRC, case, eq, finish, has, skipped, start  # noqa: E402,F401
+
 MINI_A = os.path.join(FIX, "job", "task-a", "task-a.traj.json")
 MINI_B = os.path.join(FIX, "job", "task-b", "task-b.traj.json")
 SWE = os.path.join(FIX, "swe", "demo__calc-1.traj")
 OH = os.path.join(FIX, "openhands", "events.json")
 
-failures, passed, skipped = [], [], []
-READY = set()
 
 
 def run(*args, cwd=None, timeout=120):
@@ -33,33 +31,6 @@ def run(*args, cwd=None, timeout=120):
     if p.returncode < 0 or p.returncode in (134, 139):
         raise AssertionError(f"codetracer {' '.join(args)} died: status {p.returncode}\n{p.stderr.decode(errors='replace')[-2000:]}")
     return p.returncode, p.stdout.decode("utf-8", errors="replace"), p.stderr.decode("utf-8", errors="replace")
-
-
-def case(name, needs=()):
-    def deco(fn):
-        missing = [n for n in needs if n not in READY]
-        if missing:
-            skipped.append(f"{name} (loader not implemented yet: {', '.join(missing)})")
-            return fn
-        try:
-            fn()
-            passed.append(name)
-        except AssertionError as e:
-            failures.append(f"{name}: {e}")
-        except subprocess.TimeoutExpired as e:
-            failures.append(f"{name}: timed out (a hang): {e}")
-        return fn
-    return deco
-
-
-def eq(a, b, what):
-    if a != b:
-        raise AssertionError(f"{what}: expected {b!r}, got {a!r}")
-
-
-def has(hay, needle, what):
-    if needle not in hay:
-        raise AssertionError(f"{what}: expected to contain {needle!r}, got {hay[:1500]!r}")
 
 
 def put(path, src=None, text=None):
@@ -89,27 +60,14 @@ def snapshot(root):
 
 
 def main():
-    global READY
-    if not os.path.exists(BIN):
-        print(f"test_discover: binary not found: {BIN}", file=sys.stderr)
+    if not start("test_discover"):
         return 1
-    _, out, _ = run("formats", "--json")
-    READY = {json.loads(l)["name"] for l in out.splitlines() if "not implemented" not in json.loads(l)["summary"]}
     tmp = tempfile.mkdtemp(prefix="ct-discover-")
     try:
         body(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for s in skipped:
-        print(f"SKIP {s}")
-    for p in passed:
-        print(f"ok   {p}")
-    for f in failures:
-        print(f"FAIL {f}")
-    print(f"test_discover: {len(passed)} passed, {len(failures)} failed, {len(skipped)} skipped")
-    if failures:
-        return 1
-    return 0 if passed else 77
+    return finish("test_discover")
 
 
 def body(tmp):

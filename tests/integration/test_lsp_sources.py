@@ -153,6 +153,45 @@ def test_open_buffer_and_did_change():
     d.finish()
 
 
+def test_definition_and_blame():
+    caps = {"general": {"positionEncodings": ["utf-16"]}, "window": {"showDocument": {"support": True}}}
+    d = start(caps=caps)
+    d.auto["window/showDocument"] = {"success": True}
+    turi = d.open(TRAJ)
+    source_diags(d, CALC)
+
+    def definition(line):
+        return d.request("textDocument/definition", {"textDocument": {"uri": turi},
+                                                     "position": {"line": line, "character": 10}})["result"]
+    # step 3 (event 5, line 6) wrote calc.py lines 6-9 (see the module docstring)
+    assert definition(6) == [{"uri": uri_of(CALC), "range": rng(6, 4, 9, 10)}], definition(6)
+    # step 1 (event 1, line 2) created calc.py: its 8 lines are found, in order, from line 0 to
+    # "        self.total = 0" (line 11, 22 characters)
+    assert definition(2) == [{"uri": uri_of(CALC), "range": rng(0, 0, 11, 22)}], definition(2)
+    # step 12 (event 23) edited a file that no longer exists; the "[" line is no step
+    assert definition(24) is None and definition(0) is None
+
+    def blame(path, line):
+        r = d.request("workspace/executeCommand", {"command": "codetracer.blame",
+                                                   "arguments": [{"uri": uri_of(path), "line": line}]})
+        return r["result"]
+    b = blame(CALC, 7)  # inside step 3's range (6-9) and step 1's (0-11): step 3 wrote it last
+    assert b["step_id"] == 3 and b["label"] == "incorrect" and b["rule"] == "syntax-broken", b
+    assert b["traj_id"] == os.path.abspath(TRAJ)
+    assert b["location"] == {"uri": turi, "range": traj_event_range(6)}, b
+    shown = d.wait(lambda m: m.get("method") == "window/showDocument", what="showDocument")
+    assert shown["params"]["uri"] == turi and shown["params"]["selection"] == traj_event_range(6)
+    assert blame(CALC, 5)["step_id"] == 5  # "def mul(a, b):" fixed by step 5
+    assert blame(CALC, 2)["step_id"] == 2  # "    return a + b"
+    assert blame(CALC, 15)["step_id"] == 6 and blame(CALC, 15)["label"] == "correct"
+    assert blame(GREET, 2)["step_id"] == 8
+    assert blame(GREET, 0) is None  # nothing placed on greet.js line 0
+    r = d.request("workspace/executeCommand", {"command": "codetracer.blame", "arguments": [{"uri": uri_of(CALC)}]})
+    assert r["error"]["code"] == -32602, r
+    d.finish()
+
+
 if __name__ == "__main__":
     main([test_incorrect_edits_on_source_files, test_show_all_edits_utf16_and_deleted_file,
-          test_utf8_encoding_and_clear, test_open_buffer_and_did_change])
+          test_utf8_encoding_and_clear, test_open_buffer_and_did_change,
+          test_definition_and_blame])
