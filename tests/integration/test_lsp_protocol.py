@@ -26,7 +26,9 @@ def test_initialize_capabilities_and_clean_exit():
     assert caps["hoverProvider"] is True and caps["documentSymbolProvider"] is True
     assert caps["workspaceSymbolProvider"] is True and "codeLensProvider" in caps
     cmds = caps["executeCommandProvider"]["commands"]
-    assert set(cmds) == {"codetracer.analyze", "codetracer.inspect", "codetracer.clear", "codetracer.feedback"}, cmds
+    assert set(cmds) == {"codetracer.analyze", "codetracer.inspect", "codetracer.clear", "codetracer.feedback",
+                         "codetracer.blame"}, cmds
+    assert caps["definitionProvider"] is True
     assert res["serverInfo"]["name"] == "codetracer"
     assert d.stop() == 0
 

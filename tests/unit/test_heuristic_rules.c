@@ -2,40 +2,11 @@
  * trigger it and stays silent on a near-identical one built not to. Expected labels are written
  * by hand from the steps below. */
 #include "check.h"
+#include "steps.h"
 #include "ct/config.h"
 #include "ct/heuristic.h"
 
 #include <string.h>
-
-static ct_step *bash(ct_trajectory *t, const char *cmd, const char *obs, int exit_code)
-{
-    ct_step *s = ct_traj_add_step(t);
-    s->kind = CT_KIND_BASH;
-    s->tool = "bash";
-    s->action = ct_traj_strdup(t, cmd);
-    s->observation = ct_traj_strdup(t, obs);
-    if (exit_code >= 0) {
-        s->has_exit_code = 1;
-        s->exit_code = exit_code;
-    }
-    return s;
-}
-
-static ct_step *edit(ct_trajectory *t, const char *path, const char *old_text, const char *new_text,
-                     const char *obs)
-{
-    ct_step *s = ct_traj_add_step(t);
-    s->kind = CT_KIND_EDIT;
-    s->tool = "str_replace_editor";
-    s->action = ct_traj_printf(t, "str_replace_editor str_replace %s", path);
-    s->observation = ct_traj_strdup(t, obs);
-    ct_file_touch *f = ct_step_add_file(t, s);
-    f->path = ct_traj_strdup(t, path);
-    f->op = "str_replace";
-    f->old_text = ct_traj_strdup(t, old_text);
-    f->new_text = ct_traj_strdup(t, new_text);
-    return s;
-}
 
 static ct_analysis *run(ct_trajectory *t)
 {
