@@ -278,9 +278,16 @@ void sources_free(ct_server *s)
 void sources_settings(ct_server *s, json_t *obj)
 {
     json_t *all = json_object_get(obj, "showAllEdits");
-    if (json_is_boolean(all)) s->src_show_all = json_is_true(all);
+    int changed = 0;
+    if (json_is_boolean(all) && s->src_show_all != json_is_true(all)) {
+        s->src_show_all = json_is_true(all);
+        changed = 1;
+    }
     json_t *pm = json_object_get(obj, "pathMappings");
-    if (!pm) return;
+    if (!pm) {
+        if (changed) sources_refresh(s); /* shown at once, not at the next analysis */
+        return;
+    }
     if (!json_is_array(pm)) {
         srv_log(s, 2, "pathMappings must be an array of {from, to}");
         return;
@@ -299,6 +306,7 @@ void sources_settings(ct_server *s, json_t *obj)
     }
     json_decref(s->src_maps);
     s->src_maps = maps;
+    sources_refresh(s);
 }
 
 void sources_workspace(ct_server *s, json_t *params)
@@ -313,41 +321,54 @@ void sources_workspace(ct_server *s, json_t *params)
     s->ws_root = path;
 }
 
-/* Markdown for a hover on an edited line, or NULL. */
-json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos)
+/* The entry of arr whose range covers `line` that was written last: the highest step id (among
+ * one trajectory's edits; the first trajectory found wins when several runs wrote the line). */
+static json_t *last_writer(json_t *arr, long ln, int shown_only)
 {
-    json_t *arr = s->src_info ? json_object_get(s->src_info, uri) : NULL;
-    if (!arr) return NULL;
+    json_t *best = NULL, *inf;
     size_t i;
-    json_t *inf;
     json_array_foreach(arr, i, inf)
     {
         json_t *rg = json_object_get(inf, "range");
         long l0 = (long)json_integer_value(json_object_get(jobj(rg, "start"), "line"));
         long l1 = (long)json_integer_value(json_object_get(jobj(rg, "end"), "line"));
-        if (pos.line < l0 || pos.line > l1 || !json_is_true(json_object_get(inf, "shown")))
+        if (ln < l0 || ln > l1) continue;
+        if (shown_only && !json_is_true(json_object_get(inf, "shown"))) continue;
+        if (best && (strcmp(jstr(best, "traj_id"), jstr(inf, "traj_id")) != 0 ||
+                     json_integer_value(json_object_get(best, "step_id")) >=
+                         json_integer_value(json_object_get(inf, "step_id"))))
             continue;
-        ct_buf b = CT_BUF_INIT;
-        const char *label = jstr(inf, "label");
-        ct_buf_printf(&b, "**Step %d** wrote these lines (%s) — %s",
-                      (int)json_integer_value(json_object_get(inf, "step_id")), jstr(inf, "via"),
-                      label);
-        if (jstr(inf, "rule")) ct_buf_printf(&b, " [%s]", jstr(inf, "rule"));
-        ct_buf_printf(&b, "\n\nTrajectory: `%s`\n", jstr(inf, "traj_id"));
-        if (jstr(inf, "reason")) ct_buf_printf(&b, "\n**Reason:** %s\n", jstr(inf, "reason"));
-        const char *old = jstr(inf, "old");
-        if (old) ct_buf_printf(&b, "\n**It replaced:**\n\n```\n%.2000s\n```\n", old);
-        if (jstr(inf, "root_cause"))
-            ct_buf_printf(&b, "\n**Root cause:** %s\n", jstr(inf, "root_cause"));
-        const char *match = jstr(inf, "match");
-        if (match && strcmp(match, "exact") != 0)
-            ct_buf_printf(&b, "\n_The file has moved on since the run (%s match)._\n", match);
-        json_t *h = json_pack("{s:{s:s,s:s%},s:O}", "contents", "kind", "markdown", "value",
-                              b.data ? b.data : "", b.len, "range", rg);
-        ct_buf_free(&b);
-        return h;
+        best = inf;
     }
-    return NULL;
+    return best;
+}
+
+/* Markdown for a hover on an edited line, or NULL. */
+json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos)
+{
+    json_t *arr = s->src_info ? json_object_get(s->src_info, uri) : NULL;
+    json_t *inf = arr ? last_writer(arr, pos.line, 1) : NULL;
+    if (!inf) return NULL;
+    json_t *rg = json_object_get(inf, "range");
+    ct_buf b = CT_BUF_INIT;
+    const char *label = jstr(inf, "label");
+    ct_buf_printf(&b, "**Step %d** wrote these lines (%s) — %s",
+                  (int)json_integer_value(json_object_get(inf, "step_id")), jstr(inf, "via"),
+                  label);
+    if (jstr(inf, "rule")) ct_buf_printf(&b, " [%s]", jstr(inf, "rule"));
+    ct_buf_printf(&b, "\n\nTrajectory: `%s`\n", jstr(inf, "traj_id"));
+    if (jstr(inf, "reason")) ct_buf_printf(&b, "\n**Reason:** %s\n", jstr(inf, "reason"));
+    const char *old = jstr(inf, "old");
+    if (old) ct_buf_printf(&b, "\n**It replaced:**\n\n```\n%.2000s\n```\n", old);
+    if (jstr(inf, "root_cause"))
+        ct_buf_printf(&b, "\n**Root cause:** %s\n", jstr(inf, "root_cause"));
+    const char *match = jstr(inf, "match");
+    if (match && strcmp(match, "exact") != 0)
+        ct_buf_printf(&b, "\n_The file has moved on since the run (%s match)._\n", match);
+    json_t *h = json_pack("{s:{s:s,s:s%},s:O}", "contents", "kind", "markdown", "value",
+                          b.data ? b.data : "", b.len, "range", rg);
+    ct_buf_free(&b);
+    return h;
 }
 
 /* textDocument/definition on a step of a trajectory document: the ranges that step wrote. */
@@ -406,22 +427,8 @@ void sources_blame(ct_server *s, ct_rpc_msg *m, json_t *arg)
         srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS, "codetracer.blame needs {uri, line}");
         return;
     }
-    long ln = (long)json_integer_value(line);
-    json_t *arr = s->src_info ? json_object_get(s->src_info, uri) : NULL, *best = NULL;
-    size_t i;
-    json_t *inf;
-    json_array_foreach(arr, i, inf)
-    {
-        json_t *rg = json_object_get(inf, "range");
-        long l0 = (long)json_integer_value(json_object_get(jobj(rg, "start"), "line"));
-        long l1 = (long)json_integer_value(json_object_get(jobj(rg, "end"), "line"));
-        if (ln < l0 || ln > l1) continue;
-        if (best && (strcmp(jstr(best, "traj_id"), jstr(inf, "traj_id")) != 0 ||
-                     json_integer_value(json_object_get(best, "step_id")) >=
-                         json_integer_value(json_object_get(inf, "step_id"))))
-            continue;
-        best = inf;
-    }
+    json_t *arr = s->src_info ? json_object_get(s->src_info, uri) : NULL;
+    json_t *best = arr ? last_writer(arr, (long)json_integer_value(line), 0) : NULL;
     if (!best) {
         srv_reply(s, m->id, json_null());
         return;

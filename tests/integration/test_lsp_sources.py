@@ -117,6 +117,10 @@ def test_show_all_edits_utf16_and_deleted_file():
     msgs = d.drain(1.0)
     pubs = [m["params"]["uri"] for m in msgs if m.get("method") == "textDocument/publishDiagnostics"]
     assert uri_of(GONE) not in pubs, pubs
+    # turning showAllEdits off applies at once: step 7 leaves greet.js, step 8 stays
+    d.notify("workspace/didChangeConfiguration", {"settings": {"codetracer": {"showAllEdits": False}}})
+    greet = source_diags(d, GREET)
+    assert [x["data"]["step_id"] for x in greet] == [8], greet
     d.finish()
 
 

@@ -7,7 +7,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lspclient import Daemon, fixture, main, have  # noqa: E402
+from lspclient import Daemon, fixture, main, have, uri_of  # noqa: E402
 
 
 def sanitized_build():
@@ -83,5 +83,55 @@ def test_full_session_under_valgrind():
         shutil.rmtree(tmp)
 
 
+def test_sources_session_under_valgrind():
+    """Issue 6: edits placed on the source files, hover, definition, blame, a source buffer
+    opened and changed, the trajectory closed — no errors, no leaks."""
+    if not have("valgrind"):
+        print("SKIP: valgrind is not installed (scripts/test.sh installs it); session not checked")
+        return
+    if sanitized_build():
+        print("SKIP: this build uses ASan, which valgrind cannot run; the plain build runs this test")
+        return
+    spans = os.path.join(os.path.dirname(fixture()), "spans")
+    ws = os.path.join(spans, "ws")
+    calc = os.path.join(ws, "app", "calc.py")
+    tmp = tempfile.mkdtemp()
+    try:
+        log = os.path.join(tmp, "vg.log")
+        d = Daemon(prefix=["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                           "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
+                           "--log-file=" + log], env={"XDG_RUNTIME_DIR": tmp})
+        d.auto["window/showDocument"] = {"success": True}
+        d.initialize({"general": {"positionEncodings": ["utf-16"]}, "window": {"showDocument": {"support": True}},
+                      "textDocument": {"publishDiagnostics": {"relatedInformation": True}}},
+                     options={"debounceMs": 20, "showAllEdits": True,
+                              "pathMappings": [{"from": "/testbed", "to": ws}]},
+                     root_uri=uri_of(ws))
+        turi = d.open(os.path.join(spans, "run_openhands.json"))
+        curi = uri_of(calc)
+        assert d.wait_diagnostics(curi, timeout=120)["diagnostics"]
+        h = d.request("textDocument/hover", {"textDocument": {"uri": curi}, "position": {"line": 7, "character": 0}}, timeout=60)
+        assert "Step 3" in h["result"]["contents"]["value"], h
+        assert d.request("textDocument/definition", {"textDocument": {"uri": turi},
+                                                     "position": {"line": 6, "character": 10}}, timeout=60)["result"]
+        b = d.request("workspace/executeCommand", {"command": "codetracer.blame",
+                                                   "arguments": [{"uri": curi, "line": 7}]}, timeout=60)
+        assert b["result"]["step_id"] == 3, b
+        text = open(calc, encoding="utf-8").read()
+        d.open(calc, text="\n" + text)
+        d.notify("textDocument/didChange", {"textDocument": {"uri": curi, "version": 2},
+                                            "contentChanges": [{"text": text}]})
+        d.wait_diagnostics(curi, timeout=120, pred=lambda p: p.get("version") == 2 and p["diagnostics"])
+        d.notify("workspace/didChangeConfiguration", {"settings": {"codetracer": {"showAllEdits": False}}})
+        d.notify("textDocument/didClose", {"textDocument": {"uri": turi}})
+        d.wait_diagnostics(curi, timeout=120, pred=lambda p: not p["diagnostics"])
+        rc = d.stop(timeout=120)
+        report = open(log).read()
+        assert rc == 0, "exit %d; valgrind says:\n%s" % (rc, report[-4000:])
+        assert "Invalid" not in report and "uninitialised" not in report, report[-4000:]
+    finally:
+        shutil.rmtree(tmp)
+
+
 if __name__ == "__main__":
-    main([test_full_session_under_valgrind])
+    main([test_full_session_under_valgrind, test_sources_session_under_valgrind])

@@ -1,10 +1,11 @@
 /* diagnose.c — a trajectory diagnosed by the agent loop: the work dir files the agent reads
- * (task.md, index.md, steps/N.json), the prompts, and the labels file it writes, checked before
- * the run may finish (known step ids and labels, only steps the agent actually opened, the
- * profile schemas) with one repair turn; hybrid mode (heuristic candidates, merged verdicts);
- * memory (prior knowledge in the system prompt, online extraction between turns); the saved
- * conversation. */
+ * (steps.json, stage_ranges.json, tree.md, task.md, index.md, steps/N.json), the prompts, and the
+ * labels file it writes, checked before the run may finish (known step ids and labels, only steps
+ * the agent actually opened, the profile schemas) with one repair turn; hybrid mode (heuristic
+ * candidates, merged verdicts); memory (prior knowledge in the system prompt, online extraction
+ * between turns); the saved conversation. */
 #include "ct/agent.h"
+#include "ct/index.h"
 #include "ct/buf.h"
 #include "ct/config.h"
 #include "ct/heuristic.h"
@@ -115,9 +116,20 @@ static int prepare_work_dir(const ct_trajectory *t, const char *dir, ct_error *e
     snprintf(path, sizeof path, "%s/steps", dir);
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
         return ct_error_setf(err, CT_EIO, path, -1, 0, "cannot create: %s", strerror(errno));
+    /* The reference's layout first (steps.json, stage_ranges.json, tree.md, task.md), then our
+     * index and one file per step, which is how inspection is tracked. */
+    ct_stage *stages = NULL;
+    size_t n_stages = 0;
+    ct_stages_segment(t, &stages, &n_stages);
+    ct_buf tree = CT_BUF_INIT;
+    ct_tree_render(t, &tree);
+    int rc = ct_profile_write_artifacts(dir, t, stages, n_stages, tree.data ? tree.data : "", err);
+    ct_buf_free(&tree);
+    free(stages);
+    if (rc) return rc;
     snprintf(path, sizeof path, "%s/task.md", dir);
     const char *task = t->task ? t->task : "(the trajectory has no task statement)";
-    int rc = write_text(path, task, strlen(task), err);
+    rc = write_text(path, task, strlen(task), err);
     if (rc) return rc;
     char *index = build_index(t);
     snprintf(path, sizeof path, "%s/index.md", dir);
