@@ -177,11 +177,13 @@ static void finish_doc(ct_server *s, ct_job *j)
         } else {
             char buf[1536];
             error_text(&j->err, buf, sizeof buf);
-            publish(s, d->uri, d->version, json_array());
+            /* A source file an analysed run edited is not a trajectory: no error pop-up, and
+             * no empty set (sources_refresh publishes its edits right after this). */
+            int src = s->src_diags && json_object_get(s->src_diags, d->uri);
+            if (!src) publish(s, d->uri, d->version, json_array());
             result_free(d->res);
             d->res = NULL;
-            /* A source file an analysed run edited is not a trajectory: no error pop-up. */
-            if (s->src_diags && json_object_get(s->src_diags, d->uri) && !j->req_id)
+            if (src && !j->req_id)
                 srv_log(s, 4, "%s is not a trajectory (a source file edited by a run)", d->path);
             else
                 srv_show(s, 1, "cannot analyze %s", buf);

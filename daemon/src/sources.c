@@ -228,12 +228,18 @@ void sources_refresh(ct_server *s)
 {
     if (s->exiting) return;
     refresh rf = {.s = s, .diags = json_object(), .info = json_object()};
+    uint64_t t0 = uv_hrtime();
+    size_t n_trajs = 0;
     if (s->ws_root) {
         for (ct_doc *d = s->docs; d; d = d->next)
-            if (d->res) place_result(&rf, d->res, d->uri);
+            if (d->res) place_result(&rf, d->res, d->uri), n_trajs += d->res->trajs.n;
         for (ext_result *e = s->ext; e; e = e->next)
-            place_result(&rf, e->res, NULL);
+            place_result(&rf, e->res, NULL), n_trajs += e->res->trajs.n;
     }
+    if (n_trajs)
+        srv_log(s, 4, "edits of %zu trajector%s placed on %zu source files in %.1f ms", n_trajs,
+                n_trajs == 1 ? "y" : "ies", json_object_size(rf.diags),
+                (double)(uv_hrtime() - t0) / 1e6);
     for (size_t i = 0; i < rf.n_files; i++) {
         ct_text_free(&rf.files[i].lines);
         free(rf.files[i].owned);
@@ -246,8 +252,9 @@ void sources_refresh(ct_server *s)
     if (s->src_diags) {
         json_object_foreach(s->src_diags, uri, v)
         {
-            if (!json_object_get(rf.diags, uri) && !doc_find(s, uri))
-                publish(s, uri, -1, json_array());
+            ct_doc *d = doc_find(s, uri);
+            if (!json_object_get(rf.diags, uri) && !(d && d->res))
+                publish(s, uri, d ? d->version : -1, json_array());
         }
     }
     json_object_foreach(rf.diags, uri, v)

@@ -146,14 +146,17 @@ def test_open_buffer_and_did_change():
     with open(CALC, encoding="utf-8") as f:
         txt = f.read()
     d.open(CALC, text="\n\n" + txt)  # two lines inserted at the top of the buffer only
-    calc = source_diags(d, CALC, pred=lambda p: p["diagnostics"])
-    assert calc[0]["range"] == rng(8, 4, 11, 10), calc[0]["range"]
+    calc = source_diags(d, CALC)  # the first set after the open (never an empty one)
+    assert calc and calc[0]["range"] == rng(8, 4, 11, 10), calc
     d.notify("textDocument/didChange", {"textDocument": {"uri": uri_of(CALC), "version": 2},
                                         "contentChanges": [{"text": txt}]})
-    calc = source_diags(d, CALC, pred=lambda p: p["diagnostics"] and p.get("version") == 2)
-    assert calc[0]["range"] == rng(6, 4, 9, 10), calc[0]["range"]
+    calc = source_diags(d, CALC, pred=lambda p: p.get("version") == 2)
+    assert calc and calc[0]["range"] == rng(6, 4, 9, 10), calc
     shown = [m for m in d.drain(0.5) if m.get("method") == "window/showMessage"]
     assert not shown, shown  # a source file is not reported as a broken trajectory
+    # the trajectory closes while the source file stays open: its set is cleared
+    d.notify("textDocument/didClose", {"textDocument": {"uri": uri_of(TRAJ)}})
+    assert source_diags(d, CALC) == []
     d.finish()
 
 
@@ -195,7 +198,26 @@ def test_definition_and_blame():
     d.finish()
 
 
+def test_analyzed_path_and_no_workspace():
+    # codetracer.analyze of the path (not open): the same placement, without relatedInformation
+    d = start()
+    r = d.request("workspace/executeCommand", {"command": "codetracer.analyze", "arguments": [TRAJ]})
+    assert r["result"]["incorrect"] == 2, r
+    calc = source_diags(d, CALC)
+    assert len(calc) == 1 and calc[0]["range"] == rng(6, 4, 9, 10), calc
+    assert calc[0]["data"]["step_id"] == 3 and "relatedInformation" not in calc[0]
+    d.finish()
+    # no workspace folder: nothing lands on source files
+    d = Daemon()
+    d.initialize(options={"pathMappings": [{"from": "/testbed", "to": WS}]})
+    turi = d.open(TRAJ)
+    assert len(d.wait_diagnostics(turi)["diagnostics"]) == 2
+    pubs = [m["params"]["uri"] for m in d.drain(1.0) if m.get("method") == "textDocument/publishDiagnostics"]
+    assert pubs == [], pubs
+    d.finish()
+
+
 if __name__ == "__main__":
     main([test_incorrect_edits_on_source_files, test_show_all_edits_utf16_and_deleted_file,
           test_utf8_encoding_and_clear, test_open_buffer_and_did_change,
-          test_definition_and_blame])
+          test_definition_and_blame, test_analyzed_path_and_no_workspace])
