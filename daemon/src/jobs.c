@@ -24,18 +24,29 @@ void job_cancel(ct_job *j, int user_cancel)
     if (user_cancel) j->user_cancelled = 1;
 }
 
-static void progress_send(ct_server *s, ct_job *j, const char *kind, const char *msg)
+static char *progress_title(const ct_job *j)
+{
+    const char *slash = strrchr(j->path, '/');
+    return ct_xasprintf("codetracer: analyzing %s", slash ? slash + 1 : j->path);
+}
+
+static void progress_notify(ct_server *s, const char *token, const char *kind, const char *title,
+                            const char *msg)
 {
     json_t *v = json_pack("{s:s}", "kind", kind);
-    if (strcmp(kind, "begin") == 0) {
-        char *slash = strrchr(j->path, '/');
-        char *title = ct_xasprintf("codetracer: analyzing %s", slash ? slash + 1 : j->path);
+    if (title) {
         json_object_set_new(v, "title", ct_json_text(title));
         json_object_set_new(v, "cancellable", json_false());
-        free(title);
     }
     if (msg) json_object_set_new(v, "message", json_string(msg));
-    srv_notify(s, "$/progress", json_pack("{s:s,s:o}", "token", j->progress_token, "value", v));
+    srv_notify(s, "$/progress", json_pack("{s:s,s:o}", "token", token, "value", v));
+}
+
+static void progress_send(ct_server *s, ct_job *j, const char *kind, const char *msg)
+{
+    char *title = strcmp(kind, "begin") == 0 ? progress_title(j) : NULL;
+    progress_notify(s, j->progress_token, kind, title, msg);
+    free(title);
 }
 
 static const char *stage_msg(int st)
@@ -45,6 +56,18 @@ static const char *stage_msg(int st)
 
 void jobs_on_progress_created(ct_server *s, const char *token, int ok)
 {
+    /* A job that ended before this answer: its whole progress (begin, end) goes now, so a client
+     * always sees every analysis it was told about, however fast. */
+    json_t *late = s->progress_late ? json_object_get(s->progress_late, token) : NULL;
+    if (late) {
+        if (ok) {
+            progress_notify(s, token, "begin", json_string_value(json_object_get(late, "title")),
+                            "queued");
+            progress_notify(s, token, "end", NULL, json_string_value(json_object_get(late, "end")));
+        }
+        json_object_del(s->progress_late, token);
+        return;
+    }
     for (ct_job *j = s->jobs; j; j = j->next) {
         if (!j->progress_token || j->progress_begun || strcmp(j->progress_token, token) != 0)
             continue;
@@ -263,8 +286,18 @@ static void after_cb(uv_work_t *w, int status)
     while (*pp != j)
         pp = &(*pp)->next;
     *pp = j->next;
-    if (j->progress_begun)
-        progress_send(s, j, "end", atomic_load(&j->cancelled) ? "cancelled" : "done");
+    const char *end_msg = atomic_load(&j->cancelled) ? "cancelled" : "done";
+    if (j->progress_begun) {
+        progress_send(s, j, "end", end_msg);
+    } else if (j->progress_token) {
+        /* window/workDoneProgress/create is not answered yet: send begin and end with the answer */
+        if (!s->progress_late) s->progress_late = json_object();
+        if (json_object_size(s->progress_late) >= 256) json_object_clear(s->progress_late);
+        char *title = progress_title(j);
+        json_object_set_new(s->progress_late, j->progress_token,
+                            json_pack("{s:o,s:s}", "title", ct_json_text(title), "end", end_msg));
+        free(title);
+    }
     if (j->mem_failed && !s->mem_broken) {
         /* One warning, then the daemon works without memory (no cache, no feedback). */
         char buf[1536];

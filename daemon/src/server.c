@@ -438,6 +438,7 @@ int ct_daemon_main(int argc, char **argv)
     ct_frame_free(&s->rd);
     json_decref(s->published);
     json_decref(s->outgoing);
+    json_decref(s->progress_late);
     int code = s->exit_code;
     free(s);
     return code;

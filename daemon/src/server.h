@@ -148,8 +148,10 @@ struct ct_server {
     ct_doc *docs;
     ct_job *jobs;
     ext_result *ext;
-    json_t *published; /* object: uri → true for every URI with diagnostics shown */
-    json_t *outgoing;  /* object: id → purpose of a request we sent */
+    json_t *published;     /* object: uri → true for every URI with diagnostics shown */
+    json_t *outgoing;      /* object: id → purpose of a request we sent */
+    json_t *progress_late; /* object: token → {title, end} of jobs that ended before the client
+                            * answered window/workDoneProgress/create (jobs.c) */
     long long next_out_id;
     long long next_token;
     struct ct_memory *mem;   /* opened by the first codetracer.feedback (loop thread only) */
