@@ -4,7 +4,9 @@
 set -eu
 PKGS="build-essential cmake pkg-config python3 git ca-certificates
 libjansson-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev libtree-sitter-dev
-libarchive-dev libyaml-dev libzstd-dev zstd bubblewrap valgrind clang clang-format"
+libarchive-dev libyaml-dev libzstd-dev zstd bubblewrap valgrind clang clang-format
+libclang-rt-14-dev"
+# libclang-rt-14-dev: the ASan/UBSan/libFuzzer runtimes of Debian 12's clang (not a dependency of it).
 # neovim: the Neovim client tests (tests/integration/test_neovim.py) run real headless Neovim.
 PKGS="$PKGS neovim"
 [ "${CT_SETUP_EXTRA:-}" ] && PKGS="$PKGS $CT_SETUP_EXTRA"
