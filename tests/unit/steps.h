@@ -1,8 +1,11 @@
-/* steps.h — builders for hand-written trajectories in unit tests: a shell step and a
- * str_replace edit, as the loaders record them. Static functions: include once per test. */
+/* steps.h — builders for hand-written trajectories in unit tests (a shell step and a
+ * str_replace edit, as the loaders record them) and readers of the heuristic's labels. Static
+ * functions: include once per test, after check.h. */
 #ifndef CT_TEST_STEPS_H
 #define CT_TEST_STEPS_H
 
+#include "check.h"
+#include "ct/heuristic.h"
 #include "ct/trajectory.h"
 
 /* A shell command with its output; exit_code < 0 = unknown. */
@@ -37,6 +40,29 @@ __attribute__((unused)) static ct_step *edit(ct_trajectory *t, const char *path,
     f->old_text = ct_traj_strdup(t, old_text);
     f->new_text = ct_traj_strdup(t, new_text);
     return s;
+}
+
+/* The heuristic analysis of t, checked to have one label per step (caller frees). */
+__attribute__((unused)) static ct_analysis *run(ct_trajectory *t)
+{
+    ct_analysis *a = NULL;
+    ct_error e;
+    ct_error_clear(&e);
+    CHECK_INT(ct_analyze_heuristic(t, NULL, &a, &e), 0);
+    CHECK(a != NULL);
+    CHECK_INT(a->n_labels, t->n_steps);
+    return a;
+}
+
+/* The label and the rule of step `step` (1-based). */
+__attribute__((unused)) static int label(const ct_analysis *a, int step)
+{
+    return (int)a->labels[step - 1].label;
+}
+
+__attribute__((unused)) static const char *rule(const ct_analysis *a, int step)
+{
+    return a->labels[step - 1].rule ? a->labels[step - 1].rule : "(none)";
 }
 
 #endif

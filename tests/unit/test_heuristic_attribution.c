@@ -20,27 +20,6 @@ static ct_step *sed(ct_trajectory *t, const char *cmd, const char *path)
     return s;
 }
 
-static ct_analysis *run(ct_trajectory *t)
-{
-    ct_analysis *a = NULL;
-    ct_error e;
-    ct_error_clear(&e);
-    CHECK_INT(ct_analyze_heuristic(t, NULL, &a, &e), 0);
-    CHECK(a != NULL);
-    CHECK_INT(a->n_labels, t->n_steps);
-    return a;
-}
-
-static int label(const ct_analysis *a, int step)
-{
-    return (int)a->labels[step - 1].label;
-}
-
-static const char *rule(const ct_analysis *a, int step)
-{
-    return a->labels[step - 1].rule ? a->labels[step - 1].rule : "(none)";
-}
-
 static const char *PASS = "........\n8 passed in 0.2s\n";
 static const char *FAIL_TEXT = "...F....\nFAILED tests/test_text.py::test_cap\n"
                                "src/pkg/text.py:14: AssertionError\n1 failed, 7 passed\n";

@@ -8,27 +8,6 @@
 
 #include <string.h>
 
-static ct_analysis *run(ct_trajectory *t)
-{
-    ct_analysis *a = NULL;
-    ct_error e;
-    ct_error_clear(&e);
-    CHECK_INT(ct_analyze_heuristic(t, NULL, &a, &e), 0);
-    CHECK(a != NULL);
-    CHECK_INT(a->n_labels, t->n_steps);
-    return a;
-}
-
-static int label(const ct_analysis *a, int step)
-{
-    return (int)a->labels[step - 1].label;
-}
-
-static const char *rule(const ct_analysis *a, int step)
-{
-    return a->labels[step - 1].rule ? a->labels[step - 1].rule : "(none)";
-}
-
 static void test_repeat(void)
 {
     /* ls, cat, ls again with nothing changed → step 3 unuseful */
