@@ -121,9 +121,7 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
             int lfs = ct_is_lfs_pointer(head.data ? head.data : "", head.len);
             ct_buf_free(&head);
             if (lfs) {
-                rc = ct_error_setf(err, CT_ELFS, ct_fs_display(fs, start), -1, 0,
-                                   "this is a Git LFS pointer file; the data was never downloaded "
-                                   "(run `git lfs pull`)");
+                rc = ct_error_lfs(err, ct_fs_display(fs, start));
                 goto done;
             }
         }

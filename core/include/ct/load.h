@@ -95,5 +95,7 @@ int ct_load_buffer(const char *path, const char *data, size_t len, const ct_load
 
 /* 1 when the bytes are a Git LFS pointer file. */
 int ct_is_lfs_pointer(const char *data, size_t n);
+/* Fill err with the one message for an LFS pointer found at `display`; returns CT_ELFS. */
+int ct_error_lfs(ct_error *err, const char *display);
 
 #endif

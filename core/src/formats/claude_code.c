@@ -507,15 +507,12 @@ static int load_cast(ct_fs *fs, const char *rel, cc_state *st, ct_buf *clean, ct
 {
     ct_trajectory *t = st->t;
     ct_buf raw = CT_BUF_INIT;
-    int rc = ct_fs_read(fs, rel, &raw, 0, err);
-    if (rc != CT_OK) return rc;
-    const char *display = ct_fs_display(fs, rel);
-    if (ct_is_lfs_pointer(raw.data, raw.len)) {
+    int rc = ct_fmt_read_data(fs, rel, &raw, err);
+    if (rc != CT_OK) {
         ct_buf_free(&raw);
-        return ct_error_setf(
-            err, CT_ELFS, display, -1, 0,
-            "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+        return rc;
     }
+    const char *display = ct_fs_display(fs, rel);
     chunk *ch = NULL;
     size_t nch = 0, cap = 0;
     ct_ansi ansi = {0};
@@ -602,15 +599,12 @@ static int load_cast(ct_fs *fs, const char *rel, cc_state *st, ct_buf *clean, ct
 static int load_jsonl(ct_fs *fs, const char *rel, cc_state *st, ct_error *err)
 {
     ct_buf raw = CT_BUF_INIT;
-    int rc = ct_fs_read(fs, rel, &raw, 0, err);
-    if (rc != CT_OK) return rc;
-    const char *display = ct_fs_display(fs, rel);
-    if (ct_is_lfs_pointer(raw.data, raw.len)) {
+    int rc = ct_fmt_read_data(fs, rel, &raw, err);
+    if (rc != CT_OK) {
         ct_buf_free(&raw);
-        return ct_error_setf(
-            err, CT_ELFS, display, -1, 0,
-            "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+        return rc;
     }
+    const char *display = ct_fs_display(fs, rel);
     st->display = ct_traj_strdup(st->t, display); /* the fs reuses its display buffer */
     int lineno = 0, bad = 0, first_bad = 0;
     size_t pos = 0;

@@ -132,17 +132,12 @@ static void join_lines(ct_buf *b, rline *L, size_t a, size_t e)
 static int parse_log(ct_fs *fs, const char *rel, ct_trajectory *t, ct_error *err)
 {
     ct_buf raw = CT_BUF_INIT;
-    int rc = ct_fs_read(fs, rel, &raw, 0, err);
-    if (rc != CT_OK) return rc;
-    char *display = ct_xstrdup(ct_fs_display(fs, rel));
-    if (ct_is_lfs_pointer(raw.data, raw.len)) {
+    int rc = ct_fmt_read_data(fs, rel, &raw, err);
+    if (rc != CT_OK) {
         ct_buf_free(&raw);
-        rc = ct_error_setf(
-            err, CT_ELFS, display, -1, 0,
-            "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
-        free(display);
         return rc;
     }
+    char *display = ct_xstrdup(ct_fs_display(fs, rel));
     rline *L = NULL;
     size_t nl_ = 0, cap = 0, pos = 0;
     while (pos < raw.len) {

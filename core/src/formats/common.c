@@ -7,9 +7,7 @@
 json_t *ct_fmt_parse_json(const char *data, size_t len, const char *display, ct_error *err)
 {
     if (ct_is_lfs_pointer(data, len)) {
-        ct_error_setf(
-            err, CT_ELFS, display, -1, 0,
-            "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+        ct_error_lfs(err, display);
         return NULL;
     }
     json_error_t je;
@@ -79,6 +77,21 @@ void ct_fmt_set_src(ct_trajectory *t, ct_source_ref *ref, const char *display, c
 int ct_fmt_head(ct_fs *fs, const char *rel, ct_buf *buf, size_t n)
 {
     return ct_fs_read_head(fs, rel, buf, n ? n : 65536, NULL);
+}
+
+int ct_error_lfs(ct_error *err, const char *display)
+{
+    return ct_error_setf(
+        err, CT_ELFS, display, -1, 0,
+        "this is a Git LFS pointer file; the data was never downloaded (run `git lfs pull`)");
+}
+
+int ct_fmt_read_data(ct_fs *fs, const char *rel, ct_buf *raw, ct_error *err)
+{
+    int rc = ct_fs_read(fs, rel, raw, 0, err);
+    if (rc != CT_OK) return rc;
+    if (ct_is_lfs_pointer(raw->data, raw->len)) return ct_error_lfs(err, ct_fs_display(fs, rel));
+    return CT_OK;
 }
 
 int ct_is_lfs_pointer(const char *data, size_t n)

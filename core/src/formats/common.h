@@ -16,6 +16,9 @@
 /* Read `rel` into raw and parse it as JSON (any value; \u0000 allowed). LFS pointers fail with
  * CT_ELFS; invalid or truncated JSON fails with CT_EPARSE naming the file, line and byte. */
 int ct_fmt_read_json(ct_fs *fs, const char *rel, ct_buf *raw, json_t **out, ct_error *err);
+/* Read `rel` into raw; a Git LFS pointer fails with CT_ELFS (ct_error_lfs). The caller frees raw
+ * whatever the result. */
+int ct_fmt_read_data(ct_fs *fs, const char *rel, ct_buf *raw, ct_error *err);
 /* Parse JSON from memory (display path for messages). */
 json_t *ct_fmt_parse_json(const char *data, size_t len, const char *display, ct_error *err);
 

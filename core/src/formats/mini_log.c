@@ -450,9 +450,7 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
         if (ct_is_lfs_pointer(raw.data, raw.len)) {
             ct_traj_free(t);
             ct_buf_free(&raw);
-            return ct_error_setf(err, CT_ELFS, ct_fs_display(fs, rel), -1, 0,
-                                 "this is a Git LFS pointer file; the data was never downloaded "
-                                 "(run `git lfs pull`)");
+            return ct_error_lfs(err, ct_fs_display(fs, rel));
         }
         if (ct_str_ends(rel, ".cast"))
             doc_from_cast(&d, raw.data, raw.len);

@@ -1153,9 +1153,7 @@ static int load(ct_fs *fs, const char *rel, int is_dir, ct_traj_list *out, ct_er
     int rc = ct_fs_read(fs, rel, &raw, 0, err);
     if (rc == CT_OK) {
         if (ct_is_lfs_pointer(raw.data, raw.len)) {
-            rc = ct_error_setf(err, CT_ELFS, ct_fs_display(fs, rel), -1, 0,
-                               "this is a Git LFS pointer file; the data was never downloaded (run "
-                               "`git lfs pull`)");
+            rc = ct_error_lfs(err, ct_fs_display(fs, rel));
         } else {
             size_t s = ct_json_skip_ws(raw.data, raw.len, 0);
             int one_value = s < raw.len && raw.data[s] == '[';
