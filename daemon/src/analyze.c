@@ -17,12 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef CT_HAVE_HEURISTIC
 #include "ct/heuristic.h"
-#endif
-#ifdef CT_HAVE_STAGES
 #include "ct/index.h"
-#endif
 
 void result_free(ct_result *r)
 {
@@ -41,23 +37,12 @@ void result_free(ct_result *r)
 /* Only "heuristic" is accepted by the settings. */
 static int analyze_one(const ct_trajectory *t, const json_t *cfg, ct_analysis **out, ct_error *err)
 {
-#ifdef CT_HAVE_HEURISTIC
     return ct_analyze_heuristic(t, cfg, out, err);
-#else
-    /* FALLBACK — core's heuristic analyzer is not in this build yet: every step is labelled
-     * correct, so documents load and get (empty) diagnostics, hovers and symbols. The build
-     * switches to ct_analyze_heuristic as soon as core defines it (daemon/CMakeLists.txt). */
-    (void)err;
-    (void)cfg;
-    *out = ct_analysis_new(t, "none");
-    return CT_OK;
-#endif
 }
 
 static void ensure_stages(const ct_trajectory *t, ct_analysis *a)
 {
     if (a->n_stages || t->n_steps == 0) return;
-#ifdef CT_HAVE_STAGES
     ct_stage *st = NULL;
     size_t n = 0;
     if (ct_stages_segment(t, &st, &n) == 0 && n) {
@@ -66,7 +51,6 @@ static void ensure_stages(const ct_trajectory *t, ct_analysis *a)
         return;
     }
     free(st);
-#endif
     ct_stage one = {1, 1, (int)t->n_steps, NULL};
     ct_analysis_set_stages(a, &one, 1);
 }

@@ -22,10 +22,7 @@ def start(name):
         print(f"{name}: binary not found: {BIN}", file=sys.stderr)
         return False
     out = subprocess.run([BIN, "formats", "--json"], capture_output=True, timeout=60).stdout.decode()
-    for line in out.splitlines():
-        o = json.loads(line)
-        if "not implemented" not in (o.get("summary") or ""):
-            READY.add(o["name"])
+    READY.update(json.loads(line)["name"] for line in out.splitlines() if line.strip())
     return True
 
 
