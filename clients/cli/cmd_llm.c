@@ -9,6 +9,9 @@
 #include "ct/profiles.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <stdlib.h>
@@ -118,9 +121,46 @@ static int do_check(json_t *cfg, int json)
     return CT_EXIT_OK;
 }
 
+/* Live progress: on a terminal one status line ("turn N · step K · 12.3k tok · $0.0123")
+ * rewritten in place, cleared before any other line; otherwise one line per turn. */
+static atomic_int status_open;
+
+static void status_clear(void)
+{
+    if (atomic_exchange(&status_open, 0)) fputs("\r\033[K", stderr);
+}
+
+static void agent_usage(int turn, int step, const char *text)
+{
+    long long in = 0, out = 0;
+    double usd = 0;
+    if (!text || sscanf(text, "%lld %lld %lf", &in, &out, &usd) != 3) return;
+    char tok[32], where[32] = "";
+    long long n = in + out;
+    if (n >= 1000)
+        snprintf(tok, sizeof tok, "%.1fk", (double)n / 1000.0);
+    else
+        snprintf(tok, sizeof tok, "%lld", n);
+    if (step > 0) snprintf(where, sizeof where, " · step %d", step);
+    if (isatty(STDERR_FILENO)) {
+        fprintf(stderr, "\r\033[Kturn %d%s · %s tok · $%.4f", turn, where, tok, usd);
+        atomic_store(&status_open, 1);
+    } else {
+        fprintf(stderr, "agent turn %d%s · %s tok · $%.4f\n", turn, where, tok, usd);
+    }
+    fflush(stderr);
+}
+
 void cli_agent_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
 {
     (void)ud;
+    if (k == CT_AGENT_EV_USAGE) {
+        agent_usage(step, code, text);
+        return;
+    }
+    if (k != CT_AGENT_EV_STEP_START && k != CT_AGENT_EV_LLM_RESPONSE &&
+        k != CT_AGENT_EV_OBSERVATION)
+        status_clear();
     switch (k) {
     case CT_AGENT_EV_TOOL_EXEC:
         fprintf(stderr, "agent step %d: $ %.200s\n", step, text);
@@ -259,6 +299,10 @@ static int do_diagnose(json_t *cfg, const char *path, const diag_args *da, int j
 static int do_config(const json_t *cfg)
 {
     json_t *red = ct_config_redacted(cfg);
+    /* a password in the endpoint URL (https://user:secret@host/v1) is not shown either */
+    char *base = ct_llm_url_redact(ct_config_str(red, "llm.api_base", ""));
+    if (*base) ct_config_set(red, "llm.api_base", json_string(base));
+    free(base);
     json_t *o = json_object();
     json_object_set(o, "llm", json_object_get(red, "llm"));
     json_object_set(o, "trace", json_object_get(red, "trace"));

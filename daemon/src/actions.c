@@ -94,9 +94,14 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
     ct_doc *d = doc_of_params(s, m);
     if (!d) return;
     json_t *out = json_array();
-    ct_result *r = d->res;
+    /* the document's own analysis, or that of a run analysed with codetracer.analyze which
+     * has steps in this file (hover.c result_for_uri) */
+    ct_result view;
+    memset(&view, 0, sizeof view);
+    ct_result *r = result_for_uri(s, d->uri, &view);
     json_t *ctx = jobj(m->params, "context");
     if (!r || !kind_wanted(json_object_get(ctx, "only"))) {
+        view_release(&view);
         srv_reply(s, m->id, out);
         return;
     }
@@ -151,6 +156,8 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
             }
         }
     }
+    view_release(&view);
+    llm_code_actions(s, d, out);
     srv_reply(s, m->id, out);
 }
 
@@ -270,6 +277,7 @@ static void cmd_clear(ct_server *s, ct_rpc_msg *m, const char *target)
             job_cancel(j, 1);
             n++;
         }
+    n += llm_clear(s, target);
     sources_refresh(s); /* the cleared trajectories' edits leave the source files */
     srv_reply(s, m->id, json_pack("{s:i}", "cleared", n));
 }
@@ -284,6 +292,19 @@ static void cmd_analyze(ct_server *s, ct_rpc_msg *m, json_t *arg)
                         "codetracer.analyze takes a path or file URI (a trajectory file, run "
                         "directory or archive)");
         return;
+    }
+    if (json_is_object(arg) && json_object_get(arg, "analyzer")) {
+        const char *an = jstr(arg, "analyzer");
+        if (!an ||
+            (strcmp(an, "heuristic") != 0 && strcmp(an, "llm") != 0 && strcmp(an, "hybrid") != 0)) {
+            srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
+                            "analyzer must be \"heuristic\", \"llm\" or \"hybrid\"");
+            return;
+        }
+        if (strcmp(an, "heuristic") != 0) {
+            llm_start(s, m, target, an);
+            return;
+        }
     }
     for (ct_doc *d = s->docs; d; d = d->next) {
         if (strcmp(d->uri, target) != 0 && strcmp(d->path, target) != 0) continue;

@@ -26,6 +26,9 @@ void result_free(ct_result *r)
     for (size_t i = 0; r->an && i < r->trajs.n; i++)
         ct_analysis_free(r->an[i]);
     free(r->an);
+    for (size_t i = 0; r->ranges && !r->ext_view && i < r->trajs.n; i++)
+        free(r->ranges[i]);
+    if (!r->ext_view) free(r->ranges);
     ct_traj_list_free(&r->trajs);
     ct_text_free(&r->lines);
     blob_unref(r->text);
@@ -34,9 +37,11 @@ void result_free(ct_result *r)
     free(r);
 }
 
-/* Only "heuristic" is accepted by the settings. */
-static int analyze_one(const ct_trajectory *t, const json_t *cfg, ct_analysis **out, ct_error *err)
+/* Only "heuristic" is accepted by the settings; an LLM job (llm.c) runs the agent instead. */
+static int analyze_one(ct_job *j, const ct_trajectory *t, const json_t *cfg, ct_analysis **out,
+                       ct_error *err)
 {
+    if (j->llm) return llm_analyze_one(j, t, out, err);
     return ct_analyze_heuristic(t, cfg, out, err);
 }
 
@@ -119,7 +124,7 @@ static ct_analysis *analysis_of(ct_job *j, ct_memory *m, const ct_trajectory *t,
     } else {
         ct_error e;
         ct_error_clear(&e);
-        if (analyze_one(t, cfg, &a, &e) != CT_OK || !a) {
+        if (analyze_one(j, t, cfg, &a, &e) != CT_OK || !a) {
             /* One trajectory the analyzer rejects still shows its steps, unlabelled. */
             ct_analysis_free(a);
             return ct_analysis_new(t, "none");
@@ -153,6 +158,7 @@ typedef struct placed_file {
     ct_buf data;
     ct_text lines;
     int ok;
+    int ranged; /* json_ranges_fill ran on it */
 } placed_file;
 
 typedef struct placer {
@@ -168,10 +174,60 @@ static int same_doc(const ct_result *r, const ct_step *st)
     return strcmp(st->src.path, r->path) == 0;
 }
 
+/* The tree-sitter range of step k of trajectory ti, when there is one that fits a text of n
+ * bytes. */
+static int tree_range(const ct_result *r, size_t ti, size_t k, size_t n, size_t *a, size_t *b)
+{
+    if (!r->ranges || ti >= r->trajs.n || !r->ranges[ti] || k >= r->trajs.items[ti]->n_steps)
+        return -1;
+    const ct_step_range *g = &r->ranges[ti][k];
+    if (g->b <= g->a || g->b > n) return -1;
+    *a = g->a;
+    *b = g->b;
+    return 0;
+}
+
+int result_step_span_at(const ct_result *r, size_t ti, size_t k, size_t *a, size_t *b)
+{
+    if (!r->text || ti >= r->trajs.n || k >= r->trajs.items[ti]->n_steps) return -1;
+    const ct_step *st = &r->trajs.items[ti]->steps[k];
+    if (!same_doc(r, st)) return -1;
+    if (tree_range(r, ti, k, r->text->len, a, b) == 0) return 0;
+    return ct_lsp_src_span(&r->lines, &st->src, a, b);
+}
+
+/* Which trajectory and step st is (it points into one of r's step arrays). */
+static int step_index(const ct_result *r, const ct_step *st, size_t *ti, size_t *k)
+{
+    uintptr_t p = (uintptr_t)st;
+    for (size_t i = 0; i < r->trajs.n; i++) {
+        const ct_trajectory *t = r->trajs.items[i];
+        uintptr_t lo = (uintptr_t)t->steps, hi = (uintptr_t)(t->steps + t->n_steps);
+        if (t->n_steps && p >= lo && p < hi) {
+            *ti = i;
+            *k = (size_t)(st - t->steps);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 int result_step_span(const ct_result *r, const ct_step *st, size_t *a, size_t *b)
 {
+    size_t ti, k;
+    if (r->ranges && step_index(r, st, &ti, &k) == 0) return result_step_span_at(r, ti, k, a, b);
     if (!r->text || !same_doc(r, st)) return -1;
     return ct_lsp_src_span(&r->lines, &st->src, a, b);
+}
+
+/* Allocate r->ranges (all "no tree range"). */
+static void ranges_alloc(ct_result *r)
+{
+    if (r->ranges || !r->trajs.n) return;
+    r->ranges = ct_xcalloc(r->trajs.n, sizeof *r->ranges);
+    for (size_t i = 0; i < r->trajs.n; i++)
+        r->ranges[i] = ct_xcalloc(r->trajs.items[i]->n_steps ? r->trajs.items[i]->n_steps : 1,
+                                  sizeof *r->ranges[i]);
 }
 
 json_t *result_step_location(ct_result *r, const ct_step *st, const char *uri, ct_pos_enc enc)
@@ -231,7 +287,11 @@ static int place(placer *p, const ct_step *st, const char **uri, json_t **range)
     }
     if (!st->src.path) return -1;
     placed_file *f = file_of(p, st->src.path);
-    if (!f || ct_lsp_src_span(&f->lines, &st->src, &a, &b) != 0) return -1;
+    if (!f) return -1;
+    size_t ti, k;
+    if (!(step_index(p->res, st, &ti, &k) == 0 && tree_range(p->res, ti, k, f->data.len, &a, &b) == 0) &&
+        ct_lsp_src_span(&f->lines, &st->src, &a, &b) != 0)
+        return -1;
     *uri = f->uri;
     *range = ct_lsp_range(&f->lines, a, b, j->enc);
     return 0;
@@ -245,9 +305,87 @@ static json_t *locate_cb(void *ud, const ct_step *st)
     return json_pack("{s:s,s:o}", "uri", uri, "range", range);
 }
 
-static void build_diagnostics(ct_job *j, ct_result *r)
+/* The tree-sitter parse of a document's text, on a thread of its own from the start of the job:
+ * it needs only the text, so it runs while the text is loaded and analyzed (jsonranges.c). */
+typedef struct parse_task {
+    pthread_t th;
+    int started;
+    const char *text;
+    size_t len;
+    const char *path;
+    atomic_int stop; /* set by the job's thread: cancelled, or the load failed */
+    jr_tree *tree;
+    double ms;
+} parse_task;
+
+static void *parse_main(void *arg)
+{
+    parse_task *p = arg;
+    uint64_t t0 = uv_hrtime();
+    p->tree = json_ranges_parse(p->text, p->len, p->path, &p->stop);
+    p->ms = (double)(uv_hrtime() - t0) / 1e6;
+    return NULL;
+}
+
+static void parse_start(parse_task *p, const ct_job *j)
+{
+    p->text = j->text->data;
+    p->len = j->text->len;
+    p->path = j->path;
+    p->started = pthread_create(&p->th, NULL, parse_main, p) == 0;
+}
+
+/* The parse's objects (parsed here when no thread could be started), or NULL. */
+static jr_tree *parse_join(parse_task *p)
+{
+    if (p->started)
+        pthread_join(p->th, NULL);
+    else if (p->text && !atomic_load(&p->stop))
+        parse_main(p);
+    p->started = 0;
+    p->text = NULL;
+    jr_tree *t = p->tree;
+    p->tree = NULL;
+    return t;
+}
+
+/* Step ranges from tree-sitter-json: in the document text, or in each JSON file of a path. */
+static void find_ranges(ct_job *j, placer *p, parse_task *pt)
+{
+    ct_result *r = p->res;
+    uint64_t t0 = uv_hrtime();
+    ranges_alloc(r);
+    if (r->text) {
+        if (atomic_load(&j->cancelled)) atomic_store(&pt->stop, 1);
+        jr_tree *jt = parse_join(pt);
+        uint64_t t1 = uv_hrtime();
+        r->ms_ranges_wait = (double)(t1 - t0) / 1e6;
+        if (jt || json_ranges_applies(r->text->data, r->text->len, r->path))
+            json_ranges_match(jt, r->text->data, r->text->len, r->path, 1, &r->trajs, r->ranges,
+                              &r->n_ranged, &r->n_range_fallback);
+        json_ranges_free(jt);
+        r->ms_ranges = pt->ms + (double)(uv_hrtime() - t1) / 1e6;
+        return;
+    } else {
+        for (size_t i = 0; i < r->trajs.n && !atomic_load(&j->cancelled); i++) {
+            const ct_trajectory *t = r->trajs.items[i];
+            for (size_t k = 0; k < t->n_steps; k++) {
+                if (!t->steps[k].src.path) continue;
+                placed_file *f = file_of(p, t->steps[k].src.path);
+                if (!f || f->ranged) continue;
+                f->ranged = 1;
+                json_ranges_fill(f->data.data, f->data.len, f->path, 0, &r->trajs, r->ranges,
+                                 &r->n_ranged, &r->n_range_fallback, &j->cancelled);
+            }
+        }
+    }
+    r->ms_ranges = (double)(uv_hrtime() - t0) / 1e6;
+}
+
+static void build_diagnostics(ct_job *j, ct_result *r, parse_task *pt)
 {
     placer p = {j, r, NULL, 0};
+    find_ranges(j, &p, pt);
     r->diags = json_object();
     if (j->uri) json_object_set_new(r->diags, j->uri, json_array());
     for (size_t i = 0; i < r->trajs.n; i++) {
@@ -453,9 +591,13 @@ void analyze_run(ct_job *j)
     set_stage(j, 1);
     uint64_t t0 = uv_hrtime();
     int rc;
+    parse_task pt;
+    memset(&pt, 0, sizeof pt);
+    atomic_init(&pt.stop, 0);
     if (j->text) {
         r->text = j->text; /* borrowed: after_cb takes the reference on the loop thread */
         r->path = ct_xstrdup(j->path);
+        parse_start(&pt, j);
         rc = ct_load_buffer(j->path, j->text->data, j->text->len, NULL, &r->trajs, &j->err);
     } else {
         char *real = realpath(j->path, NULL);
@@ -485,7 +627,7 @@ void analyze_run(ct_job *j)
     set_stage(j, 3);
     uint64_t t2 = uv_hrtime();
     if (r->text) ct_text_init(&r->lines, r->text->data, r->text->len);
-    build_diagnostics(j, r);
+    build_diagnostics(j, r, &pt);
     r->ms_place = (double)(uv_hrtime() - t2) / 1e6;
     if (mfile && !atomic_load(&j->cancelled) && !j->mem_failed)
         memo_store(j, mdir, mfile, json_object_get(r->diags, j->uri));
@@ -493,6 +635,8 @@ void analyze_run(ct_job *j)
     j->res = r;
     goto out;
 fail:
+    atomic_store(&pt.stop, 1);
+    json_ranges_free(parse_join(&pt));
     if (rc == CT_OK) rc = ct_error_set(&j->err, CT_ECANCELED, "cancelled");
     j->rc = rc;
     r->text = NULL; /* the reference below is the job's, released with the job */

@@ -37,6 +37,7 @@ void doc_free(ct_server *s, ct_doc *d)
         job_cancel(d->job, 0);
     }
     if (d->pending_req) json_decref(d->pending_req);
+    sources_doc_free(d);
     result_free(d->res);
     blob_unref(d->text);
     free(d->uri);
@@ -74,6 +75,7 @@ void h_did_open(ct_server *s, ct_rpc_msg *m)
     blob_unref(d->text);
     d->text = blob_new(json_string_value(text), json_string_length(text));
     d->version = (int)json_integer_value(json_object_get(td, "version"));
+    sources_doc_open(s, d, 1);
     if (too_big(s, d)) return;
     if (s->set.auto_analyze) job_start_doc(s, d);
 }
@@ -101,6 +103,7 @@ static void apply_range(ct_server *s, ct_doc *d, json_t *range, const char *txt,
     nb->data[n] = '\0';
     blob_unref(d->text);
     d->text = nb;
+    sources_doc_edit(s, d, x, y, txt, tl);
 }
 
 static void on_debounce(uv_timer_t *t)
@@ -131,8 +134,10 @@ void h_did_change(ct_server *s, ct_rpc_msg *m)
         } else {
             blob_unref(d->text);
             d->text = blob_new(json_string_value(text), json_string_length(text));
+            sources_doc_open(s, d, 0);
         }
     }
+    sources_doc_changed(s, d);
     json_t *ver = json_object_get(td, "version");
     if (json_is_integer(ver)) d->version = (int)json_integer_value(ver);
     if (!s->set.auto_analyze) return;

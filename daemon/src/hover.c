@@ -15,7 +15,7 @@ const ct_step *step_at(const ct_result *r, size_t off, size_t *traj_index)
         for (size_t k = 0; k < t->n_steps; k++) {
             const ct_step *st = &t->steps[k];
             size_t a, b;
-            int hit = result_step_span(r, st, &a, &b) == 0 && off >= a && off < b;
+            int hit = result_step_span_at(r, i, k, &a, &b) == 0 && off >= a && off < b;
             if (!hit && st->obs_src.path && r->text &&
                 ct_lsp_src_span(&r->lines, &st->obs_src, &a, &b) == 0 &&
                 strcmp(st->obs_src.path, r->path) == 0)
@@ -171,6 +171,19 @@ static int holds_file(const ct_result *r, const char *path)
             if (t->steps[k].src.path && strcmp(t->steps[k].src.path, path) == 0) return 1;
     }
     return 0;
+}
+
+int ext_holds_uri(ct_server *s, const char *uri)
+{
+    if (!s->ext) return 0;
+    char *p = ct_lsp_path_from_uri(uri);
+    char *real = p ? realpath(p, NULL) : NULL;
+    free(p);
+    int hit = 0;
+    for (ext_result *e = s->ext; real && e && !hit; e = e->next)
+        hit = holds_file(e->res, real);
+    free(real);
+    return hit;
 }
 
 ct_result *result_for_uri(ct_server *s, const char *uri, ct_result *view)

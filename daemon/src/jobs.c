@@ -165,6 +165,12 @@ static void log_warnings(ct_server *s, const ct_result *r)
             srv_log(s, 2, "%s: %s", t->id, t->warnings[k]);
         if (t->n_warnings > 10) srv_log(s, 2, "%s: %zu more warnings", t->id, t->n_warnings - 10);
     }
+    /* jsonranges.c: steps placed on their JSON objects, and those left on the loader's span */
+    if (r->n_ranged || r->n_range_fallback)
+        srv_log(s, r->n_range_fallback ? 3 : 4,
+                "%s: step ranges: %zu from tree-sitter-json, %zu kept the loader's span, %.1f ms "
+                "(placing waited %.1f ms for the parse)",
+                r->path, r->n_ranged, r->n_range_fallback, r->ms_ranges, r->ms_ranges_wait);
 }
 
 static void finish_doc(ct_server *s, ct_job *j)
@@ -202,11 +208,17 @@ static void finish_doc(ct_server *s, ct_job *j)
             error_text(&j->err, buf, sizeof buf);
             /* A source file an analysed run edited is not a trajectory: no error pop-up, and
              * no empty set (sources_refresh publishes its edits right after this). */
-            int src = s->src_diags && json_object_get(s->src_diags, d->uri);
-            if (!src) publish(s, d->uri, d->version, json_array());
+            int src =
+                (s->src_diags && json_object_get(s->src_diags, d->uri)) || sources_is_target(s, d);
+            /* Nor is one file of a run analysed with codetracer.analyze (a step-JSONL
+             * step_N.jsonl, an OpenHands event): the run's diagnostics on it stay. */
+            int run_file = !src && !d->res && ext_holds_uri(s, d->uri);
+            if (!src && !run_file) publish(s, d->uri, d->version, json_array());
             result_free(d->res);
             d->res = NULL;
-            if (src && !j->req_id)
+            if (run_file && !j->req_id)
+                srv_log(s, 4, "%s is not a trajectory alone (a file of an analysed run)", d->path);
+            else if (src && !j->req_id)
                 srv_log(s, 4, "%s is not a trajectory (a source file edited by a run)", d->path);
             else
                 srv_show(s, 1, "cannot analyze %s", buf);
@@ -308,17 +320,20 @@ static void after_cb(uv_work_t *w, int status)
                  ct_error_format(&j->mem_err, buf, sizeof buf));
     }
     if (!s->exiting) {
+        /* sources: nothing to re-place when a document that is no trajectory stays none */
+        int had_res = j->doc && j->doc->res;
         if (j->doc)
             finish_doc(s, j);
         else if (!j->uri)
             finish_path(s, j);
-        sources_refresh(s); /* edits of the trajectories onto the source files */
+        if (!(j->doc && !had_res && !j->doc->res))
+            sources_refresh(s); /* edits of the trajectories onto the source files */
     } else if (j->doc) {
         j->doc->job = NULL;
     }
     if (j->req_id) srv_reply_error(s, j->req_id, CT_RPC_REQUEST_CANCELLED, "analysis cancelled");
     job_free(j);
-    if (s->exiting && !s->jobs && s->wake_open) {
+    if (s->exiting && !s->jobs && !llm_busy(s) && s->wake_open) {
         uv_close((uv_handle_t *)&s->wake, NULL);
         s->wake_open = 0;
     }

@@ -92,6 +92,7 @@ void settings_apply(ct_server *s, json_t *obj)
     const char *du = jstr(obj, "docsUrl");
     if (du) snprintf(set->docs_url, sizeof set->docs_url, "%s", du);
     sources_settings(s, obj);
+    llm_settings(s, obj);
 }
 
 static int offers(json_t *arr, const char *name)
@@ -178,6 +179,7 @@ void h_shutdown(ct_server *s, ct_rpc_msg *m)
     json_t *all = json_copy(s->published);
     json_object_foreach_safe(all, tmp, uri, v) publish(s, uri, -1, json_array());
     json_decref(all);
+    llm_shutdown(s);
     s->shutdown = 1;
     srv_reply(s, m->id, json_null());
 }
@@ -193,6 +195,7 @@ void h_cancel(ct_server *s, ct_rpc_msg *m)
 {
     json_t *id = json_object_get(m->params, "id");
     if (!id) return;
+    if (llm_cancel_request(s, id)) return;
     for (ct_job *j = s->jobs; j; j = j->next) {
         if (j->req_id && json_equal(j->req_id, id)) {
             srv_reply_error(s, j->req_id, CT_RPC_REQUEST_CANCELLED, "request cancelled");
@@ -231,6 +234,8 @@ void h_response(ct_server *s, ct_rpc_msg *m)
         if (!m->error && json_is_array(m->result)) settings_apply(s, json_array_get(m->result, 0));
     } else if (strncmp(p, "progress:", 9) == 0) {
         jobs_on_progress_created(s, p + 9, m->error == NULL);
+    } else if (strncmp(p, "llmprogress:", 12) == 0) {
+        llm_on_progress_created(s, p + 12, m->error == NULL);
     } else if (m->error) {
         srv_log(s, 4, "the client refused %s: %s", p,
                 jstr(m->error, "message") ? jstr(m->error, "message") : "");

@@ -162,6 +162,7 @@ static const route routes[] = {
     {"shutdown", h_shutdown, 1},
     {"exit", h_exit, 0},
     {"$/cancelRequest", h_cancel, 0},
+    {"window/workDoneProgress/cancel", h_progress_cancel, 0},
     {"workspace/didChangeConfiguration", h_did_change_configuration, 0},
     {"textDocument/didOpen", h_did_open, 0},
     {"textDocument/didChange", h_did_change, 0},
@@ -330,12 +331,13 @@ void srv_begin_exit(ct_server *s)
     }
     for (ct_job *j = s->jobs; j; j = j->next)
         job_cancel(j, 0);
+    llm_shutdown(s);
     for (ct_doc *d = s->docs; d; d = d->next)
         if (d->timer) {
             uv_close((uv_handle_t *)d->timer, on_closed_free);
             d->timer = NULL;
         }
-    if (!s->jobs && s->wake_open) {
+    if (!s->jobs && !llm_busy(s) && s->wake_open) {
         uv_close((uv_handle_t *)&s->wake, NULL);
         s->wake_open = 0;
     }
@@ -431,6 +433,7 @@ int ct_daemon_main(int argc, char **argv)
         free(e);
     }
     ct_memory_close(s->mem);
+    llm_free(s);
     ext_files_free(s);
     sources_free(s);
     uv_run(s->loop, UV_RUN_NOWAIT);

@@ -46,6 +46,11 @@ typedef struct ct_settings {
     int create_db;        /* 1: analyzing a document may create the database (default 0) */
 } ct_settings;
 
+/* A step's range found by jsonranges.c: bytes [a, b) of its file; b == 0: the loader's span. */
+typedef struct ct_step_range {
+    size_t a, b;
+} ct_step_range;
+
 /* The analysis of one source: a document version, or a path given to codetracer.analyze. */
 typedef struct ct_result {
     textblob *text; /* document text the ranges refer to (NULL for a path) */
@@ -59,6 +64,12 @@ typedef struct ct_result {
     size_t n_cached;  /* trajectories whose analysis came from the memory cache */
     int ext_view;     /* a borrowed view of a path result on one of its files (never freed) */
     double ms_load, ms_analyze, ms_place;
+    /* Per trajectory, per step: the range from tree-sitter-json (JSON/JSONL files), in the
+     * document text or, for a path result, in the step's own file. NULL: loaders' spans only. */
+    ct_step_range **ranges;
+    size_t n_ranged, n_range_fallback; /* steps placed from the tree / kept the loader's span */
+    double ms_ranges;      /* parsing (alongside the load and analysis) and matching */
+    double ms_ranges_wait; /* how long placing waited for that parse (part of ms_place) */
 } ct_result;
 
 void result_free(ct_result *r);
@@ -107,6 +118,7 @@ typedef struct ct_job {
     int memo_lookup; /* 1: first analysis of an opened document (not a re-analysis) */
     atomic_int early_ready;
     int early_sent;
+    struct llm_job *llm; /* llm.c: the LLM analysis this job runs for (own thread), or NULL */
 } ct_job;
 
 struct ct_doc {
@@ -120,6 +132,7 @@ struct ct_doc {
     int rerun;           /* analyze again when `job` ends */
     json_t *pending_req; /* an analyze request to answer with the next analysis */
     uv_timer_t *timer;   /* debounce after didChange */
+    struct src_doc *src; /* sources.c: the document's tree-sitter tree (one per version) */
 };
 
 typedef struct ext_result {
@@ -163,6 +176,9 @@ struct ct_server {
     int src_show_all;  /* showAllEdits */
     json_t *src_diags; /* uri → diagnostics published on that source file */
     json_t *src_info;  /* uri → what a hover on each edited range tells */
+    /* sources.c: refresh generation, placement on the thread pool, targets */
+    struct src_state *src_st;
+    struct llm_state *llm; /* llm.c: LLM settings, jobs, the curl multi handle (NULL = none) */
 };
 
 /* ---- server.c: output, logging, lifecycle ---- */
@@ -215,8 +231,31 @@ void jobs_on_progress_created(ct_server *s, const char *token, int ok);
 void analyze_run(ct_job *j);
 /* Location of a step of result r for relatedInformation / symbols (NULL if none). */
 json_t *result_step_location(ct_result *r, const ct_step *st, const char *uri, ct_pos_enc enc);
-/* Byte span of a step in a document result, 0 on success. */
+/* Byte span of a step in a document result, 0 on success: its tree-sitter range when it has
+ * one (jsonranges.c), else the loader's. */
 int result_step_span(const ct_result *r, const ct_step *st, size_t *a, size_t *b);
+/* The same for step k of trajectory ti (no search for the step). */
+int result_step_span_at(const ct_result *r, size_t ti, size_t k, size_t *a, size_t *b);
+
+/* ---- jsonranges.c (worker thread): step ranges from tree-sitter's JSON grammar ---- */
+/* For the steps of trajs whose source is the file `path` (own_doc: steps without a source path
+ * too), set ranges[ti][k] from the JSON objects of text; n_ok / n_fallback count the steps
+ * placed / kept on the loader's span. -1 when the text was not parsed (not JSON, too large,
+ * cancelled). */
+int json_ranges_fill(const char *text, size_t len, const char *path, int own_doc,
+                     const ct_traj_list *trajs, ct_step_range **ranges, size_t *n_ok,
+                     size_t *n_fallback, atomic_int *cancel);
+/* The same in two halves, so that the parse (the costly part, which needs only the text) can
+ * run while the text is loaded and analyzed: the objects of a JSON text (NULL when the text is
+ * not parsed), then the ranges of the steps (every step a fallback when jt is NULL). */
+typedef struct jr_tree jr_tree;
+jr_tree *json_ranges_parse(const char *text, size_t len, const char *path, atomic_int *cancel);
+int json_ranges_match(const jr_tree *jt, const char *text, size_t len, const char *path,
+                      int own_doc, const ct_traj_list *trajs, ct_step_range **ranges, size_t *n_ok,
+                      size_t *n_fallback);
+void json_ranges_free(jr_tree *jt);
+/* 1 when the text is one to parse (JSON/JSONL, not .cast/.log/.txt/.md), whatever its size. */
+int json_ranges_applies(const char *text, size_t len, const char *path);
 
 /* ---- hover.c ---- */
 void h_hover(ct_server *s, ct_rpc_msg *m);
@@ -235,6 +274,8 @@ const ct_trajectory *find_traj(ct_server *s, const char *traj_id, const ct_analy
  * file. NULL when there is none. A view borrows everything: release it with view_release. */
 ct_result *result_for_uri(ct_server *s, const char *uri, ct_result *view);
 void view_release(ct_result *view);
+/* 1 when a codetracer.analyze result has steps in the file of uri. */
+int ext_holds_uri(ct_server *s, const char *uri);
 /* The lines of a file of an analyzed path (cached), or NULL. */
 const ct_text *ext_file_lines(ct_server *s, const char *path);
 void ext_files_free(ct_server *s);
@@ -245,8 +286,19 @@ void h_code_lens(ct_server *s, ct_rpc_msg *m);
 void h_workspace_symbol(ct_server *s, ct_rpc_msg *m);
 
 /* ---- sources.c: diagnostics on the source lines the agent edited ---- */
-/* Re-place every analysed trajectory's edits and publish per source file (changes only). */
+/* Re-place every analysed trajectory's edits and publish per source file (changes only). The
+ * placement runs on the thread pool; it publishes later, from the loop thread. */
 void sources_refresh(ct_server *s);
+/* documents.c hooks: the tree of an open document follows its text. doc_open parses d->text
+ * (didOpen: opened = 1; a full-text didChange: 0); doc_edit applies one ranged change, in bytes,
+ * after d->text has it; doc_changed ends a didChange (debounced re-placement); doc_free. */
+void sources_doc_open(ct_server *s, ct_doc *d, int opened);
+void sources_doc_edit(ct_server *s, ct_doc *d, size_t start, size_t old_end, const char *txt,
+                      size_t len);
+void sources_doc_changed(ct_server *s, ct_doc *d);
+void sources_doc_free(ct_doc *d);
+/* 1 when the last placement mapped an edit to d's file (a source file, not a trajectory). */
+int sources_is_target(ct_server *s, const ct_doc *d);
 void sources_free(ct_server *s);
 /* Settings showAllEdits / pathMappings (obj is the codetracer section). */
 void sources_settings(ct_server *s, json_t *obj);
@@ -258,6 +310,33 @@ json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos);
 void h_definition(ct_server *s, ct_rpc_msg *m);
 /* workspace/executeCommand codetracer.blame {uri, line}. */
 void sources_blame(ct_server *s, ct_rpc_msg *m, json_t *arg);
+
+/* ---- llm.c: LLM analyses (codetracer.analyze with analyzer llm|hybrid) ----
+ * Each runs analyze_run on its own thread (at most 2 at a time, the rest queued); its HTTP goes
+ * through one curl multi handle driven by the loop. Everything but llm_analyze_one runs on the
+ * loop thread. */
+/* The "llm" object of the codetracer settings section {apiBase, model, budgetUsd, config}. */
+void llm_settings(ct_server *s, json_t *section);
+/* 1 when an endpoint and a model are configured (settings, config file or environment). */
+int llm_configured(ct_server *s);
+/* "Diagnose with LLM" actions for a trajectory document (none when not configured). */
+void llm_code_actions(ct_server *s, ct_doc *d, json_t *out);
+/* codetracer.analyze {uri|path, analyzer: "llm"|"hybrid"}: answered when the analysis ends. */
+void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode);
+/* $/cancelRequest of an LLM analysis: 1 when id was one (answered with the partial result). */
+int llm_cancel_request(ct_server *s, json_t *id);
+/* window/workDoneProgress/cancel. */
+void h_progress_cancel(ct_server *s, ct_rpc_msg *m);
+void llm_on_progress_created(ct_server *s, const char *token, int ok);
+/* codetracer.clear: cancel the LLM analyses of target (NULL = all), publishing nothing. */
+int llm_clear(ct_server *s, const char *target);
+/* shutdown / exit: cancel everything; the handles close once the threads have ended. */
+void llm_shutdown(ct_server *s);
+/* 1 while an LLM thread runs (the loop's wake handle must stay open). */
+int llm_busy(ct_server *s);
+void llm_free(ct_server *s);
+/* analyze.c's analyze_one for an LLM job (on the job's thread). */
+int llm_analyze_one(ct_job *j, const ct_trajectory *t, ct_analysis **out, ct_error *err);
 
 /* Small JSON helpers. */
 const char *jstr(json_t *o, const char *key);

@@ -8,9 +8,19 @@
  * with `showAllEdits` every other edit (Information), becomes a diagnostic on that file. One
  * publish per file, merged across trajectories; files that no longer get any are cleared.
  *
- * Runs on the loop thread after an analysis is installed, a document closes or is cleared (the
- * analyses are already there: this is edit reconstruction and placement only). The hover on such
- * a line comes from the same table (s->src_info). */
+ * Trees: every open document whose language has a grammar keeps one ct_spans_doc (src_doc),
+ * parsed once at didOpen and re-parsed incrementally (ct_spans_doc_edit, ts_tree_edit) for each
+ * ranged didChange change, in order; a full-text change parses it again. Placement uses these
+ * trees and texts for open files (no read, no parse).
+ *
+ * A refresh (after an analysis is installed, a document closes or is cleared, a setting changes,
+ * a source document the last placement used is opened or changed — debounced) runs in three
+ * parts: on the loop thread a snapshot (the edit lists and what each edit's diagnostic says,
+ * clones of the open documents' trees, references to the other open texts); on the libuv thread
+ * pool the placement (files read, located, parsed, line indexes); on the loop thread again, in
+ * the after-work callback, the diagnostics are built and published. One placement runs at a time;
+ * a refresh asked for meanwhile bumps the generation, so the running one is dropped when it ends
+ * and the newest starts. The hover on such a line comes from the same table (s->src_info). */
 #include "server.h"
 
 #include "ct/buf.h"
@@ -22,33 +32,209 @@
 #include <string.h>
 
 #define MAX_MAPS 32
-#define MAX_FILES 64 /* files whose text is held during one refresh */
+#define MAX_TREE_DOC (1u << 20) /* larger open documents keep no tree (placement parses them) */
+
+/* The tree of one open document (ct_doc.src). */
+typedef struct src_doc {
+    ct_spans_doc *sd; /* NULL: no grammar, too large, or the parse failed */
+    unsigned long n_full, n_incr;
+    unsigned long n_resync; /* the debug check found the tree's text unlike the document's */
+} src_doc;
+
+/* The refresh state (ct_server.src_st). */
+typedef struct src_state {
+    uv_timer_t *timer;     /* debounce after a change to a source document (unref'd) */
+    unsigned long gen;     /* generation of the newest refresh asked for */
+    int running;           /* a placement is on the thread pool */
+    int pending;           /* a refresh was asked for while it ran */
+    json_t *targets;       /* local path → true: files the last placement mapped an edit to */
+    unsigned long n_done;  /* refreshes published */
+    unsigned long n_stale; /* refreshes dropped because a newer one was asked for */
+} src_state;
 
 typedef struct src_file {
     char *path;
-    char *owned; /* read from disk (NULL when borrowed from an open buffer) */
+    char *owned; /* read from disk (NULL when borrowed from a snapshot document) */
     const char *data;
     size_t len;
     ct_text lines;
 } src_file;
 
-typedef struct refresh {
+/* What one edit's diagnostic says, taken from the installed analysis on the loop thread. */
+typedef struct snap_edit {
+    int ok; /* the step exists */
+    ct_label_kind kind;
+    int has_label;
+    char *rule, *reason;
+    json_t *loc; /* location in the trajectory document (loop thread only), or NULL */
+} snap_edit;
+
+typedef struct snap_traj {
+    char *id, *uri, *root_cause;
+    ct_edit_list el;
+    snap_edit *meta; /* el.n */
+    ct_edit_place *pl;
+    int rc;
+    char err[512];
+} snap_traj;
+
+typedef struct snap_doc {
+    char *path;
+    ct_spans_doc *sd; /* a clone of the document's tree (owned), or NULL */
+    textblob *text;   /* the document's text when it has no tree (a reference) */
+    int used;         /* placement asked for it (set by the worker) */
+    unsigned long n_full, n_incr;
+    int version;
+} snap_doc;
+
+typedef struct snap {
+    uv_work_t work;
     ct_server *s;
-    src_file files[MAX_FILES];
-    size_t n_files;
-    json_t *diags; /* uri → array of diagnostics */
-    json_t *info;  /* uri → array of {range, traj_id, step_id, label, ...} for hovers */
-} refresh;
+    unsigned long gen;
+    char *ws;
+    char *map_from[MAX_MAPS], *map_to[MAX_MAPS];
+    ct_path_map maps[MAX_MAPS];
+    size_t n_maps;
+    snap_traj *t;
+    size_t n_t;
+    snap_doc *docs;
+    size_t n_docs;
+    src_file *files;
+    size_t n_files, cap_files;
+    size_t n_parsed; /* files the placement parsed from scratch */
+    double ms;
+} snap;
+
+static src_state *state(ct_server *s)
+{
+    if (!s->src_st) s->src_st = ct_xcalloc(1, sizeof *s->src_st);
+    return s->src_st;
+}
+
+/* ---- the trees of open documents ---------------------------------------------------------- */
+
+int sources_is_target(ct_server *s, const ct_doc *d)
+{
+    return s->src_st && s->src_st->targets && d->path &&
+           json_object_get(s->src_st->targets, d->path) != NULL;
+}
+
+/* Parse the document's text from scratch (a new version). JSON documents are parsed only once a
+ * run edited their file: trajectories are JSON and never need a tree. */
+static void tree_open(ct_server *s, ct_doc *d)
+{
+    if (!d->src) d->src = ct_xcalloc(1, sizeof *d->src);
+    src_doc *sd = d->src;
+    ct_spans_doc_free(sd->sd);
+    sd->sd = NULL;
+    const char *lang = ct_spans_lang_for_path(d->path);
+    if (!lang || !d->text || d->text->len > MAX_TREE_DOC) return;
+    if (strcmp(lang, "json") == 0 && !sources_is_target(s, d)) return;
+    ct_error err;
+    ct_error_clear(&err);
+    uint64_t t0 = uv_hrtime();
+    if (ct_spans_doc_open(lang, d->text->data, d->text->len, &sd->sd, &err) != CT_OK) {
+        char buf[512];
+        srv_log(s, 2, "cannot parse %s: %s", d->path, ct_error_format(&err, buf, sizeof buf));
+        sd->sd = NULL;
+        return;
+    }
+    sd->n_full++;
+    srv_log(s, 4, "parsed %s (%s, %zu bytes) in %.2f ms", d->path, lang, d->text->len,
+            (double)(uv_hrtime() - t0) / 1e6);
+}
+
+void sources_doc_open(ct_server *s, ct_doc *d, int opened)
+{
+    tree_open(s, d);
+    /* a file the last placement used: place on the buffer text at once */
+    if (opened && sources_is_target(s, d)) sources_refresh(s);
+}
+
+void sources_doc_edit(ct_server *s, ct_doc *d, size_t start, size_t old_end, const char *txt,
+                      size_t len)
+{
+    src_doc *sd = d->src;
+    if (!sd || !sd->sd) return;
+    ct_error err;
+    ct_error_clear(&err);
+    if (ct_spans_doc_edit(sd->sd, start, old_end, txt, len, &err) != CT_OK) {
+        char buf[512];
+        srv_log(s, 2, "%s: the tree is dropped: %s", d->path,
+                ct_error_format(&err, buf, sizeof buf));
+        ct_spans_doc_free(sd->sd);
+        sd->sd = NULL;
+        return;
+    }
+    sd->n_incr++;
+    if (d->text->len > MAX_TREE_DOC) { /* grown too large to keep: placement parses it */
+        ct_spans_doc_free(sd->sd);
+        sd->sd = NULL;
+        return;
+    }
+#ifndef NDEBUG
+    size_t n = 0;
+    const char *t = ct_spans_doc_text(sd->sd, &n);
+    if (n != d->text->len || memcmp(t, d->text->data, n) != 0) {
+        sd->n_resync++;
+        srv_log(s, 1, "%s: the tree's text differs from the document after a change (parsed again)",
+                d->path);
+        tree_open(s, d);
+    }
+#endif
+}
+
+static void on_debounce(uv_timer_t *t)
+{
+    sources_refresh(t->data);
+}
+
+void sources_doc_changed(ct_server *s, ct_doc *d)
+{
+    if (s->exiting || !sources_is_target(s, d)) return;
+    src_state *st = state(s);
+    if (!st->timer) {
+        st->timer = ct_xcalloc(1, sizeof *st->timer);
+        uv_timer_init(s->loop, st->timer);
+        st->timer->data = s;
+        uv_unref((uv_handle_t *)st->timer); /* never keeps the loop (or an exit) waiting */
+    }
+    uv_timer_start(st->timer, on_debounce, (uint64_t)s->set.debounce_ms, 0);
+    st->gen++; /* a placement running now was made on the older text: it is not published */
+}
+
+void sources_doc_free(ct_doc *d)
+{
+    if (!d->src) return;
+    ct_spans_doc_free(d->src->sd);
+    free(d->src);
+    d->src = NULL;
+}
+
+/* ---- the worker: placement ---------------------------------------------------------------- */
+
+static snap_doc *snap_doc_of(snap *sn, const char *file)
+{
+    for (size_t i = 0; i < sn->n_docs; i++)
+        if (strcmp(sn->docs[i].path, file) == 0) return &sn->docs[i];
+    return NULL;
+}
+
+static ct_spans_doc *doc_cb(void *ud, const char *file)
+{
+    snap_doc *d = snap_doc_of(ud, file);
+    if (!d || !d->sd) return NULL;
+    d->used = 1;
+    return d->sd;
+}
 
 static const char *buffer_cb(void *ud, const char *file, size_t *len)
 {
-    ct_server *s = ud;
-    for (ct_doc *d = s->docs; d; d = d->next)
-        if (d->text && d->path && strcmp(d->path, file) == 0) {
-            *len = d->text->len;
-            return d->text->data;
-        }
-    return NULL;
+    snap_doc *d = snap_doc_of(ud, file);
+    if (!d || !d->text) return NULL;
+    d->used = 1;
+    *len = d->text->len;
+    return d->text->data;
 }
 
 static char *read_disk(const char *path, size_t *len)
@@ -77,29 +263,71 @@ static char *read_disk(const char *path, size_t *len)
     return b;
 }
 
-/* The text a placement's offsets refer to: the open buffer, else the disk (read once). */
-static src_file *file_text(refresh *rf, const char *path)
+/* The text a placement's offsets refer to: the snapshot's document, else the disk (read once). */
+static src_file *file_text(snap *sn, const char *path)
 {
-    for (size_t i = 0; i < rf->n_files; i++)
-        if (strcmp(rf->files[i].path, path) == 0) return &rf->files[i];
-    if (rf->n_files == MAX_FILES) return NULL;
-    src_file *f = &rf->files[rf->n_files];
+    for (size_t i = 0; i < sn->n_files; i++)
+        if (strcmp(sn->files[i].path, path) == 0) return &sn->files[i];
     size_t len = 0;
-    const char *data = buffer_cb(rf->s, path, &len);
+    const char *data = NULL;
     char *owned = NULL;
+    snap_doc *d = snap_doc_of(sn, path);
+    if (d && d->sd)
+        data = ct_spans_doc_text(d->sd, &len);
+    else if (d && d->text)
+        data = d->text->data, len = d->text->len;
     if (!data) {
         owned = read_disk(path, &len);
         if (!owned) return NULL;
         data = owned;
     }
+    if (sn->n_files == sn->cap_files) {
+        sn->cap_files = sn->cap_files ? sn->cap_files * 2 : 8;
+        sn->files = ct_xrealloc(sn->files, sn->cap_files * sizeof *sn->files);
+    }
+    src_file *f = &sn->files[sn->n_files++];
     f->path = ct_xstrdup(path);
     f->owned = owned;
     f->data = data;
     f->len = len;
     ct_text_init(&f->lines, data, len);
-    rf->n_files++;
     return f;
 }
+
+static void work_cb(uv_work_t *w)
+{
+    snap *sn = w->data;
+    uint64_t t0 = uv_hrtime();
+    for (size_t i = 0; i < sn->n_t; i++) {
+        snap_traj *t = &sn->t[i];
+        ct_spans_opts o = {.workspace = sn->ws,
+                           .maps = sn->maps,
+                           .n_maps = sn->n_maps,
+                           .buffer = buffer_cb,
+                           .doc = doc_cb,
+                           .ud = sn,
+                           .n_parsed = &sn->n_parsed};
+        ct_error err;
+        ct_error_clear(&err);
+        t->rc = ct_spans_place_edits(&t->el, &o, &t->pl, NULL, 0, &err);
+        if (t->rc != CT_OK) {
+            ct_error_format(&err, t->err, sizeof t->err);
+            continue;
+        }
+        for (size_t k = 0; k < t->el.n; k++) {
+            const ct_edit_place *p = &t->pl[k];
+            if (!p->file) continue;
+            /* the texts the diagnostics' ranges refer to; a moved-on edit on an open document
+             * keeps a hover where it was (its lines are needed too) */
+            if (strcmp(p->status, "found") == 0 ||
+                (strcmp(p->status, "moved_on") == 0 && snap_doc_of(sn, p->file)))
+                file_text(sn, p->file);
+        }
+    }
+    sn->ms = (double)(uv_hrtime() - t0) / 1e6;
+}
+
+/* ---- the loop thread: snapshot, diagnostics ----------------------------------------------- */
 
 static const ct_step_label *label_of(const ct_analysis *a, int step_id)
 {
@@ -108,142 +336,309 @@ static const ct_step_label *label_of(const ct_analysis *a, int step_id)
     return NULL;
 }
 
-static const char *root_cause(const ct_analysis *a)
+static char *dup_text(const char *s)
 {
-    return a && a->n_root_cause ? a->root_cause_chain[0] : NULL;
+    return s ? ct_xstrdup(s) : NULL;
 }
 
-static void add_place(refresh *rf, ct_result *r, size_t ti, const char *traj_uri,
-                      const ct_edit_place *p)
+static void snap_result(snap *sn, ct_server *s, ct_result *r, const char *traj_uri)
 {
-    ct_server *s = rf->s;
-    const ct_trajectory *t = r->trajs.items[ti];
-    const ct_analysis *a = r->an[ti];
+    for (size_t ti = 0; ti < r->trajs.n; ti++) {
+        const ct_trajectory *t = r->trajs.items[ti];
+        const ct_analysis *a = r->an[ti];
+        ct_edit_list el = {0};
+        ct_error err;
+        ct_error_clear(&err);
+        if (ct_edits_from_traj(t, &el, &err) != CT_OK || el.n == 0) {
+            ct_edits_free(&el);
+            continue;
+        }
+        sn->t = ct_xrealloc(sn->t, (sn->n_t + 1) * sizeof *sn->t);
+        snap_traj *st = &sn->t[sn->n_t++];
+        memset(st, 0, sizeof *st);
+        st->id = ct_xstrdup(t->id);
+        st->uri = dup_text(traj_uri);
+        st->root_cause = dup_text(a && a->n_root_cause ? a->root_cause_chain[0] : NULL);
+        st->el = el;
+        st->meta = ct_xcalloc(el.n, sizeof *st->meta);
+        for (size_t k = 0; k < el.n; k++) {
+            const ct_edit *e = &el.items[k];
+            snap_edit *m = &st->meta[k];
+            if (e->step_id < 1 || (size_t)e->step_id > t->n_steps) continue;
+            m->ok = 1;
+            const ct_step_label *l = label_of(a, e->step_id);
+            m->has_label = l != NULL;
+            m->kind = l ? l->label : CT_LABEL_CORRECT;
+            m->rule = dup_text(l ? l->rule : NULL);
+            m->reason = dup_text(l ? l->reasoning : NULL);
+            /* the same step's location for each of its edits: reuse the previous one */
+            if (k && el.items[k - 1].step_id == e->step_id && st->meta[k - 1].ok)
+                m->loc = st->meta[k - 1].loc ? json_incref(st->meta[k - 1].loc) : NULL;
+            else if (traj_uri)
+                m->loc = result_step_location(r, &t->steps[e->step_id - 1], traj_uri, s->enc);
+        }
+    }
+}
+
+static void snap_free(snap *sn)
+{
+    for (size_t i = 0; i < sn->n_t; i++) {
+        snap_traj *t = &sn->t[i];
+        for (size_t k = 0; k < t->el.n; k++) {
+            free(t->meta[k].rule);
+            free(t->meta[k].reason);
+            json_decref(t->meta[k].loc);
+        }
+        free(t->meta);
+        ct_spans_places_free(t->pl, t->el.n);
+        ct_edits_free(&t->el);
+        free(t->id);
+        free(t->uri);
+        free(t->root_cause);
+    }
+    free(sn->t);
+    for (size_t i = 0; i < sn->n_docs; i++) {
+        free(sn->docs[i].path);
+        ct_spans_doc_free(sn->docs[i].sd);
+        if (sn->docs[i].text) blob_unref(sn->docs[i].text);
+    }
+    free(sn->docs);
+    for (size_t i = 0; i < sn->n_files; i++) {
+        ct_text_free(&sn->files[i].lines);
+        free(sn->files[i].owned);
+        free(sn->files[i].path);
+    }
+    free(sn->files);
+    for (size_t i = 0; i < sn->n_maps; i++) {
+        free(sn->map_from[i]);
+        free(sn->map_to[i]);
+    }
+    free(sn->ws);
+    free(sn);
+}
+
+static snap *snap_new(ct_server *s)
+{
+    snap *sn = ct_xcalloc(1, sizeof *sn);
+    sn->s = s;
+    sn->work.data = sn;
+    sn->gen = s->src_st->gen;
+    if (!s->ws_root) return sn; /* no workspace: nothing lands on source files */
+    sn->ws = ct_xstrdup(s->ws_root);
+    size_t i;
+    json_t *v;
+    json_array_foreach(s->src_maps, i, v)
+    {
+        if (sn->n_maps == MAX_MAPS) break;
+        const char *from = jstr(v, "from"), *to = jstr(v, "to");
+        if (!from || !to) continue;
+        sn->map_from[sn->n_maps] = ct_xstrdup(from);
+        sn->map_to[sn->n_maps] = ct_xstrdup(to);
+        sn->maps[sn->n_maps].from = sn->map_from[sn->n_maps];
+        sn->maps[sn->n_maps].to = sn->map_to[sn->n_maps];
+        sn->n_maps++;
+    }
+    for (ct_doc *d = s->docs; d; d = d->next)
+        if (d->res) snap_result(sn, s, d->res, d->uri);
+    for (ext_result *e = s->ext; e; e = e->next)
+        snap_result(sn, s, e->res, NULL);
+    if (!sn->n_t) return sn;
+    for (ct_doc *d = s->docs; d; d = d->next) {
+        if (!d->text || !d->path) continue;
+        sn->docs = ct_xrealloc(sn->docs, (sn->n_docs + 1) * sizeof *sn->docs);
+        snap_doc *sd = &sn->docs[sn->n_docs++];
+        memset(sd, 0, sizeof *sd);
+        sd->path = ct_xstrdup(d->path);
+        sd->version = d->version;
+        if (d->src && d->src->sd) {
+            sd->sd = ct_spans_doc_clone(d->src->sd);
+            sd->n_full = d->src->n_full;
+            sd->n_incr = d->src->n_incr;
+        } else {
+            sd->text = blob_ref(d->text);
+        }
+    }
+    return sn;
+}
+
+typedef struct build {
+    ct_server *s;
+    snap *sn;
+    json_t *diags; /* uri → array of diagnostics */
+    json_t *info;  /* uri → array of {range, traj_id, step_id, label, ...} for hovers */
+} build;
+
+static src_file *snap_file(snap *sn, const char *path)
+{
+    for (size_t i = 0; i < sn->n_files; i++)
+        if (strcmp(sn->files[i].path, path) == 0) return &sn->files[i];
+    return NULL;
+}
+
+/* Where the previous placement had (traj_id, edit k) on uri: its start line, or -1. */
+static long previous_line(ct_server *s, const char *uri, const char *traj_id, size_t k)
+{
+    json_t *arr = s->src_info ? json_object_get(s->src_info, uri) : NULL;
+    size_t i;
+    json_t *inf;
+    json_array_foreach(arr, i, inf)
+    {
+        const char *tid = jstr(inf, "traj_id");
+        if (!tid || strcmp(tid, traj_id) != 0 ||
+            json_integer_value(json_object_get(inf, "edit")) != (json_int_t)k)
+            continue;
+        return (long)json_integer_value(json_object_get(jobj(jobj(inf, "range"), "start"), "line"));
+    }
+    return -1;
+}
+
+static void add_place(build *b, snap_traj *t, size_t k)
+{
+    ct_server *s = b->s;
+    const ct_edit_place *p = &t->pl[k];
+    const snap_edit *m = &t->meta[k];
     const ct_edit *e = p->edit;
-    if (strcmp(p->status, "found") != 0 || !p->file) return;
-    if (e->step_id < 1 || (size_t)e->step_id > t->n_steps) return;
-    const ct_step *st = &t->steps[e->step_id - 1];
-    const ct_step_label *l = label_of(a, e->step_id);
-    ct_label_kind kind = l ? l->label : CT_LABEL_CORRECT;
+    if (!p->file || !m->ok) return;
+    int found = strcmp(p->status, "found") == 0;
+    int moved = strcmp(p->status, "moved_on") == 0;
+    if (!found && !moved) return;
+    ct_label_kind kind = m->kind;
     int shown = kind != CT_LABEL_CORRECT || s->src_show_all;
-    src_file *f = file_text(rf, p->file);
+    src_file *f = snap_file(b->sn, p->file);
     if (!f) return;
-    size_t b0 = p->match.span.byte_start, b1 = p->match.span.byte_end;
-    if (b0 > f->len || b1 > f->len || b1 < b0) return;
     char *uri = ct_lsp_uri_from_path(p->file);
     if (!uri) return;
-    json_t *range = ct_lsp_range(&f->lines, b0, b1, s->enc);
-    int sev = kind == CT_LABEL_INCORRECT  ? s->set.sev_incorrect
-              : kind == CT_LABEL_UNUSEFUL ? s->set.sev_unuseful
-                                          : 3;
-    json_t *loc = traj_uri ? result_step_location(r, st, traj_uri, s->enc) : NULL;
-    json_t *iarr = json_object_get(rf->info, uri);
+    json_t *range;
+    if (found) {
+        size_t b0 = p->match.span.byte_start, b1 = p->match.span.byte_end;
+        if (b0 > f->len || b1 > f->len || b1 < b0) {
+            free(uri);
+            return;
+        }
+        range = ct_lsp_range(&f->lines, b0, b1, s->enc);
+    } else {
+        /* The text is gone from an open document: the hover stays on the line where it was
+         * (clamped to the document), saying so; no diagnostic. */
+        long ln = previous_line(s, uri, t->id, k);
+        ct_doc *d = doc_find(s, uri);
+        if (ln < 0 || !d) {
+            free(uri);
+            return;
+        }
+        size_t off = ct_pos_to_byte(&f->lines, (ct_lsp_pos){ln, 0}, s->enc);
+        range = ct_lsp_range(&f->lines, off, off, s->enc);
+    }
+    json_t *iarr = json_object_get(b->info, uri);
     if (!iarr) {
         iarr = json_array();
-        json_object_set_new(rf->info, uri, iarr);
+        json_object_set_new(b->info, uri, iarr);
     }
     /* What a hover on these lines tells (and what definition / blame use). */
-    json_t *inf =
-        json_pack("{s:O,s:o,s:i,s:s,s:s,s:s,s:b}", "range", range, "traj_id", ct_json_text(t->id),
-                  "step_id", e->step_id, "label", ct_label_name(kind), "via", e->via, "match",
-                  ct_match_kind_name(p->match.kind), "shown", shown);
-    if (l && l->rule) json_object_set_new(inf, "rule", json_string(l->rule));
-    if (l && l->reasoning) json_object_set_new(inf, "reason", ct_json_text(l->reasoning));
+    json_t *inf = json_pack("{s:O,s:o,s:i,s:I,s:s,s:s,s:s,s:b}", "range", range, "traj_id",
+                            ct_json_text(t->id), "step_id", e->step_id, "edit", (json_int_t)k,
+                            "label", ct_label_name(kind), "via", e->via, "match",
+                            found ? ct_match_kind_name(p->match.kind) : "moved_on", "shown", shown);
+    if (m->rule) json_object_set_new(inf, "rule", json_string(m->rule));
+    if (m->reason) json_object_set_new(inf, "reason", ct_json_text(m->reason));
     if (e->old_text) json_object_set_new(inf, "old", ct_json_text(e->old_text));
-    if (kind != CT_LABEL_CORRECT && root_cause(a))
-        json_object_set_new(inf, "root_cause", ct_json_text(root_cause(a)));
-    if (loc) json_object_set_new(inf, "location", json_incref(loc));
+    if (kind != CT_LABEL_CORRECT && t->root_cause)
+        json_object_set_new(inf, "root_cause", ct_json_text(t->root_cause));
+    if (m->loc) json_object_set_new(inf, "location", json_incref(m->loc));
     json_array_append_new(iarr, inf);
-    if (!shown) {
-        json_decref(loc);
+    if (!shown || !found) {
         json_decref(range);
         free(uri);
         return;
     }
+    int sev = kind == CT_LABEL_INCORRECT  ? s->set.sev_incorrect
+              : kind == CT_LABEL_UNUSEFUL ? s->set.sev_unuseful
+                                          : 3;
     char *msg = kind == CT_LABEL_CORRECT
                     ? ct_xasprintf("Step %d edited this (%s)", e->step_id, e->via)
                     : ct_xasprintf("Step %d %s: %s", e->step_id, ct_label_name(kind),
-                                   l->reasoning ? l->reasoning : "");
+                                   m->reason ? m->reason : "");
     json_t *data = json_pack("{s:o,s:i,s:s,s:s}", "traj_id", ct_json_text(t->id), "step_id",
                              e->step_id, "label", ct_label_name(kind), "source", "edit");
     json_t *d = json_pack("{s:o,s:i,s:s,s:o,s:o}", "range", range, "severity", sev, "source",
                           "codetracer", "message", ct_json_text(msg), "data", data);
     free(msg);
     if (kind == CT_LABEL_UNUSEFUL) json_object_set_new(d, "tags", json_pack("[i]", 1));
-    if (l && l->rule) json_object_set_new(d, "code", json_string(l->rule));
-    if (loc && s->cap_related) {
-        char *m = ct_xasprintf("Step %d (%s) in the trajectory", e->step_id, ct_label_name(kind));
-        json_object_set_new(d, "relatedInformation",
-                            json_pack("[{s:O,s:o}]", "location", loc, "message", ct_json_text(m)));
-        free(m);
+    if (m->rule) json_object_set_new(d, "code", json_string(m->rule));
+    if (m->loc && s->cap_related) {
+        char *msg2 =
+            ct_xasprintf("Step %d (%s) in the trajectory", e->step_id, ct_label_name(kind));
+        json_object_set_new(
+            d, "relatedInformation",
+            json_pack("[{s:O,s:o}]", "location", m->loc, "message", ct_json_text(msg2)));
+        free(msg2);
     }
-    json_t *arr = json_object_get(rf->diags, uri);
+    json_t *arr = json_object_get(b->diags, uri);
     if (!arr) {
         arr = json_array();
-        json_object_set_new(rf->diags, uri, arr);
+        json_object_set_new(b->diags, uri, arr);
     }
     json_array_append_new(arr, d);
-    json_decref(loc);
     free(uri);
 }
 
-static void place_result(refresh *rf, ct_result *r, const char *traj_uri)
+/* The version the published ranges refer to: the snapshot's text of an open document. */
+static int version_of(const snap *sn, const ct_doc *d)
 {
-    ct_server *s = rf->s;
-    ct_path_map maps[MAX_MAPS];
-    size_t n_maps = 0, i;
-    json_t *v;
-    json_array_foreach(s->src_maps, i, v)
-    {
-        if (n_maps == MAX_MAPS) break;
-        maps[n_maps].from = jstr(v, "from");
-        maps[n_maps].to = jstr(v, "to");
-        if (maps[n_maps].from && maps[n_maps].to) n_maps++;
-    }
-    for (size_t ti = 0; ti < r->trajs.n; ti++) {
-        ct_edit_list el = {0};
-        ct_error err;
-        ct_error_clear(&err);
-        if (ct_edits_from_traj(r->trajs.items[ti], &el, &err) != CT_OK || el.n == 0) {
-            ct_edits_free(&el);
-            continue;
-        }
-        ct_spans_opts o = {
-            .workspace = s->ws_root, .maps = maps, .n_maps = n_maps, .buffer = buffer_cb, .ud = s};
-        ct_edit_place *pl = NULL;
-        if (ct_spans_place_edits(&el, &o, &pl, NULL, 0, &err) == CT_OK) {
-            for (size_t k = 0; k < el.n; k++)
-                add_place(rf, r, ti, traj_uri, &pl[k]);
-            ct_spans_places_free(pl, el.n);
-        } else {
-            char buf[512];
-            srv_log(s, 2, "cannot place the edits of %s: %s", r->trajs.items[ti]->id,
-                    ct_error_format(&err, buf, sizeof buf));
-        }
-        ct_edits_free(&el);
-    }
+    if (!d) return -1;
+    for (size_t i = 0; i < sn->n_docs; i++)
+        if (strcmp(sn->docs[i].path, d->path) == 0) return sn->docs[i].version;
+    return d->version;
 }
 
-void sources_refresh(ct_server *s)
+static void install(ct_server *s, snap *sn)
 {
-    if (s->exiting) return;
-    refresh rf = {.s = s, .diags = json_object(), .info = json_object()};
-    uint64_t t0 = uv_hrtime();
+    build b = {.s = s, .sn = sn, .diags = json_object(), .info = json_object()};
+    src_state *st = s->src_st;
+    json_t *targets = json_object();
     size_t n_trajs = 0;
-    if (s->ws_root) {
-        for (ct_doc *d = s->docs; d; d = d->next)
-            if (d->res) place_result(&rf, d->res, d->uri), n_trajs += d->res->trajs.n;
-        for (ext_result *e = s->ext; e; e = e->next)
-            place_result(&rf, e->res, NULL), n_trajs += e->res->trajs.n;
+    for (size_t i = 0; i < sn->n_t; i++) {
+        snap_traj *t = &sn->t[i];
+        if (t->rc != CT_OK) {
+            srv_log(s, 2, "cannot place the edits of %s: %s", t->id, t->err);
+            continue;
+        }
+        n_trajs++;
+        for (size_t k = 0; k < t->el.n; k++) {
+            if (t->pl[k].file) json_object_set_new(targets, t->pl[k].file, json_true());
+            add_place(&b, t, k);
+        }
     }
-    if (n_trajs)
-        srv_log(s, 4, "edits of %zu trajector%s placed on %zu source files in %.1f ms", n_trajs,
-                n_trajs == 1 ? "y" : "ies", json_object_size(rf.diags),
-                (double)(uv_hrtime() - t0) / 1e6);
-    for (size_t i = 0; i < rf.n_files; i++) {
-        ct_text_free(&rf.files[i].lines);
-        free(rf.files[i].owned);
-        free(rf.files[i].path);
+    /* An open document the run edited keeps an entry even when nothing is shown on it (every
+     * edit moved on): it is a source file, not a broken trajectory (jobs.c finish_doc). */
+    for (ct_doc *d = s->docs; d; d = d->next) {
+        if (d->res || !d->path || !json_object_get(targets, d->path)) continue;
+        if (!json_object_get(b.diags, d->uri)) json_object_set_new(b.diags, d->uri, json_array());
+    }
+    json_decref(st->targets);
+    st->targets = targets;
+    /* an open JSON document a run edited gets its tree now (used from the next refresh on) */
+    for (ct_doc *d = s->docs; d; d = d->next)
+        if (!d->res && (!d->src || !d->src->sd) && sources_is_target(s, d)) {
+            const char *lang = ct_spans_lang_for_path(d->path);
+            if (lang && strcmp(lang, "json") == 0) tree_open(s, d);
+        }
+    st->n_done++;
+    if (n_trajs) {
+        size_t used = 0;
+        for (size_t i = 0; i < sn->n_docs; i++)
+            used += sn->docs[i].used && sn->docs[i].sd;
+        srv_log(s, 4,
+                "edits of %zu trajector%s placed on %zu source files in %.1f ms on the thread "
+                "pool: %zu open document%s used as parsed, %zu file%s parsed (refresh %lu, %lu "
+                "stale dropped)",
+                n_trajs, n_trajs == 1 ? "y" : "ies", json_object_size(b.diags), sn->ms, used,
+                used == 1 ? "" : "s", sn->n_parsed, sn->n_parsed == 1 ? "" : "s", st->n_done,
+                st->n_stale);
+        for (size_t i = 0; i < sn->n_docs; i++)
+            if (sn->docs[i].used && sn->docs[i].sd)
+                srv_log(s, 4, "tree of %s version %d: %lu full parse%s, %lu incremental",
+                        sn->docs[i].path, sn->docs[i].version, sn->docs[i].n_full,
+                        sn->docs[i].n_full == 1 ? "" : "s", sn->docs[i].n_incr);
     }
     /* Files that had edit diagnostics and have none now are cleared; a file that is also an
      * analysed trajectory document keeps its own diagnostics (not merged). */
@@ -253,27 +648,87 @@ void sources_refresh(ct_server *s)
         json_object_foreach(s->src_diags, uri, v)
         {
             ct_doc *d = doc_find(s, uri);
-            if (!json_object_get(rf.diags, uri) && !(d && d->res))
-                publish(s, uri, d ? d->version : -1, json_array());
+            if (!json_object_get(b.diags, uri) && !(d && d->res))
+                publish(s, uri, version_of(sn, d), json_array());
         }
     }
-    json_object_foreach(rf.diags, uri, v)
+    json_object_foreach(b.diags, uri, v)
     {
         ct_doc *d = doc_find(s, uri);
         if (d && d->res) continue; /* a trajectory document: its own analysis shows there */
         /* Unchanged sets are not sent again, except to an open document: its own (failed)
          * analysis has just published an empty set there. */
         if (!d && s->src_diags && json_equal(json_object_get(s->src_diags, uri), v)) continue;
-        publish(s, uri, d ? d->version : -1, json_incref(v));
+        publish(s, uri, version_of(sn, d), json_incref(v));
     }
     json_decref(s->src_diags);
     json_decref(s->src_info);
-    s->src_diags = rf.diags;
-    s->src_info = rf.info;
+    s->src_diags = b.diags;
+    s->src_info = b.info;
+}
+
+static void start_refresh(ct_server *s);
+
+static void after_cb(uv_work_t *w, int status)
+{
+    snap *sn = w->data;
+    ct_server *s = sn->s;
+    src_state *st = s->src_st;
+    st->running = 0;
+    if (!s->exiting && status == 0 && sn->gen == st->gen)
+        install(s, sn);
+    else
+        st->n_stale++;
+    snap_free(sn);
+    if (!s->exiting && st->pending) {
+        st->pending = 0;
+        start_refresh(s);
+    }
+}
+
+static void start_refresh(ct_server *s)
+{
+    src_state *st = s->src_st;
+    snap *sn = snap_new(s);
+    if (!sn->n_t) { /* nothing to place: clear what was shown, at once */
+        install(s, sn);
+        snap_free(sn);
+        return;
+    }
+    st->running = 1;
+    int rc = uv_queue_work(s->loop, &sn->work, work_cb, after_cb);
+    if (rc != 0) { /* cannot happen with a live loop: place here rather than not at all */
+        work_cb(&sn->work);
+        after_cb(&sn->work, 0);
+    }
+}
+
+void sources_refresh(ct_server *s)
+{
+    if (s->exiting) return;
+    src_state *st = state(s);
+    st->gen++;
+    if (st->timer) uv_timer_stop(st->timer); /* this refresh covers a pending debounce */
+    if (st->running) {
+        st->pending = 1; /* the running placement is stale: the newest starts when it ends */
+        return;
+    }
+    start_refresh(s);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h);
 }
 
 void sources_free(ct_server *s)
 {
+    if (s->src_st) {
+        if (s->src_st->timer) uv_close((uv_handle_t *)s->src_st->timer, on_timer_closed);
+        json_decref(s->src_st->targets);
+        free(s->src_st);
+        s->src_st = NULL;
+    }
     json_decref(s->src_diags);
     json_decref(s->src_info);
     json_decref(s->src_maps);
@@ -341,6 +796,8 @@ static json_t *last_writer(json_t *arr, long ln, int shown_only)
         long l1 = (long)json_integer_value(json_object_get(jobj(rg, "end"), "line"));
         if (ln < l0 || ln > l1) continue;
         if (shown_only && !json_is_true(json_object_get(inf, "shown"))) continue;
+        /* blame wants the text that is there: a moved-on edit's place only gets a hover */
+        if (!shown_only && strcmp(jstr(inf, "match"), "moved_on") == 0) continue;
         if (best && (strcmp(jstr(best, "traj_id"), jstr(inf, "traj_id")) != 0 ||
                      json_integer_value(json_object_get(best, "step_id")) >=
                          json_integer_value(json_object_get(inf, "step_id"))))
@@ -370,7 +827,10 @@ json_t *sources_hover(ct_server *s, const char *uri, ct_lsp_pos pos)
     if (jstr(inf, "root_cause"))
         ct_buf_printf(&b, "\n**Root cause:** %s\n", jstr(inf, "root_cause"));
     const char *match = jstr(inf, "match");
-    if (match && strcmp(match, "exact") != 0)
+    if (match && strcmp(match, "moved_on") == 0)
+        ct_buf_printf(&b, "\n_The file has moved on: the text this step wrote was here and is "
+                          "no longer in it._\n");
+    else if (match && strcmp(match, "exact") != 0)
         ct_buf_printf(&b, "\n_The file has moved on since the run (%s match)._\n", match);
     json_t *h = json_pack("{s:{s:s,s:s%},s:O}", "contents", "kind", "markdown", "value",
                           b.data ? b.data : "", b.len, "range", rg);
@@ -410,7 +870,8 @@ void h_definition(ct_server *s, ct_rpc_msg *m)
             {
                 const char *it = jstr(inf, "traj_id");
                 if (!it || strcmp(it, tid) != 0 ||
-                    json_integer_value(json_object_get(inf, "step_id")) != st->step_id)
+                    json_integer_value(json_object_get(inf, "step_id")) != st->step_id ||
+                    strcmp(jstr(inf, "match"), "moved_on") == 0)
                     continue;
                 json_array_append_new(locs, json_pack("{s:s,s:O}", "uri", furi, "range",
                                                       json_object_get(inf, "range")));

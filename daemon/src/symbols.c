@@ -38,7 +38,7 @@ static json_t *traj_symbols(ct_server *s, ct_result *r, size_t ti, size_t *lo_ou
             if (id < 1 || (size_t)id > t->n_steps) continue;
             const ct_step *step = &t->steps[id - 1];
             size_t x, y;
-            if (result_step_span(r, step, &x, &y) != 0) continue;
+            if (result_step_span_at(r, ti, (size_t)id - 1, &x, &y) != 0) continue;
             if (x < lo) lo = x;
             if (y > hi) hi = y;
             char *name = ct_lsp_step_title(step, 60);
@@ -118,7 +118,9 @@ void h_code_lens(ct_server *s, ct_rpc_msg *m)
 {
     ct_doc *d = doc_of_params(s, m);
     if (!d) return;
-    ct_result *r = d->res;
+    ct_result view; /* the document's analysis, or a run's with steps in this file */
+    memset(&view, 0, sizeof view);
+    ct_result *r = result_for_uri(s, d->uri, &view);
     json_t *out = json_array();
     for (size_t ti = 0; r && r->text && ti < r->trajs.n; ti++) {
         const ct_trajectory *t = r->trajs.items[ti];
@@ -130,7 +132,7 @@ void h_code_lens(ct_server *s, ct_rpc_msg *m)
             for (int id = st->start_step_id;
                  id <= st->end_step_id && id >= 1 && (size_t)id <= t->n_steps; id++) {
                 size_t sx, sy;
-                if (result_step_span(r, &t->steps[id - 1], &sx, &sy) != 0) continue;
+                if (result_step_span_at(r, ti, (size_t)id - 1, &sx, &sy) != 0) continue;
                 if (!first) first = id, x = sx;
                 if (!target && (size_t)id <= a->n_labels &&
                     a->labels[id - 1].label != CT_LABEL_CORRECT)
@@ -157,6 +159,7 @@ void h_code_lens(ct_server *s, ct_rpc_msg *m)
             free(title);
         }
     }
+    view_release(&view);
     srv_reply(s, m->id, out);
 }
 

@@ -34,6 +34,12 @@ def object_range(path, line, enc="utf-16"):
             "end": {"line": line, "character": width(text[:start]) + width(obj)}}
 
 
+def step_range(path, first, last, enc="utf-16"):
+    """A step's range (docs/protocol.md): its action object on line `first` through its
+    observation object on line `last` when that follows it in the same list."""
+    return {"start": object_range(path, first, enc)["start"], "end": object_range(path, last, enc)["end"]}
+
+
 def by_step(diags):
     return {d["data"]["step_id"]: d for d in diags}
 
@@ -46,8 +52,8 @@ def check_calc(diags, enc="utf-16", sev_inc=2, sev_unu=4, traj_id=os.path.abspat
     assert len(diags) == 2, json.dumps(diags, indent=1)
     s = by_step(diags)
     d3, d4 = s[3], s[4]
-    assert d3["range"] == object_range(CALC, 11, enc), (d3["range"], object_range(CALC, 11, enc))
-    assert d4["range"] == object_range(CALC, 13, enc)
+    assert d3["range"] == step_range(CALC, 11, 12, enc), (d3["range"], step_range(CALC, 11, 12, enc))
+    assert d4["range"] == step_range(CALC, 13, 14, enc)
     assert d3["severity"] == sev_unu and d3["tags"] == [1]
     assert d4["severity"] == sev_inc and "tags" not in d4
     for d in (d3, d4):
@@ -107,7 +113,7 @@ def test_diagnostics_openhands_and_hover_on_observation():
     x = diags[0]
     assert x["data"] == {"traj_id": os.path.abspath(EVENTS), "step_id": 3, "label": "unuseful"}
     assert x["code"] == "retry-failure" and x["severity"] == 4 and x["tags"] == [1]
-    assert x["range"] == object_range(EVENTS, 7)
+    assert x["range"] == step_range(EVENTS, 7, 8)
     h = d.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 8, "character": 20}})
     md = h["result"]["contents"]["value"]
     assert h["result"]["contents"]["kind"] == "markdown"
@@ -127,7 +133,7 @@ def test_hover_card():
                  "**Reasoning:** Step 4 edits src/util.py", "**Root-cause chain:**", "**Critical decision:**",
                  "**Should have:**"):
         assert part in md, (part, md)
-    assert h["result"]["range"] == object_range(CALC, 13)
+    assert h["result"]["range"] == step_range(CALC, 13, 14)
     # a correct step: its card says so, no root-cause chain
     h = d.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 7, "character": 10}})
     md = h["result"]["contents"]["value"]
@@ -252,7 +258,7 @@ def test_document_symbols_code_lens_workspace_symbol():
     assert all(s["kind"] == 3 and s["name"].startswith("Stage ") for s in syms)
     assert steps[2]["detail"] == "unuseful · repeat-command" and steps[3]["detail"] == "incorrect · outside-patch"
     assert steps[0]["detail"] == "correct"
-    assert steps[3]["range"] == object_range(CALC, 13)
+    assert steps[3]["range"] == step_range(CALC, 13, 14)
     for s in syms:  # a stage's range spans its steps
         assert s["range"]["start"] == s["children"][0]["range"]["start"]
         assert s["range"]["end"] == s["children"][-1]["range"]["end"]
@@ -266,7 +272,7 @@ def test_document_symbols_code_lens_workspace_symbol():
     assert total == 1  # one incorrect step in all the stages
     ws = d.request("workspace/symbol", {"query": "UTIL.PY"})["result"]
     assert len(ws) == 1 and ws[0]["name"].startswith("Step 4") and ws[0]["location"]["uri"] == uri
-    assert ws[0]["location"]["range"] == object_range(CALC, 13)
+    assert ws[0]["location"]["range"] == step_range(CALC, 13, 14)
     ws = d.request("workspace/symbol", {"query": ""})["result"]
     assert sorted(w["name"].split(" · ")[0] for w in ws) == ["Step 3", "Step 4"]
     assert d.request("workspace/symbol", {"query": "no such text anywhere"})["result"] == []

@@ -287,7 +287,8 @@ def test_hover_and_symbols_on_analyzed_paths():
         h = hover(d, uri, 11)
         assert h["contents"]["value"].startswith("**Step 3") or "Step 3" in h["contents"]["value"].split("\n")[0], h
         assert "repeat-command" in h["contents"]["value"]
-        assert h["range"]["start"]["line"] == 11 and h["range"]["end"]["line"] == 11
+        # the step's assistant message (line 11) and its observation (line 12)
+        assert h["range"]["start"]["line"] == 11 and h["range"]["end"]["line"] == 12
         assert hover(d, uri, 0, 0) is None  # outside every step
         syms = d.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})["result"]
         steps = [c for s in syms for c in s.get("children", [])]

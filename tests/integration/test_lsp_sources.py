@@ -13,7 +13,16 @@ fixture files:
   33 UTF-16 units); shown only with showAllEdits, as Information.
 - step 12 (correct) edits /testbed/app/old_module.py, which no longer exists: nothing is published there.
 In run_openhands.json each event is one line after the opening "[": event "id" N is on line N + 1
-(step 3 is event 5, step 8 is event 15)."""
+(step 3 is event 5, step 8 is event 15).
+
+run_after_done.json (same layout): step 1 (event 1) fixes strutil.c, step 2 (event 3) is `finish`,
+step 3 (event 4) then rewrites is_blank() — after the submission, so the heuristic labels it
+unuseful [after-done]. Its new text is ws/lib/strutil.c lines 11-14 byte for byte: from
+"static int is_blank" (line 11, column 0) to the closing "}" (line 14, 1 character).
+
+Of run_openhands.json's edits, four files with a grammar are found (calc.py, greet.js, main.rs,
+strutil.c; see docs/source-spans.md for the others): a refresh parses those it does not hold as
+open documents."""
 import json
 import os
 import sys
@@ -24,7 +33,9 @@ from lspclient import Daemon, main, source_dir, uri_of  # noqa: E402
 SPANS = os.path.join(source_dir(), "tests", "fixtures", "spans")
 TRAJ = os.path.join(SPANS, "run_openhands.json")
 WS = os.path.join(SPANS, "ws")
+AFTER = os.path.join(SPANS, "run_after_done.json")
 CALC = os.path.join(WS, "app", "calc.py")
+STRUTIL = os.path.join(WS, "lib", "strutil.c")
 GREET = os.path.join(WS, "app", "greet.js")
 GONE = os.path.join(WS, "app", "old_module.py")
 
@@ -38,12 +49,14 @@ def rng(l0, c0, l1, c1):
 
 
 def traj_event_range(line):
-    """The range of the OpenHands event object written alone on `line` of the trajectory."""
+    """The range of a step of the trajectory (docs/protocol.md): its OpenHands action event,
+    written alone on `line`, through its observation event on the next line."""
     with open(TRAJ, encoding="utf-8") as f:
-        text = f.read().split("\n")[line]
+        lines = f.read().split("\n")
+    text, obs = lines[line], lines[line + 1]
     start = len(text) - len(text.lstrip(" "))
-    obj = text.strip().rstrip(",")
-    return rng(line, u16(text[:start]), line, u16(text[:start]) + u16(obj))
+    obs_start = len(obs) - len(obs.lstrip(" "))
+    return rng(line, u16(text[:start]), line + 1, u16(obs[:obs_start]) + u16(obs.strip().rstrip(",")))
 
 
 def start(options=None, caps=None):
@@ -56,6 +69,23 @@ def start(options=None, caps=None):
 
 def source_diags(d, path, pred=None):
     return d.wait_diagnostics(uri_of(path), pred=pred)["diagnostics"]
+
+
+def log_lines(d):
+    """The window/logMessage texts received so far (taken out of the queue of seen messages)."""
+    logs = [m for m in d.msgs if m.get("method") == "window/logMessage"]
+    for m in logs:
+        d.msgs.remove(m)
+    return [m["params"]["message"] for m in logs]
+
+
+def insert(line, ch, text):
+    return {"range": rng(line, ch, line, ch), "text": text}
+
+
+def change(d, path, version, changes):
+    d.notify("textDocument/didChange", {"textDocument": {"uri": uri_of(path), "version": version},
+                                        "contentChanges": changes})
 
 
 def test_incorrect_edits_on_source_files():
@@ -160,6 +190,152 @@ def test_open_buffer_and_did_change():
     d.finish()
 
 
+def test_tree_per_version_incremental_and_moved_on():
+    """One tree per open source document: parsed at didOpen, re-parsed incrementally for each
+    ranged change, used by placement instead of parsing again; diagnostics move with the text."""
+    d = start()
+    d.open(TRAJ)
+    assert source_diags(d, CALC)[0]["range"] == rng(6, 4, 9, 10)
+    placed = [x for x in log_lines(d) if x.startswith("edits of 1 trajectory placed")]
+    assert placed and "0 open documents used as parsed, 4 files parsed" in placed[-1], placed
+    with open(CALC, encoding="utf-8") as f:
+        txt = f.read()
+    calc_uri = uri_of(CALC)
+    d.open(CALC, text=txt)  # version 1: one full parse
+    assert source_diags(d, CALC)[0]["range"] == rng(6, 4, 9, 10)
+    logs = log_lines(d)
+    assert any("1 open document used as parsed, 3 files parsed" in x for x in logs), logs
+    parses = [x for x in logs if x.startswith("parsed ")]
+    assert len(parses) == 1 and parses[0].startswith("parsed %s (python, " % CALC), parses
+    # version 3: two ranged changes in one notification, applied in order (the second inserts
+    # above the first's lines); version 4: one more. Every original line moves down by 4.
+    change(d, CALC, 3, [insert(0, 0, "\n\n"), insert(0, 0, "# note\n")])
+    change(d, CALC, 4, [insert(1, 0, "x = 1\n")])
+    calc = source_diags(d, CALC, pred=lambda p: p.get("version") == 4)
+    assert len(calc) == 1 and calc[0]["range"] == rng(10, 4, 13, 10), calc
+    assert calc[0]["data"]["step_id"] == 3 and calc[0]["severity"] == 2
+    logs = log_lines(d)
+    tree = "tree of %s version 4: 1 full parse, 3 incremental" % CALC
+    assert tree in logs, logs
+    assert any("1 open document used as parsed, 3 files parsed" in x for x in logs), logs
+    # hover on the moved lines: step 3 (fuzzy, as on disk)
+    h = d.request("textDocument/hover", {"textDocument": {"uri": calc_uri},
+                                         "position": {"line": 11, "character": 0}})["result"]
+    assert "**Step 3**" in h["contents"]["value"] and h["range"] == rng(10, 4, 13, 10), h
+    # version 5: delete "def mul(a, b):" .. the blank lines before "class Acc:" (v4 lines 9-12):
+    # step 3's text is gone (only "class Acc:" is left of its three lines): no diagnostic, and
+    # the hover where it stood says it moved on
+    d.notify("textDocument/didChange", {"textDocument": {"uri": calc_uri, "version": 5},
+                                        "contentChanges": [{"range": rng(9, 0, 13, 0), "text": ""}]})
+    assert source_diags(d, CALC, pred=lambda p: p.get("version") == 5) == []
+    h = d.request("textDocument/hover", {"textDocument": {"uri": calc_uri},
+                                         "position": {"line": 10, "character": 2}})["result"]
+    md = h["contents"]["value"]
+    assert "**Step 3**" in md and "incorrect" in md and "moved on" in md, md
+    assert h["range"] == rng(10, 0, 10, 0), h
+    b = d.request("workspace/executeCommand", {"command": "codetracer.blame",
+                                               "arguments": [{"uri": calc_uri, "line": 10}]})["result"]
+    assert b is None or b["step_id"] != 3, b  # blame names only text that is there
+    # version 6: a full-text change parses again (the second full parse)
+    change(d, CALC, 6, [{"text": txt}])
+    calc = source_diags(d, CALC, pred=lambda p: p.get("version") == 6)
+    assert len(calc) == 1 and calc[0]["range"] == rng(6, 4, 9, 10), calc
+    logs = log_lines(d)
+    assert "tree of %s version 6: 2 full parses, 4 incremental" % CALC in logs, logs
+    assert not [x for x in logs if "differs from the document" in x], logs
+    # the trajectory (JSON) never got a tree: only files a run edited do
+    assert not [x for x in logs if x.startswith("parsed %s" % TRAJ)], logs
+    d.finish()
+
+
+def test_odd_changes_keep_the_tree_in_sync():
+    """Changes past the end, reversed, past a line's end, with NUL, CRLF and non-ASCII text: the
+    tree follows the same bytes as the document (no re-sync) and the ranges stay exact."""
+    d = start()
+    d.open(TRAJ)
+    source_diags(d, CALC)
+    with open(CALC, encoding="utf-8") as f:
+        txt = f.read()
+    d.open(CALC, text=txt)
+    source_diags(d, CALC)
+    change(d, CALC, 2, [
+        {"range": rng(999, 0, 999, 5), "text": "\u0000tail\r\n"},  # clamped to the end
+        {"range": rng(3, 0, 1, 0), "text": "#\n"},  # reversed: an insertion at line 3
+        {"range": rng(0, 500, 0, 600), "text": "é"},  # past the end of line 0: at its end
+    ])
+    calc = source_diags(d, CALC, pred=lambda p: p.get("version") == 2)
+    assert len(calc) == 1 and calc[0]["range"] == rng(7, 4, 10, 10), calc  # one line lower
+    logs = log_lines(d)
+    assert "tree of %s version 2: 1 full parse, 3 incremental" % CALC in logs, logs
+    assert not [x for x in logs if "differs from the document" in x], logs
+    d.finish()
+
+
+def test_source_with_only_correct_edits_opens_quietly():
+    """crlf/main.rs holds only correct edits (steps 9, 10; showAllEdits off), app/config.json
+    only a moved-on one: opened, each gets an empty set from the placement and no "cannot
+    analyze" pop-up."""
+    d = start()
+    d.open(TRAJ)
+    source_diags(d, CALC)
+    main_rs = os.path.join(WS, "crlf", "main.rs")
+    with open(main_rs, encoding="utf-8", newline="") as f:
+        d.open(main_rs, text=f.read())
+    assert d.wait_diagnostics(uri_of(main_rs))["diagnostics"] == []
+    # a JSON file the run wrote (step 14, moved on since) is parsed at its didOpen; the
+    # trajectory, JSON too, never is
+    config = os.path.join(WS, "app", "config.json")
+    d.open(config)
+    assert d.wait_diagnostics(uri_of(config))["diagnostics"] == []
+    msgs = d.drain(1.0)
+    shown = [m for m in msgs if m.get("method") == "window/showMessage"]
+    assert not shown, shown
+    logs = [m["params"]["message"] for m in msgs if m.get("method") == "window/logMessage"]
+    parses = [x.split(" (")[0] for x in logs if x.startswith("parsed ")]
+    assert parses == ["parsed " + main_rs, "parsed " + config], logs
+    d.finish()
+
+
+def test_unuseful_edit_is_a_hint():
+    d = start()
+    turi = d.open(AFTER)
+    diags = source_diags(d, STRUTIL)
+    assert len(diags) == 1, json.dumps(diags, indent=1)  # step 1 is correct: not shown
+    x = diags[0]
+    assert x["range"] == rng(11, 0, 14, 1), x["range"]
+    assert x["severity"] == 4 and x["tags"] == [1], x
+    assert x["code"] == "after-done" and x["message"].startswith("Step 3 unuseful: "), x
+    assert x["data"] == {"traj_id": os.path.abspath(AFTER), "step_id": 3, "label": "unuseful",
+                         "source": "edit"}, x["data"]
+    assert x["relatedInformation"][0]["location"]["uri"] == turi
+    h = d.request("textDocument/hover", {"textDocument": {"uri": uri_of(STRUTIL)},
+                                         "position": {"line": 12, "character": 0}})["result"]
+    md = h["contents"]["value"]
+    assert "**Step 3**" in md and "unuseful" in md and "[after-done]" in md, md
+    assert "moved on" not in md and "```\nstatic int is_blank(const char *s)\n{\n    return s[0] == 0;\n}\n```" in md, md
+    d.finish()
+
+
+def test_newest_refresh_wins_and_exit_while_placing():
+    """Refreshes asked for while one runs: only the newest is published; exit mid-placement."""
+    d = start()
+    d.open(TRAJ)
+    assert len(source_diags(d, GREET)) == 1
+    for i in range(6):  # ends with showAllEdits on: steps 7 and 8 on greet.js
+        d.notify("workspace/didChangeConfiguration",
+                 {"settings": {"codetracer": {"showAllEdits": i % 2 == 1}}})
+    greet = source_diags(d, GREET, pred=lambda p: len(p["diagnostics"]) == 2)
+    assert sorted(x["data"]["step_id"] for x in greet) == [7, 8], greet
+    later = [m for m in d.drain(1.0) if m.get("method") == "textDocument/publishDiagnostics"
+             and m["params"]["uri"] == uri_of(GREET)]
+    assert all(len(m["params"]["diagnostics"]) == 2 for m in later), later
+    # a refresh is asked for, then shutdown + exit at once: a clean exit either way
+    d.notify("workspace/didChangeConfiguration", {"settings": {"codetracer": {"showAllEdits": False}}})
+    assert d.stop() == 0
+    err = d.stderr.decode(errors="replace")
+    assert "AddressSanitizer" not in err and "runtime error" not in err, err[-2000:]
+
+
 def test_definition_and_blame():
     caps = {"general": {"positionEncodings": ["utf-16"]}, "window": {"showDocument": {"support": True}}}
     d = start(caps=caps)
@@ -220,4 +396,7 @@ def test_analyzed_path_and_no_workspace():
 if __name__ == "__main__":
     main([test_incorrect_edits_on_source_files, test_show_all_edits_utf16_and_deleted_file,
           test_utf8_encoding_and_clear, test_open_buffer_and_did_change,
+          test_tree_per_version_incremental_and_moved_on, test_odd_changes_keep_the_tree_in_sync,
+          test_source_with_only_correct_edits_opens_quietly, test_unuseful_edit_is_a_hint,
+          test_newest_refresh_wins_and_exit_while_placing,
           test_definition_and_blame, test_analyzed_path_and_no_workspace])

@@ -126,7 +126,7 @@ static ct_llm_client *client_for(server *s, double budget)
 }
 
 static char workdir[] = "/tmp/h8_agent_XXXXXX";
-static int events[CT_AGENT_EV_COMPACT + 1];
+static int events[CT_AGENT_EV_USAGE + 1];
 
 static void on_event(void *ud, ct_agent_event_kind k, int step, int code, const char *text)
 {

@@ -349,6 +349,78 @@ static void test_incremental(void)
     ct_spans_doc_free(d);
 }
 
+/* The daemon's kept trees: a clone is independent of its original; placement uses a document
+ * the caller holds (opts.doc) instead of reading and parsing the file. */
+static ct_spans_doc *held_doc(void *ud, const char *file)
+{
+    size_t n = strlen(file);
+    return n >= 12 && strcmp(file + n - 12, "/app/calc.py") == 0 ? ud : NULL;
+}
+
+static void test_clone_and_held_doc(void)
+{
+    const char *src = "def f():\n    return 1\n";
+    ct_spans_doc *d = NULL;
+    CHECK_INT(ct_spans_doc_open("python", src, strlen(src), &d, NULL), CT_OK);
+    if (!d) return;
+    ct_span_def def;
+    CHECK(ct_spans_doc_enclosing(d, 13, 21, &def)); /* definitions made before the clone */
+    ct_spans_doc *c = ct_spans_doc_clone(d);
+    CHECK(c != NULL && ct_spans_doc_clone(NULL) == NULL);
+    const char *ins = "\n\ndef g():\n    pass\n"; /* 20 bytes */
+    CHECK_INT(ct_spans_doc_edit(c, 0, 0, ins, strlen(ins), NULL), CT_OK);
+    size_t n;
+    CHECK_STR(ct_spans_doc_text(d, &n), src); /* the original is untouched */
+    CHECK_STR(ct_spans_doc_text(c, &n), "\n\ndef g():\n    pass\ndef f():\n    return 1\n");
+    CHECK(ct_spans_doc_enclosing(c, 33, 41, &def)); /* "return 1" in the clone */
+    CHECK_STR(def.name, "f");
+    SPAN(&def.span, 20, 41, 4, 0, 5, 12);
+    CHECK(ct_spans_doc_enclosing(d, 13, 21, &def));
+    SPAN(&def.span, 0, 21, 0, 0, 1, 12);
+    ct_spans_doc_free(c);
+    ct_spans_doc_free(d);
+
+    /* run_mini.traj.json onto WS, calc.py held open with two lines inserted at its top */
+    ct_traj_list tl = {0};
+    ct_error err;
+    CHECK_INT(ct_load_path(CT_FIXTURES "/spans/run_mini.traj.json", NULL, &tl, NULL, NULL, &err),
+              CT_OK);
+    if (tl.n != 1) return;
+    ct_edit_list l = {0};
+    ct_edits_from_traj(tl.items[0], &l, NULL);
+    FILE *f = fopen(WS "/app/calc.py", "rb");
+    char buf[4096] = "\n\n";
+    size_t got = f ? fread(buf + 2, 1, sizeof buf - 3, f) : 0;
+    if (f) fclose(f);
+    ct_spans_doc *calc = NULL;
+    CHECK_INT(ct_spans_doc_open("python", buf, got + 2, &calc, NULL), CT_OK);
+    size_t parsed = 0;
+    ct_spans_opts o = {0};
+    o.workspace = WS;
+    o.doc = held_doc;
+    o.ud = calc;
+    o.n_parsed = &parsed;
+    ct_edit_place *p = NULL;
+    CHECK_INT(ct_spans_place_edits(&l, &o, &p, NULL, 0, &err), CT_OK);
+    if (p && l.n == 3) {
+        SPAN(&p[1].match.span, 61, 73, 4, 4, 4, 16); /* "return a + b", two lines lower */
+        CHECK_STR(p[1].def.name, "add");
+        CHECK_INT(parsed, 2); /* greet.js and strutil.c; not calc.py */
+    }
+    ct_spans_places_free(p, l.n);
+    parsed = 0;
+    o.doc = NULL;
+    CHECK_INT(ct_spans_place_edits(&l, &o, &p, NULL, 0, &err), CT_OK);
+    if (p && l.n == 3) {
+        SPAN(&p[1].match.span, 59, 71, 2, 4, 2, 16); /* from the disk */
+        CHECK_INT(parsed, 3);
+    }
+    ct_spans_places_free(p, l.n);
+    ct_spans_doc_free(calc);
+    ct_edits_free(&l);
+    ct_traj_list_free(&tl);
+}
+
 static void test_syntax(void)
 {
     ct_syntax_regression r;
@@ -453,6 +525,7 @@ int main(void)
     test_place_fixture();
     test_place_mini();
     test_incremental();
+    test_clone_and_held_doc();
     test_syntax();
     test_bad_input();
     return check_report();

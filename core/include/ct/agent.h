@@ -16,6 +16,7 @@
 #include "ct/memory.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 typedef enum ct_agent_status {
     CT_AGENT_COMPLETE = 0,  /* a command printed TRACER_FINAL_OUTPUT first */
@@ -24,6 +25,7 @@ typedef enum ct_agent_status {
     CT_AGENT_LIMIT_TIME,    /* the wall-clock limit for the whole run */
     CT_AGENT_FORMAT_ERRORS, /* too many replies in a row without exactly one bash block */
     CT_AGENT_ERROR,         /* the LLM call failed (err says why) */
+    CT_AGENT_CANCELLED,     /* opts.cancel was set: no LLM call or command was started after */
 } ct_agent_status;
 
 typedef enum ct_agent_event_kind {
@@ -36,6 +38,10 @@ typedef enum ct_agent_event_kind {
     CT_AGENT_EV_DONE,           /* code = ct_agent_status */
     CT_AGENT_EV_WARNING,        /* text = a label dropped, a malformed output file, ... */
     CT_AGENT_EV_COMPACT,        /* code = messages dropped so far, text = the note */
+    CT_AGENT_EV_USAGE,          /* once per finished turn: step = LLM calls so far, text = "P C
+                                 * USD" (prompt and completion tokens and cost of this run so
+                                 * far, e.g. "8100 420 0.004200"); code = the trajectory step
+                                 * inspected last (ct_agent_analyze; 0 = none / ct_agent_run) */
 } ct_agent_event_kind;
 
 typedef void (*ct_agent_event_fn)(void *ud, ct_agent_event_kind kind, int step, int code,
@@ -89,6 +95,10 @@ typedef struct ct_agent_opts {
     char *(*tool_exec)(void *tool_ud, const char *name, const json_t *args, int step);
     void *tool_ud;
     int tools_fallback;
+    /* Optional cancellation flag (borrowed), read before every LLM call and every command: once
+     * non-zero the run stops with CT_AGENT_CANCELLED (set it on the client too, with
+     * ct_llm_client_set_cancel, to abandon a call in flight). */
+    const atomic_int *cancel;
 } ct_agent_opts;
 
 typedef struct ct_agent_result {
@@ -146,12 +156,14 @@ typedef struct ct_agent_analyze_opts {
     ct_memory *memory;          /* NULL = no memory (no prior knowledge, no online extraction) */
     ct_agent_event_fn on_event; /* progress and warnings; may be NULL */
     void *ud;
+    const atomic_int *cancel; /* see ct_agent_opts.cancel; a cancelled run is partial */
 } ct_agent_analyze_opts;
 
 /* Diagnose t with the LLM agent and return a ct_analysis in *out like ct_analyze_heuristic:
  * analyzer "llm" or "hybrid", model, cost_usd/tokens_in/tokens_out of this run (loop, summary
  * and memory calls), partial = 1 with stop_reason ("step_limit", "budget_exhausted",
- * "time_limit", "format_errors", "invalid_output") when the run did not end with a valid output.
+ * "time_limit", "format_errors", "cancelled", "invalid_output") when the run did not end with a
+ * valid output (the labels written so far are kept).
  * hybrid: the heuristic findings are given to the agent as candidates; a step the agent
  * inspected gets the agent's verdict, any other keeps the heuristic label (the reasoning says
  * which). Settings: trace.* and memory-related trace.memory_* keys of config

@@ -6,7 +6,8 @@
  * json values; release them with ct_llm_response_free (safe on a zeroed or freed response).
  *
  * Secrets: the API key lives only in the client and in the HTTP header list of a call. It is
- * never written into a ct_error, a warning, a response or a dump.
+ * never written into a ct_error, a warning, a response or a dump; neither is a password given in
+ * llm.api_base (https://user:secret@host/v1): messages show that URL with "***@" instead.
  *
  * Two ways to drive a request:
  *  - ct_llm_chat: blocking, curl easy interface, retries with backoff (the CLI).
@@ -27,6 +28,7 @@
 #include "ct/error.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 typedef struct ct_llm_client ct_llm_client;
@@ -76,19 +78,37 @@ typedef void (*ct_llm_warn_fn)(void *ud, const char *msg);
 ct_llm_client *ct_llm_client_new(const json_t *cfg, ct_error *err);
 void ct_llm_client_free(ct_llm_client *c);
 void ct_llm_client_set_warn(ct_llm_client *c, ct_llm_warn_fn fn, void *ud);
+
+/* How ct_llm_chat performs a transfer, for an event loop that owns the connections (the daemon:
+ * one curl multi handle on its libuv loop). Called on the thread that called ct_llm_chat:
+ *  - easy != NULL: perform this CURL * easy handle to completion and return its CURLcode; the
+ *    handle is the caller's again when the function returns (never left in a multi handle);
+ *  - easy == NULL: wait delay_ms before a retry; return 0, or non-zero when cancelled.
+ * Without a performer (the default) ct_llm_chat uses curl_easy_perform and nanosleep. */
+typedef int (*ct_llm_perform_fn)(void *ud, void *easy, long delay_ms);
+void ct_llm_client_set_performer(ct_llm_client *c, ct_llm_perform_fn fn, void *ud);
+/* A cancellation flag (borrowed; NULL = none), read with an atomic load before every attempt and
+ * after every transfer or wait: once it is non-zero ct_llm_chat makes no new request and returns
+ * CT_ECANCELED. The performer should abort a transfer in flight (any CURLcode) when it is set. */
+void ct_llm_client_set_cancel(ct_llm_client *c, const atomic_int *flag);
 /* Change the cap (USD; 0 = none). Spending so far is kept. */
 void ct_llm_client_set_budget(ct_llm_client *c, double usd);
 void ct_llm_client_totals(const ct_llm_client *c, ct_llm_totals *out);
 /* Per-phase totals (request.phase): {"trace": {"calls", "prompt_tokens", "completion_tokens",
  * "cost_usd"}, ...}. A new reference. */
 json_t *ct_llm_client_phases(const ct_llm_client *c);
-/* The endpoint URL requests go to (no key in it). Borrowed. */
+/* The endpoint URL requests go to, as printed: no key, and any user:password@ of llm.api_base
+ * replaced by "***@". Borrowed. */
 const char *ct_llm_client_url(const ct_llm_client *c);
 const char *ct_llm_client_model(const ct_llm_client *c);
+/* url with any "user:password@" after the scheme replaced by "***@" (for printing llm.api_base
+ * or an endpoint URL). A new string. */
+char *ct_llm_url_redact(const char *url);
 
 /* Blocking call with retries (429, 5xx, 408, timeouts, connection errors; never 401/403 or other
  * 4xx). Returns CT_OK with *out filled, or: CT_ELIMIT (budget: no request made), CT_ETIMEOUT,
- * CT_ENET (HTTP/connection failure), CT_EPARSE (a body that is not a Chat Completions answer). */
+ * CT_ENET (HTTP/connection failure), CT_EPARSE (a body that is not a Chat Completions answer),
+ * CT_ECANCELED (the cancellation flag was set; see ct_llm_client_set_cancel). */
 int ct_llm_chat(ct_llm_client *c, const ct_llm_request *req, ct_llm_response *out, ct_error *err);
 void ct_llm_response_free(ct_llm_response *r);
 

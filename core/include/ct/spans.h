@@ -56,6 +56,9 @@ int ct_spans_doc_open(const char *lang, const char *text, size_t len, ct_spans_d
  * tree), as the daemon does on didChange. */
 int ct_spans_doc_edit(ct_spans_doc *d, size_t start, size_t old_end, const char *new_text,
                       size_t new_len, ct_error *err);
+/* A copy for another thread: the text, its tree (ts_tree_copy, O(1)) and its definitions. The
+ * copy parses (with its own parser) only if it is edited. NULL when d is NULL. */
+ct_spans_doc *ct_spans_doc_clone(const ct_spans_doc *d);
 const char *ct_spans_doc_text(const ct_spans_doc *d, size_t *len);
 const char *ct_spans_doc_lang(const ct_spans_doc *d);
 void ct_spans_doc_free(ct_spans_doc *d);
@@ -121,6 +124,11 @@ typedef struct ct_spans_opts {
     /* Text of an open editor buffer for a local file, NULL to read the disk. Borrowed. */
     const char *(*buffer)(void *ud, const char *file, size_t *len);
     void *ud;
+    /* A parsed open document for a local file (its text and tree are used: no read, no parse),
+     * NULL to fall back to `buffer` / the disk. Borrowed; asked before `buffer`. May be NULL. */
+    ct_spans_doc *(*doc)(void *ud, const char *file);
+    /* When not NULL: incremented once per file parsed from scratch during the call. */
+    size_t *n_parsed;
 } ct_spans_opts;
 
 typedef struct ct_edit_place {
@@ -136,8 +144,9 @@ typedef struct ct_edit_place {
 } ct_edit_place;
 
 /* Place every edit of the list. *out has edits->n entries. Files are read and parsed once each
- * (one ct_spans_doc per file). Returns CT_OK, or an error when the workspace is unusable. The
- * detected root is copied to root_out when not NULL. */
+ * (one ct_spans_doc per file); a file opts->doc answers for is neither read nor parsed. Returns
+ * CT_OK, or an error when the workspace is unusable. The detected root is copied to root_out when
+ * not NULL. */
 int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts, ct_edit_place **out,
                          char *root_out, size_t rootsz, ct_error *err);
 void ct_spans_places_free(ct_edit_place *p, size_t n);

@@ -7,6 +7,7 @@
 #include "ct/sandbox.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +44,8 @@ const char *ct_agent_status_name(ct_agent_status s)
         return "format_errors";
     case CT_AGENT_ERROR:
         return "error";
+    case CT_AGENT_CANCELLED:
+        return "cancelled";
     }
     return "unknown";
 }
@@ -321,6 +324,24 @@ static void compact(ct_llm_client *llm, json_t *msgs, compact_state *cs, const c
     ct_buf_free(&b);
 }
 
+static int is_cancelled(const ct_agent_opts *o)
+{
+    return o->cancel && atomic_load(o->cancel) != 0;
+}
+
+/* The per-turn usage event: this run's tokens and cost so far, read from the client. */
+static void emit_usage(ct_llm_client *llm, const ct_agent_opts *o, const ct_llm_totals *t0,
+                       int calls)
+{
+    if (!o->on_event) return;
+    ct_llm_totals t;
+    ct_llm_client_totals(llm, &t);
+    char text[96];
+    snprintf(text, sizeof text, "%lld %lld %.6f", t.prompt_tokens - t0->prompt_tokens,
+             t.completion_tokens - t0->completion_tokens, t.cost_usd - t0->cost_usd);
+    o->on_event(o->ud, CT_AGENT_EV_USAGE, calls, 0, text);
+}
+
 /* An HTTP answer that says "no tool calling here" (not a transient or auth failure). */
 static int tools_refused(const char *msg)
 {
@@ -402,7 +423,13 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
     int tools_on = o->tools != NULL;
     int max_reject = o->max_finish_rejections > 0 ? o->max_finish_rejections : 2;
     ct_agent_status status;
+    int reported = 0; /* turns whose usage event was sent */
     for (;;) {
+        if (out->llm_calls > reported) emit_usage(llm, o, &t0, reported = out->llm_calls);
+        if (is_cancelled(o)) {
+            status = CT_AGENT_CANCELLED;
+            break;
+        }
         if (o->step_limit > 0 && out->llm_calls >= o->step_limit) {
             status = CT_AGENT_LIMIT_STEPS;
             break;
@@ -434,7 +461,15 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         ct_llm_response resp;
         ct_error lerr;
         ct_error_clear(&lerr);
+        if (is_cancelled(o)) { /* compaction may have taken a while */
+            status = CT_AGENT_CANCELLED;
+            break;
+        }
         int st = ct_llm_chat(llm, &req, &resp, &lerr);
+        if (st == CT_ECANCELED || (st != CT_OK && is_cancelled(o))) {
+            status = CT_AGENT_CANCELLED;
+            break;
+        }
         if (st != CT_OK && tools_on && o->tools_fallback && out->llm_calls == 0 &&
             tools_refused(lerr.msg)) {
             tools_on = 0;
@@ -487,6 +522,11 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
             continue;
         }
         fmt_streak = 0;
+        if (is_cancelled(o)) { /* the reply is in the transcript; its command never runs */
+            free(cmd);
+            status = CT_AGENT_CANCELLED;
+            break;
+        }
         emit(o, CT_AGENT_EV_TOOL_EXEC, step, 0, cmd);
         ct_sandbox_opts so;
         memset(&so, 0, sizeof so);
@@ -555,6 +595,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         free(cmd);
         if (o->after_turn) o->after_turn(o->turn_ud, out->messages, out->llm_calls);
     }
+    if (out->llm_calls > reported) emit_usage(llm, o, &t0, out->llm_calls);
     out->status = status;
     ct_llm_totals t1;
     ct_llm_client_totals(llm, &t1);

@@ -165,6 +165,7 @@ typedef struct diag_ctx {
     size_t mem_added;
     char traj_hash[65];
     size_t output_cap;
+    int last_seen; /* the step inspected last (for CT_AGENT_EV_USAGE) */
 } diag_ctx;
 
 static void warn(diag_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -185,8 +186,10 @@ static void mark_inspected(diag_ctx *c, const char *cmd)
         p += 6;
         char *end;
         long id = strtol(p, &end, 10);
-        if (end != p && strncmp(end, ".json", 5) == 0 && id >= 1 && (size_t)id <= c->t->n_steps)
+        if (end != p && strncmp(end, ".json", 5) == 0 && id >= 1 && (size_t)id <= c->t->n_steps) {
             c->seen[id] = 1;
+            c->last_seen = (int)id;
+        }
     }
 }
 
@@ -195,6 +198,7 @@ static void on_loop_event(void *ud, ct_agent_event_kind k, int step, int code, c
 {
     diag_ctx *c = ud;
     if (k == CT_AGENT_EV_TOOL_EXEC && text) mark_inspected(c, text);
+    if (k == CT_AGENT_EV_USAGE) code = c->last_seen;
     if (c->fn) c->fn(c->ud, k, step, code, text);
 }
 
@@ -707,6 +711,7 @@ static char *tool_exec(void *ud, const char *name, const json_t *args, int step)
             ct_buf_printf(&b, "== step %lld ==\n%s\n", (long long)i, s ? s : "{}");
             free(s);
             c->seen[i] = 1;
+            c->last_seen = (int)i;
         }
         size_t cap = c->output_cap;
         if (b.len > cap) {
@@ -890,6 +895,7 @@ static int run_agent(ct_llm_client *llm, const ct_trajectory *t, const json_t *c
     o.state_ud = &c;
     o.after_turn = after_turn;
     o.turn_ud = &c;
+    o.cancel = ao->cancel;
     c.output_cap = o.output_cap;
     const char *tmode = ct_config_str(cfg, "trace.tools", "auto");
     json_t *tools = NULL;
@@ -991,6 +997,7 @@ int ct_agent_analyze(const ct_trajectory *t, const json_t *config, const ct_agen
         json_decref(cfg);
         return err && err->code ? err->code : CT_EINVAL;
     }
+    if (!o->llm && o->cancel) ct_llm_client_set_cancel(llm, o->cancel);
     char tmpdir[4096] = "";
     const char *dir = o->work_dir;
     if (!dir) {

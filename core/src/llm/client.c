@@ -16,6 +16,8 @@
 
 struct ct_llm_client {
     char *api_base, *api_key, *model, *api_version, *azure_deployment, *url;
+    char *shown_url; /* url without the userinfo of api_base: the only one printed */
+    char *userinfo;  /* "user:password" of api_base, "" when none: scrubbed like the key */
     json_t *model_kwargs;
     json_t *prices;
     int have_price;
@@ -31,6 +33,9 @@ struct ct_llm_client {
     ct_llm_warn_fn warn;
     void *warn_ud;
     unsigned long long rng;
+    ct_llm_perform_fn perform;
+    void *perform_ud;
+    const atomic_int *cancel;
 };
 
 struct ct_llm_call {
@@ -69,13 +74,13 @@ static double next_rnd(ct_llm_client *c)
     return (double)((c->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-/* Replace every occurrence of the key in msg (a server may echo it back in an error). */
-static void scrub_key(const ct_llm_client *c, char *msg)
+/* Replace every occurrence of secret in msg. */
+static void scrub_one(const char *secret, char *msg)
 {
-    if (!c || !c->api_key || strlen(c->api_key) < 4) return;
-    size_t kl = strlen(c->api_key);
+    if (!secret || strlen(secret) < 4) return;
+    size_t kl = strlen(secret);
     char *p;
-    while ((p = strstr(msg, c->api_key)) != NULL) {
+    while ((p = strstr(msg, secret)) != NULL) {
         const char *rep = "<redacted>";
         size_t rl = strlen(rep), tail = strlen(p + kl);
         if (rl <= kl) {
@@ -85,6 +90,37 @@ static void scrub_key(const ct_llm_client *c, char *msg)
             memset(p, '*', kl);
         }
     }
+}
+
+/* The key and the api_base password out of msg (a server may echo them back in an error; libcurl
+ * may name the URL). */
+static void scrub_key(const ct_llm_client *c, char *msg)
+{
+    if (!c) return;
+    scrub_one(c->api_key, msg);
+    if (c->userinfo && *c->userinfo) {
+        const char *colon = strchr(c->userinfo, ':');
+        scrub_one(c->userinfo, msg);
+        if (colon) scrub_one(colon + 1, msg);
+    }
+}
+
+/* The URL without "user:password@" after the scheme (replaced by "***@"); the userinfo itself
+ * into *userinfo (new strings). */
+static char *url_without_userinfo(const char *url, char **userinfo)
+{
+    const char *auth = strstr(url, "://");
+    auth = auth ? auth + 3 : url;
+    size_t end = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < end; i++)
+        if (auth[i] == '@') at = auth + i; /* the last '@' of the authority */
+    if (!at) {
+        *userinfo = ct_xstrdup("");
+        return ct_xstrdup(url);
+    }
+    *userinfo = ct_xstrndup(auth, (size_t)(at - auth));
+    return ct_xasprintf("%.*s***%s", (int)(auth - url), url, at);
 }
 
 static int fail(const ct_llm_client *c, ct_error *err, int code, const char *fmt, ...)
@@ -193,6 +229,7 @@ ct_llm_client *ct_llm_client_new(const json_t *cfg, ct_error *err)
              (unsigned long long)(uintptr_t)c;
     if (!c->rng) c->rng = 88172645463325252ULL;
     c->url = build_url(c);
+    c->shown_url = url_without_userinfo(c->url, &c->userinfo);
     return c;
 }
 
@@ -206,6 +243,9 @@ void ct_llm_client_free(ct_llm_client *c)
     free(c->api_version);
     free(c->azure_deployment);
     free(c->url);
+    free(c->shown_url);
+    if (c->userinfo) memset(c->userinfo, 0, strlen(c->userinfo));
+    free(c->userinfo);
     json_decref(c->model_kwargs);
     json_decref(c->prices);
     json_decref(c->phases);
@@ -216,6 +256,22 @@ void ct_llm_client_set_warn(ct_llm_client *c, ct_llm_warn_fn fn, void *ud)
 {
     c->warn = fn;
     c->warn_ud = ud;
+}
+
+void ct_llm_client_set_performer(ct_llm_client *c, ct_llm_perform_fn fn, void *ud)
+{
+    c->perform = fn;
+    c->perform_ud = ud;
+}
+
+void ct_llm_client_set_cancel(ct_llm_client *c, const atomic_int *flag)
+{
+    c->cancel = flag;
+}
+
+static int cancelled(const ct_llm_client *c)
+{
+    return c->cancel && atomic_load(c->cancel) != 0;
 }
 
 void ct_llm_client_set_budget(ct_llm_client *c, double usd)
@@ -255,7 +311,16 @@ static void add_phase(ct_llm_client *c, const char *phase, const ct_llm_usage *u
 
 const char *ct_llm_client_url(const ct_llm_client *c)
 {
-    return c->url;
+    return c->shown_url;
+}
+
+char *ct_llm_url_redact(const char *url)
+{
+    char *ui;
+    char *r = url_without_userinfo(url ? url : "", &ui);
+    memset(ui, 0, strlen(ui));
+    free(ui);
+    return r;
 }
 
 const char *ct_llm_client_model(const ct_llm_client *c)
@@ -508,22 +573,23 @@ int ct_llm_call_finish(ct_llm_call *call, int curl_code, ct_llm_response *out, l
         if (call->too_big) {
             return fail(c, err, CT_ELIMIT,
                         "the LLM response from %s is larger than llm.max_response_bytes (%zu)",
-                        c->url, c->max_response_bytes);
+                        c->shown_url, c->max_response_bytes);
         }
         retry = retryable_curl(curl_code);
         code = curl_code == CURLE_OPERATION_TIMEDOUT ? CT_ETIMEOUT : CT_ENET;
         if (curl_code == CURLE_OPERATION_TIMEDOUT)
             snprintf(msg, sizeof msg, "the request to %s timed out after %.1f s (llm.timeout)",
-                     c->url, (double)c->timeout_ms / 1000);
+                     c->shown_url, (double)c->timeout_ms / 1000);
         else
-            snprintf(msg, sizeof msg, "the request to %s failed: %s", c->url,
+            snprintf(msg, sizeof msg, "the request to %s failed: %s", c->shown_url,
                      curl_easy_strerror((CURLcode)curl_code));
     } else if (status >= 200 && status < 300) {
         ct_llm_response r;
         ct_error perr;
         ct_error_clear(&perr);
         if (ct_llm_parse_response(call->resp.data, call->resp.len, &r, &perr) != CT_OK)
-            return fail(c, err, perr.code, "%s (from %s, HTTP %ld)", perr.msg, c->url, status);
+            return fail(c, err, perr.code, "%s (from %s, HTTP %ld)", perr.msg, c->shown_url,
+                        status);
         r.http_status = (int)status;
         r.attempts = call->attempt + 1;
         r.latency_s = now_s() - call->t0;
@@ -555,10 +621,11 @@ int ct_llm_call_finish(ct_llm_call *call, int curl_code, ct_llm_response *out, l
             snprintf(msg, sizeof msg,
                      "HTTP %ld from %s: the endpoint refused the credentials (check llm.api_key / "
                      "CODETRACER_API_KEY)%s%s",
-                     status, c->url, *ex ? ": " : "", ex);
+                     status, c->shown_url, *ex ? ": " : "", ex);
         } else {
             retry = status == 429 || status == 408 || status == 409 || status >= 500;
-            snprintf(msg, sizeof msg, "HTTP %ld from %s%s%s", status, c->url, *ex ? ": " : "", ex);
+            snprintf(msg, sizeof msg, "HTTP %ld from %s%s%s", status, c->shown_url, *ex ? ": " : "",
+                     ex);
         }
     }
     if (retry && call->attempt < c->max_retries) {
@@ -577,16 +644,30 @@ int ct_llm_call_finish(ct_llm_call *call, int curl_code, ct_llm_response *out, l
 int ct_llm_chat(ct_llm_client *c, const ct_llm_request *req, ct_llm_response *out, ct_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (cancelled(c)) return fail(c, err, CT_ECANCELED, "cancelled: no request was made");
     ct_llm_call *call;
     int st = ct_llm_call_begin(c, req, &call, err);
     if (st != CT_OK) return st;
     for (;;) {
-        CURLcode rc = curl_easy_perform(call->easy);
+        int rc = c->perform ? c->perform(c->perform_ud, call->easy, 0)
+                            : (int)curl_easy_perform(call->easy);
+        if (rc != CURLE_OK && cancelled(c)) { /* a reply that made it is kept (and counted) */
+            st = fail(c, err, CT_ECANCELED, "cancelled: the request to %s was abandoned",
+                      c->shown_url);
+            break;
+        }
         long delay;
-        st = ct_llm_call_finish(call, (int)rc, out, &delay, err);
+        st = ct_llm_call_finish(call, rc, out, &delay, err);
         if (st == CT_OK || delay < 0) break;
-        struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        if (c->perform) {
+            if (c->perform(c->perform_ud, NULL, delay) != 0 || cancelled(c)) {
+                st = fail(c, err, CT_ECANCELED, "cancelled while waiting to retry");
+                break;
+            }
+        } else {
+            struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            }
         }
         ct_llm_call_rearm(call);
     }

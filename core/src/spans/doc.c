@@ -151,6 +151,12 @@ int ct_spans_lang_ok(const char *lang, ct_error *err)
 
 static int reparse(ct_spans_doc *d, ct_error *err)
 {
+    if (!d->parser) { /* a clone being edited: its own parser */
+        d->parser = ts_parser_new();
+        if (!ts_parser_set_language(d->parser, ct__grammar_language(d->lang, NULL, NULL)))
+            return ct_error_set(err, CT_EFORMAT, "libtree-sitter refused the '%s' grammar",
+                                d->lang);
+    }
     TSTree *t = ts_parser_parse_string(d->parser, d->tree, d->text, (uint32_t)d->len);
     if (!t) return ct_error_set(err, CT_EPARSE, "tree-sitter could not parse the %s text", d->lang);
     if (d->tree) ts_tree_delete(d->tree);
@@ -233,6 +239,28 @@ int ct_spans_doc_edit(ct_spans_doc *d, size_t start, size_t old_end, const char 
     d->n_defs = 0;
     d->defs_ready = 0;
     return reparse(d, err);
+}
+
+ct_spans_doc *ct_spans_doc_clone(const ct_spans_doc *d)
+{
+    if (!d) return NULL;
+    ct_spans_doc *c = ct_xcalloc(1, sizeof *c);
+    c->lang = d->lang;
+    c->query = d->query;
+    c->tree = d->tree ? ts_tree_copy(d->tree) : NULL;
+    c->text = ct_xmalloc(d->len + 1);
+    memcpy(c->text, d->text, d->len);
+    c->text[d->len] = 0;
+    c->len = d->len;
+    if (d->defs_ready) {
+        c->defs_ready = 1;
+        c->n_defs = d->n_defs;
+        if (d->n_defs) {
+            c->defs = ct_xmalloc(d->n_defs * sizeof *c->defs);
+            memcpy(c->defs, d->defs, d->n_defs * sizeof *c->defs);
+        }
+    }
+    return c;
 }
 
 const char *ct_spans_doc_text(const ct_spans_doc *d, size_t *len)

@@ -1,6 +1,7 @@
 /* place.c — every reconstructed edit onto today's files: map its path, find its new text (from
  * an open buffer or the disk), widen to the enclosing definition. Each file is read and parsed
- * once, whatever the number of edits on it. */
+ * once, whatever the number of edits on it; a file the caller already holds parsed (opts->doc,
+ * the daemon's open documents) is neither read nor parsed. */
 #include "ct/spans.h"
 #include "ct/buf.h"
 #include "spans/grammar.h"
@@ -18,6 +19,7 @@ typedef struct file_slot {
     int state; /* 0 ok, 1 too large, 2 unreadable */
     ct_spans_doc *doc;
     int parsed;
+    int borrowed;  /* doc is the caller's (opts->doc): not freed */
     size_t *lines; /* byte offset where each line starts (made on first use) */
     size_t n_lines;
 } file_slot;
@@ -62,6 +64,14 @@ static file_slot *slot_for(slots *s, const char *file, const ct_spans_opts *o)
     memset(f, 0, sizeof *f);
     f->file = ct_xstrdup(file);
     size_t bl = 0;
+    ct_spans_doc *d = o->doc ? o->doc(o->ud, file) : NULL;
+    if (d) {
+        f->doc = d;
+        f->borrowed = 1;
+        f->parsed = 1;
+        f->text = ct_spans_doc_text(d, &f->len);
+        return f;
+    }
     const char *b = o->buffer ? o->buffer(o->ud, file, &bl) : NULL;
     if (b) {
         f->text = b;
@@ -188,7 +198,8 @@ int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts, c
         p->status = "found";
         if (p->lang && !f->parsed) {
             f->parsed = 1;
-            ct_spans_doc_open(p->lang, f->text, f->len, &f->doc, NULL);
+            if (ct_spans_doc_open(p->lang, f->text, f->len, &f->doc, NULL) == CT_OK && o->n_parsed)
+                (*o->n_parsed)++;
         }
         if (f->doc)
             p->has_def = ct_spans_doc_enclosing(f->doc, p->match.span.byte_start,
@@ -198,7 +209,7 @@ int ct_spans_place_edits(const ct_edit_list *edits, const ct_spans_opts *opts, c
         free(s.v[i].file);
         free(s.v[i].owned);
         free(s.v[i].lines);
-        ct_spans_doc_free(s.v[i].doc);
+        if (!s.v[i].borrowed) ct_spans_doc_free(s.v[i].doc);
     }
     free(s.v);
     *out = pl;
