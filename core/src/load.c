@@ -1,9 +1,25 @@
 #include "ct/load.h"
 
+#include "formats/common.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* The cancel flag of the load running on this thread (ct_load_opts.cancel), for the loaders'
+ * shared JSON helper (formats/common.c) and the loop over roots below. */
+static _Thread_local const atomic_int *load_cancel;
+
+int ct__load_cancelled(void)
+{
+    return load_cancel && atomic_load(load_cancel) != 0;
+}
+
+int ct__load_cancel_set(void)
+{
+    return load_cancel != NULL;
+}
 
 /* "PATH#K" → path and K (1-based) when PATH#K itself does not exist. */
 static char *split_selector(const char *path, long *k)
@@ -156,7 +172,7 @@ static int load_fs(ct_fs *fs, const char *inner, const char *real, long k, const
          * first is the error and the others are warnings. Said once each, never twice. */
         ct_error *fails = NULL;
         size_t n_fails = 0;
-        for (size_t i = 0; i < nf; i++) {
+        for (size_t i = 0; i < nf && !ct__load_cancelled(); i++) {
             ct_error e;
             ct_error_clear(&e);
             int r = ct_load_root(fs, found[i].loader, found[i].rel, found[i].is_dir, &got, &e);
@@ -202,6 +218,27 @@ done:
     return rc;
 }
 
+/* load_fs with the caller's cancel flag installed for this thread; a cancelled load appends
+ * nothing and returns CT_ECANCELED. */
+static int load_fs_cancellable(ct_fs *fs, const char *inner, const char *real, long k,
+                               const ct_load_opts *opts, ct_traj_list *out, ct_warn_fn warn,
+                               void *ud, ct_error *err)
+{
+    if (!opts || !opts->cancel) return load_fs(fs, inner, real, k, opts, out, warn, ud, err);
+    const atomic_int *saved = load_cancel;
+    load_cancel = opts->cancel;
+    size_t before = out->n;
+    int rc =
+        ct__load_cancelled() ? CT_ECANCELED : load_fs(fs, inner, real, k, opts, out, warn, ud, err);
+    if (ct__load_cancelled()) {
+        while (out->n > before)
+            ct_traj_free(out->items[--out->n]);
+        rc = ct_error_set(err, CT_ECANCELED, "loading cancelled");
+    }
+    load_cancel = saved;
+    return rc;
+}
+
 int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, ct_warn_fn warn,
                  void *ud, ct_error *err)
 {
@@ -229,8 +266,8 @@ int ct_load_path(const char *path, const ct_load_opts *opts, ct_traj_list *out, 
                            "'!/%s' addresses a member of an archive, but this is not an archive",
                            inner);
     else
-        rc =
-            fs ? load_fs(fs, inner, real, k, opts, out, warn, ud, err) : (err ? err->code : CT_EIO);
+        rc = fs ? load_fs_cancellable(fs, inner, real, k, opts, out, warn, ud, err)
+                : (err ? err->code : CT_EIO);
     ct_fs_close(fs);
     free(inner);
     free(real);
@@ -241,8 +278,8 @@ int ct_load_buffer(const char *path, const char *data, size_t len, const ct_load
                    ct_traj_list *out, ct_error *err)
 {
     ct_fs *fs = ct_fs_open_memory(path, data, len, err);
-    int rc =
-        fs ? load_fs(fs, NULL, path, 0, opts, out, NULL, NULL, err) : (err ? err->code : CT_EINVAL);
+    int rc = fs ? load_fs_cancellable(fs, NULL, path, 0, opts, out, NULL, NULL, err)
+                : (err ? err->code : CT_EINVAL);
     ct_fs_close(fs);
     return rc;
 }

@@ -295,8 +295,13 @@ int ct_sandbox_run(const char *command, const ct_sandbox_opts *o, ct_sandbox_res
     char chunk[65536];
     while (!eof || !exited) {
         double now = now_s();
-        if (!out->timed_out && now >= deadline) {
+        if (!out->timed_out && !out->cancelled && now >= deadline) {
             out->timed_out = 1;
+            kill(-pid, SIGKILL);
+            drain_until = now + DRAIN_AFTER_KILL_S;
+        }
+        if (!out->timed_out && !out->cancelled && o->cancel && atomic_load(o->cancel)) {
+            out->cancelled = 1; /* killed now, not at the time limit */
             kill(-pid, SIGKILL);
             drain_until = now + DRAIN_AFTER_KILL_S;
         }

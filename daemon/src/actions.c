@@ -142,7 +142,7 @@ void h_code_action(ct_server *s, ct_rpc_msg *m)
             const ct_trajectory *t = r->trajs.items[ti];
             for (size_t k = 0; k < t->n_steps && n_seen < 16; k++) {
                 size_t sa, sb;
-                if (result_step_span(r, &t->steps[k], &sa, &sb) != 0) continue;
+                if (result_step_span_at(r, ti, k, &sa, &sb) != 0) continue;
                 if (!(sa <= y && x < sb) && !(x == y && x >= sa && x < sb)) continue;
                 int dup = 0;
                 for (size_t q = 0; q < n_seen; q++)

@@ -71,8 +71,8 @@ void h_hover(ct_server *s, ct_rpc_msg *m)
     json_t *res =
         json_pack("{s:{s:s,s:o}}", "contents", "kind", "markdown", "value", ct_json_text(md));
     size_t a, b;
-    if (result_step_span(r, st, &a, &b) == 0)
-        json_object_set_new(res, "range", ct_lsp_range(&r->lines, a, b, s->enc));
+    if (result_step_span_at(r, ti, (size_t)(st - r->trajs.items[ti]->steps), &a, &b) == 0)
+        json_object_set_new(res, "range", result_range(r, a, b, s->enc));
     free(md);
     view_release(&view);
     srv_reply(s, m->id, res);

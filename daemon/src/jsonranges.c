@@ -23,6 +23,7 @@ const TSLanguage *ct__grammar_language(const char *name, const char **query, siz
 
 #define JR_MAX_BYTES (64u << 20) /* larger documents keep the loaders' spans */
 #define JR_SLICE_US 20000        /* parse in 20 ms slices, checking for cancellation between */
+#define JR_SKIP_MIN 32           /* string insides at least this long are not shown to the parser */
 
 typedef struct jr_obj {
     size_t start, end;
@@ -155,8 +156,7 @@ static int loader_span(const char *text, size_t len, const ct_step *st, const ch
                        int own_doc, size_t *a, size_t *b)
 {
     const ct_source_ref *s = &st->src;
-    if (!in_file(s, path, own_doc) || s->byte_end <= s->byte_start || s->byte_end > len)
-        return -1;
+    if (!in_file(s, path, own_doc) || s->byte_end <= s->byte_start || s->byte_end > len) return -1;
     size_t x = s->byte_start, y = s->byte_end;
     const ct_source_ref *o = &st->obs_src;
     if (o->path && in_file(o, path, own_doc) && o->byte_start >= y && o->byte_end > o->byte_start &&
@@ -222,23 +222,34 @@ static void outside_strings(const char *s, size_t n, jr_ranges *out)
 {
     size_t from = 0, from_col = 0, line = 0, i = 0;
     uint32_t row = 0, from_row = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '\n') {
+    for (;;) {
+        /* the next quote, counting the line breaks before it */
+        const char *q = memchr(s + i, '"', n - i);
+        size_t qi = q ? (size_t)(q - s) : n;
+        for (const char *nl = memchr(s + i, '\n', qi - i); nl;
+             nl = memchr(nl + 1, '\n', qi - (size_t)(nl + 1 - s))) {
             row++;
-            line = ++i;
-            continue;
+            line = (size_t)(nl - s) + 1;
         }
-        if (c != '"') {
-            i++;
-            continue;
+        if (!q) break;
+        /* its closing quote: one not escaped by an odd run of backslashes */
+        size_t j = qi + 1;
+        for (;;) {
+            const char *e = memchr(s + j, '"', n - j);
+            if (!e) break;
+            size_t k = (size_t)(e - s), bs = 0;
+            while (k - bs > qi + 1 && s[k - bs - 1] == '\\')
+                bs++;
+            j = k;
+            if (bs % 2 == 0) break;
+            j++;
         }
-        size_t j = i + 1;
-        while (j < n && s[j] != '"' && s[j] != '\n')
-            j += s[j] == '\\' ? 2 : 1;
-        if (j >= n || s[j] != '"') break; /* not a string this scan understands */
-        if (j - (i + 1) >= 16) {          /* [i+1, j) is skipped; no line break inside it */
-            push_range(out, from, from_row, from_col, i + 1, row, i + 1 - line);
+        if (j >= n || s[j] != '"' || memchr(s + qi + 1, '\n', j - qi - 1)) {
+            i = qi; /* not a string this scan understands: the parser sees the rest */
+            break;
+        }
+        if (j - (qi + 1) >= JR_SKIP_MIN) { /* [qi+1, j) is skipped; no line break inside */
+            push_range(out, from, from_row, from_col, qi + 1, row, qi + 1 - line);
             from = j;
             from_row = row;
             from_col = j - line;
@@ -317,7 +328,8 @@ int json_ranges_match(const jr_tree *jt, const char *text, size_t len, const cha
     for (size_t i = 0; i < trajs->n; i++)
         for (size_t k = 0; k < trajs->items[i]->n_steps; k++) {
             size_t a, b;
-            n_steps += loader_span(text, len, &trajs->items[i]->steps[k], path, own_doc, &a, &b) == 0;
+            n_steps +=
+                loader_span(text, len, &trajs->items[i]->steps[k], path, own_doc, &a, &b) == 0;
         }
     if (!n_steps) return -1;
     if (!jt) {
@@ -378,7 +390,8 @@ int json_ranges_fill(const char *text, size_t len, const char *path, int own_doc
     for (size_t i = 0; i < trajs->n && !n_steps; i++)
         for (size_t k = 0; k < trajs->items[i]->n_steps && !n_steps; k++) {
             size_t a, b;
-            n_steps += loader_span(text, len, &trajs->items[i]->steps[k], path, own_doc, &a, &b) == 0;
+            n_steps +=
+                loader_span(text, len, &trajs->items[i]->steps[k], path, own_doc, &a, &b) == 0;
         }
     if (!n_steps) return -1;
     jr_tree *jt = json_ranges_parse(text, len, path, cancel);

@@ -20,8 +20,10 @@
 #include "server.h"
 
 #include "ct/agent.h"
+#include "ct/batch.h"
 #include "ct/config.h"
 #include "ct/llm.h"
+#include "ct/memory.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -62,6 +64,10 @@ typedef struct llm_job {
     int progress_begun;
     char *target; /* the uri or path the request named */
     char model[256];
+    /* the analysis-cache key (llm_cache_key): the CLI's for the same analyzer and settings */
+    char key_model[256];
+    int has_key_model;
+    char cfg_hash[65];
     /* shared with the job's thread, under mu */
     uv_mutex_t mu;
     uv_cond_t cv;
@@ -353,7 +359,17 @@ static void on_agent_event(void *ud, ct_agent_event_kind k, int step, int code, 
     }
 }
 
-int llm_analyze_one(ct_job *j, const ct_trajectory *t, ct_analysis **out, ct_error *err)
+void llm_cache_key(const ct_job *j, const char **analyzer, const char **model,
+                   const char **config_hash)
+{
+    const llm_job *lj = j->llm;
+    *analyzer = lj->mode;
+    *model = lj->has_key_model ? lj->key_model : NULL;
+    *config_hash = lj->cfg_hash;
+}
+
+int llm_analyze_one(ct_job *j, ct_memory *m, const ct_trajectory *t, ct_analysis **out,
+                    ct_error *err)
 {
     llm_job *lj = j->llm;
     *out = NULL;
@@ -372,6 +388,7 @@ int llm_analyze_one(ct_job *j, const ct_trajectory *t, ct_analysis **out, ct_err
     o.on_event = on_agent_event;
     o.ud = lj;
     o.cancel = &lj->cancel;
+    o.memory = m; /* prior knowledge in the prompt, insights written back (this thread's) */
     ct_error e;
     ct_error_clear(&e);
     int rc = ct_agent_analyze(t, lj->cfg, &o, out, &e);
@@ -584,6 +601,7 @@ static json_t *summary(const llm_job *lj, const ct_result *r, const char *partia
                           cost, "tokens_in", (json_int_t)tin, "tokens_out", (json_int_t)tout);
     if (partial_reason) json_object_set_new(o, "stop_reason", ct_json_text(partial_reason));
     if (stale) json_object_set_new(o, "stale", json_true());
+    json_object_set_new(o, "cached", json_integer((json_int_t)r->n_cached));
     return o;
 }
 
@@ -631,6 +649,15 @@ static void finish(llm_state *L, llm_job *lj)
     j->res = NULL;
     if (r && r->text) blob_ref(r->text); /* analyze_run borrowed the job's reference */
     report_turn(L, lj);
+    if (j->mem_failed && !s->mem_broken) {
+        /* as for a heuristic job (jobs.c): one warning, then no memory for anyone */
+        char mb[1536];
+        s->mem_broken = 1;
+        srv_show(s, 2,
+                 "codetracer: the memory database cannot be used (%s); analyses go on without "
+                 "the cache and feedback",
+                 ct_error_format(&j->mem_err, mb, sizeof mb));
+    }
     if (lj->discard || s->exiting || s->shutdown) {
         progress_end(L, lj, "cancelled");
         reply_error(s, lj, CT_RPC_REQUEST_CANCELLED, "LLM analysis cancelled");
@@ -653,6 +680,7 @@ static void finish(llm_state *L, llm_job *lj)
         srv_show(s, 2, "codetracer: LLM analysis of %s: %d trajector%s failed (%s)", j->path,
                  lj->n_failed, lj->n_failed == 1 ? "y" : "ies",
                  ct_error_format(&lj->agent_err, buf, sizeof buf));
+    size_t n_cached = r->n_cached, n_trajs = r->trajs.n;
     const char *partial = NULL;
     for (size_t i = 0; i < r->trajs.n && !partial; i++)
         if (r->an[i]->partial) partial = r->an[i]->stop_reason ? r->an[i]->stop_reason : "partial";
@@ -707,9 +735,14 @@ static void finish(llm_state *L, llm_job *lj)
     uv_mutex_lock(&lj->mu);
     char tok[32], end[256];
     fmt_tokens(lj->tokens, tok, sizeof tok);
-    snprintf(end, sizeof end, "%s%s%s · %d turn%s · %s tokens · $%.4f",
-             reason ? "partial: " : "done", reason ? reason : "",
-             stale ? " (document changed)" : "", lj->turn, lj->turn == 1 ? "" : "s", tok, lj->cost);
+    if (n_cached && n_cached == n_trajs && !reason)
+        snprintf(end, sizeof end, "done%s · from the analysis cache (no LLM call)",
+                 stale ? " (document changed)" : "");
+    else
+        snprintf(end, sizeof end, "%s%s%s · %d turn%s · %s tokens · $%.4f%s",
+                 reason ? "partial: " : "done", reason ? reason : "",
+                 stale ? " (document changed)" : "", lj->turn, lj->turn == 1 ? "" : "s", tok,
+                 lj->cost, n_cached ? " · some from the analysis cache" : "");
     uv_mutex_unlock(&lj->mu);
     progress_end(L, lj, end);
     srv_log(s, 3, "%s: LLM analysis (%s, %s) %s", j->path, lj->mode, lj->model, end);
@@ -989,6 +1022,12 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
     lj->L = L;
     snprintf(lj->mode, sizeof lj->mode, "%s", mode);
     snprintf(lj->model, sizeof lj->model, "%s", ct_llm_client_model(client));
+    const char *km = ct_config_str(cfg, "llm.model_name", NULL);
+    if (km && strlen(km) < sizeof lj->key_model) {
+        snprintf(lj->key_model, sizeof lj->key_model, "%s", km);
+        lj->has_key_model = 1;
+    }
+    ct_batch_config_hash(mode, cfg, lj->cfg_hash);
     lj->cfg = cfg;
     lj->client = client;
     lj->target = ct_xstrdup(target);
@@ -1010,7 +1049,13 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
     snprintf(j->docs_url, sizeof j->docs_url, "%s", s->set.docs_url);
     j->opts.docs_url = *j->docs_url ? j->docs_url : NULL;
     snprintf(j->analyzer, sizeof j->analyzer, "%s", mode);
-    j->no_memory = 1; /* no cache, memo or feedback: the labels are the agent's */
+    /* the analysis cache, memory and feedback as for a heuristic job (analyze.c analysis_of),
+     * under the CLI's llm/hybrid key; the memo of published diagnostics is the heuristic's */
+    snprintf(j->memory_db, sizeof j->memory_db, "%s", s->set.memory_db);
+    j->use_feedback = s->set.use_feedback;
+    j->use_cache = s->set.use_cache;
+    j->create_db = s->set.create_db;
+    j->no_memory = s->mem_broken;
     atomic_init(&j->cancelled, 0);
     atomic_init(&j->stage, 0);
     atomic_init(&j->early_ready, 0);

@@ -46,6 +46,15 @@ typedef struct ct_settings {
     int create_db;        /* 1: analyzing a document may create the database (default 0) */
 } ct_settings;
 
+/* Positions (in encoding enc) of the byte offsets off[0..n), sorted: the ends of every step
+ * range of a document result, converted once on the worker thread (analyze.c). */
+typedef struct ct_pos_memo {
+    size_t *off;
+    ct_lsp_pos *pos;
+    size_t n;
+    ct_pos_enc enc;
+} ct_pos_memo;
+
 /* A step's range found by jsonranges.c: bytes [a, b) of its file; b == 0: the loader's span. */
 typedef struct ct_step_range {
     size_t a, b;
@@ -68,8 +77,9 @@ typedef struct ct_result {
      * document text or, for a path result, in the step's own file. NULL: loaders' spans only. */
     ct_step_range **ranges;
     size_t n_ranged, n_range_fallback; /* steps placed from the tree / kept the loader's span */
-    double ms_ranges;      /* parsing (alongside the load and analysis) and matching */
+    double ms_ranges;                  /* parsing (alongside the load and analysis) and matching */
     double ms_ranges_wait; /* how long placing waited for that parse (part of ms_place) */
+    ct_pos_memo memo;      /* positions of the step ranges' ends (document results) */
 } ct_result;
 
 void result_free(ct_result *r);
@@ -236,6 +246,13 @@ json_t *result_step_location(ct_result *r, const ct_step *st, const char *uri, c
 int result_step_span(const ct_result *r, const ct_step *st, size_t *a, size_t *b);
 /* The same for step k of trajectory ti (no search for the step). */
 int result_step_span_at(const ct_result *r, size_t ti, size_t k, size_t *a, size_t *b);
+/* Position / range of byte offsets of r's text: from r->memo when it holds them, else converted
+ * (ct_pos_from_byte). */
+ct_lsp_pos result_pos(const ct_result *r, size_t off, ct_pos_enc enc);
+json_t *result_range(const ct_result *r, size_t a, size_t b, ct_pos_enc enc);
+/* Step k of trajectory ti of a path result in its own file, whose lines are given. */
+int result_file_span(const ct_result *r, size_t ti, size_t k, const ct_text *lines, size_t *a,
+                     size_t *b);
 
 /* ---- jsonranges.c (worker thread): step ranges from tree-sitter's JSON grammar ---- */
 /* For the steps of trajs whose source is the file `path` (own_doc: steps without a source path
@@ -335,8 +352,14 @@ void llm_shutdown(ct_server *s);
 /* 1 while an LLM thread runs (the loop's wake handle must stay open). */
 int llm_busy(ct_server *s);
 void llm_free(ct_server *s);
-/* analyze.c's analyze_one for an LLM job (on the job's thread). */
-int llm_analyze_one(ct_job *j, const ct_trajectory *t, ct_analysis **out, ct_error *err);
+/* analyze.c's analyze_one for an LLM job (on the job's thread); m is the job's memory handle
+ * (NULL = none): prior knowledge and online extraction. */
+int llm_analyze_one(ct_job *j, struct ct_memory *m, const ct_trajectory *t, ct_analysis **out,
+                    ct_error *err);
+/* The analysis-cache key parts of an LLM job, the CLI's for llm/hybrid (ct/batch.h): analyzer
+ * (the mode), model (llm.model_name) and ct_batch_config_hash of the job's configuration. */
+void llm_cache_key(const ct_job *j, const char **analyzer, const char **model,
+                   const char **config_hash);
 
 /* Small JSON helpers. */
 const char *jstr(json_t *o, const char *key);

@@ -44,7 +44,7 @@ static json_t *traj_symbols(ct_server *s, ct_result *r, size_t ti, size_t *lo_ou
             char *name = ct_lsp_step_title(step, 60);
             const ct_step_label *l = (size_t)id <= a->n_labels ? &a->labels[id - 1] : NULL;
             char *detail = label_detail(l);
-            json_t *rg = ct_lsp_range(&r->lines, x, y, s->enc);
+            json_t *rg = result_range(r, x, y, s->enc);
             json_array_append_new(kids, json_pack("{s:o,s:s,s:i,s:O,s:o}", "name",
                                                   ct_json_text(name), "detail", detail, "kind",
                                                   SK_EVENT, "range", rg, "selectionRange", rg));
@@ -61,11 +61,10 @@ static json_t *traj_symbols(ct_server *s, ct_result *r, size_t ti, size_t *lo_ou
                                   st->name ? st->name : "", st->start_step_id, st->end_step_id);
         char *detail = ct_xasprintf("%d incorrect, %d unuseful", inc, unu);
         json_t *first = json_object_get(json_array_get(kids, 0), "selectionRange");
-        json_array_append_new(out,
-                              json_pack("{s:o,s:s,s:i,s:o,s:O,s:o}", "name", ct_json_text(name),
-                                        "detail", detail, "kind", SK_NAMESPACE, "range",
-                                        ct_lsp_range(&r->lines, lo, hi, s->enc), "selectionRange",
-                                        first, "children", kids));
+        json_array_append_new(out, json_pack("{s:o,s:s,s:i,s:o,s:O,s:o}", "name",
+                                             ct_json_text(name), "detail", detail, "kind",
+                                             SK_NAMESPACE, "range", result_range(r, lo, hi, s->enc),
+                                             "selectionRange", first, "children", kids));
         free(name);
         free(detail);
         if (lo < tlo) tlo = lo;
@@ -102,7 +101,7 @@ void h_document_symbol(ct_server *s, ct_rpc_msg *m)
         /* Several trajectories in one file (output.jsonl): one level more. */
         const ct_trajectory *t = r->trajs.items[i];
         char *detail = ct_xasprintf("%s · %zu steps", t->agent ? t->agent : t->format, t->n_steps);
-        json_t *rg = ct_lsp_range(&r->lines, lo, hi, s->enc);
+        json_t *rg = result_range(r, lo, hi, s->enc);
         json_array_append_new(
             out, json_pack("{s:o,s:s,s:i,s:o,s:O,s:o}", "name", ct_json_text(t->id), "detail",
                            detail, "kind", SK_MODULE, "range", rg, "selectionRange",
@@ -146,7 +145,7 @@ void h_code_lens(ct_server *s, ct_rpc_msg *m)
                 ct_xasprintf("Stage %d%s%s · steps %d–%d · %d incorrect · %d unuseful",
                              st->stage_id, st->name ? " · " : "", st->name ? st->name : "",
                              st->start_step_id, st->end_step_id, inc, unu);
-            ct_lsp_pos p = ct_pos_from_byte(&r->lines, x, s->enc);
+            ct_lsp_pos p = result_pos(r, x, s->enc);
             p.character = 0;
             (void)y;
             json_t *rg =
@@ -206,7 +205,7 @@ void h_workspace_symbol(ct_server *s, ct_rpc_msg *m)
                     continue;
                 const ct_text *lines = ext_file_lines(s, st->src.path);
                 size_t x, y;
-                if (!lines || ct_lsp_src_span(lines, &st->src, &x, &y) != 0) continue;
+                if (!lines || result_file_span(r, ti, k, lines, &x, &y) != 0) continue;
                 char *fu = ct_lsp_uri_from_path(st->src.path);
                 json_t *loc =
                     json_pack("{s:s,s:o}", "uri", fu, "range", ct_lsp_range(lines, x, y, s->enc));

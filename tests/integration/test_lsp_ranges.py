@@ -4,7 +4,9 @@ codeLens and codeAction alike; and actions, lenses and symbols on the files of a
 analysed with codetracer.analyze. Fixtures: tests/fixtures/lsp_ranges/ (written by hand); the
 expected lines and characters below are read off those files by hand."""
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from lspclient import Daemon, main, source_dir, uri_of  # noqa: E402
@@ -122,7 +124,8 @@ def test_openhands_array():
     assert d.stop() == 0
 
 
-# output.jsonl: two OpenHands evaluation records, one per line. Line 0: pytest fails twice (step
+# output.jsonl: two OpenHands evaluation records, one per line (line 0 holds "—" and "é", one
+# UTF-16 unit each, before its steps). Line 0: pytest fails twice (step
 # 2 = events 3+4: unuseful, retry-failure). Line 1: `cat a.py` twice with the same output (step 2
 # = events 3+4: unuseful, repeat-command).
 def test_jsonl_two_trajectories():
@@ -166,6 +169,34 @@ def test_crlf_and_non_ascii():
         assert hover(d, uri, 10, end) is None  # the comma
         assert hover_step(d, uri, 11, 4) == 3
         assert d.stop() == 0
+
+
+def test_path_result_uses_the_same_ranges():
+    """codetracer.analyze on a directory holding pretty.traj.json: the diagnostics land on the
+    file with the ranges an opened document gets, and so do hover, documentSymbol and
+    workspace/symbol on it (the file is not opened)."""
+    tmp = tempfile.mkdtemp()
+    try:
+        path = os.path.join(tmp, "pretty.traj.json")
+        shutil.copy(PRETTY, path)
+        uri = uri_of(path)
+        d = Daemon()
+        d.initialize()
+        r = d.request("workspace/executeCommand", {"command": "codetracer.analyze", "arguments": [tmp]})["result"]
+        assert r["files"] == [uri], r
+        s = by_step(d.wait_diagnostics(uri)["diagnostics"])
+        assert s[3]["range"] == rng(32, 4, 39, 5) and s[4]["range"] == rng(40, 4, 47, 5), s
+        rel = [x["location"]["range"] for x in s[3]["relatedInformation"]]
+        assert rel == [rng(24, 4, 31, 5), rng(32, 4, 39, 5)], rel
+        assert hover_step(d, uri, 39, 4) == 3 and hover(d, uri, 39, 4)["range"] == rng(32, 4, 39, 5)
+        assert hover(d, uri, 39, 5) is None
+        syms = d.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})["result"]
+        assert [c["range"] for g in syms for c in g["children"]][2] == rng(32, 4, 39, 5), syms
+        ws = d.request("workspace/symbol", {"query": "src/util.py"})["result"]
+        assert len(ws) == 1 and ws[0]["location"] == {"uri": uri, "range": rng(40, 4, 47, 5)}, ws
+        assert d.stop() == 0
+    finally:
+        shutil.rmtree(tmp)
 
 
 # steps_run/: a step-JSONL run directory, one step per file; step 3 (step_3.jsonl, an object

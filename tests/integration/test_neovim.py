@@ -118,9 +118,10 @@ class Env:
 
 
 def check_diag(d, step, label, code, severity, path, fixture_copy):
+    # a step's range: its assistant message through the user message answering it (next line)
     line = STEP_LINE[step]
-    start, end = object_bytes(fixture_copy, line)
-    assert (d["lnum"], d["col"], d["end_lnum"], d["end_col"]) == (line, start, line, end), (step, d)
+    start, end = object_bytes(fixture_copy, line)[0], object_bytes(fixture_copy, line + 1)[1]
+    assert (d["lnum"], d["col"], d["end_lnum"], d["end_col"]) == (line, start, line + 1, end), (step, d)
     assert d["severity"] == severity, (step, d["severity"])
     assert d["message"].startswith("Step %d %s: " % (step, label)), d["message"]
     assert d["source"] == "codetracer" and d["code"] == code, d
@@ -142,8 +143,11 @@ def test_main(env):
     check_diag(d[0], 3, "unuseful", "repeat-command", HINT, fx, fx)
     check_diag(d[1], 4, "incorrect", "outside-patch", ERROR, fx, fx)
     check_diag(d[2], 5, "unuseful", "failed-action", HINT, fx, fx)
-    s3, e3 = object_bytes(fx, 11)
-    assert e3 - s3 > len("café—") and d[0]["end_col"] == e3  # the non-ASCII line, in bytes
+    # step 3 ends with its user message (line 12), whose "café —" makes bytes and UTF-16 differ
+    s3, e3 = object_bytes(fx, 12)
+    with open(fx, encoding="utf-8") as f:
+        l12 = f.read().split("\n")[12]
+    assert len(l12.encode("utf-8")) > len(l12) and d[0]["end_col"] == e3  # in bytes
     assert "step 2" in d[0]["message"] and d[0]["related"] >= 1, d[0]
     assert "app/names.py" in d[1]["message"], d[1]["message"]
     assert r["status"] == "codetracer: 1 incorrect · 2 unuseful", r["status"]
@@ -153,8 +157,8 @@ def test_main(env):
     marks = sorted((m["row"], m["col"], m["end_row"], m["end_col"], m["hl"]) for m in r["extmarks"])
     want = []
     for step in (3, 5):
-        a, b = object_bytes(fx, STEP_LINE[step])
-        want.append((STEP_LINE[step], a, STEP_LINE[step], b, "CodeTracerUnuseful"))
+        a, b = object_bytes(fx, STEP_LINE[step])[0], object_bytes(fx, STEP_LINE[step] + 1)[1]
+        want.append((STEP_LINE[step], a, STEP_LINE[step] + 1, b, "CodeTracerUnuseful"))
     assert marks == want, (marks, want)
 
     # code lenses: one per stage, the first on step 1's line, every one on a step's line; the
@@ -287,6 +291,51 @@ def test_feedback(env):
     assert r["exit"]["code"] == 0, r["exit"]
 
 
+def greet_llm_script():
+    """The scripted LLM agent for greet.traj.json: inspect steps 4, 5 and 1, label 4 incorrect
+    and 5 unuseful, finish (1000 + 100 tokens a reply)."""
+    sys.path.insert(0, HERE)
+    from fake_llm_server import Reply
+    labels = {"labels": [{"step_id": 4, "label": "incorrect", "reasoning": "edited app/names.py, not app/greet.py"},
+                         {"step_id": 5, "label": "unuseful", "reasoning": "a shell syntax error"}]}
+    write = "printf '%s\\n' '" + json.dumps(labels) + "' > labels.json"
+    return [Reply.completion("Look.\n```bash\ncat steps/4.json\n```", 1000, 100),
+            Reply.completion("And.\n```bash\ncat steps/5.json\n```", 1000, 100),
+            Reply.completion("And.\n```bash\ncat steps/1.json\n```", 1000, 100),
+            Reply.completion("Write.\n```bash\n" + write + "\n```", 1000, 100),
+            Reply.completion("Done.\n```bash\necho TRACER_FINAL_OUTPUT\n```", 1000, 100)]
+
+
+def test_diagnose(env):
+    # :CodeTracerDiagnose runs codetracer.analyze {analyzer: "llm"} on the buffer; the agent's
+    # labels (steps 4 and 5, by hand from the script above) replace the heuristic's
+    sys.path.insert(0, HERE)
+    from fake_llm_server import FakeLLMServer
+    with FakeLLMServer(greet_llm_script()) as srv:
+        os.environ["CT_NVIM_LLM_BASE"] = srv.base_url
+        os.environ["CODETRACER_API_KEY"] = "sk-nvim-test"
+        try:
+            r = env.run("diagnose", data_home="diagnose-data")
+        finally:
+            os.environ.pop("CT_NVIM_LLM_BASE", None)
+            os.environ.pop("CODETRACER_API_KEY", None)
+        assert len(srv.requests) == 5, len(srv.requests)
+    assert r["command"] is True and r["complete"] == ["llm", "hybrid"], (r["command"], r["complete"])
+    assert r["usage_note"] == "codetracer: usage: :CodeTracerDiagnose [llm|hybrid]", r["notes"]
+    d = r["diagnosis"]
+    assert (d["analyzer"], d["model"], d["partial"], d["incorrect"], d["unuseful"]) == \
+        ("llm", "gpt-4.1-mini", False, 1, 1), d
+    assert r["diagnose_note"] and "1 incorrect, 1 unuseful" in r["diagnose_note"] and \
+        "$0.0028" in r["diagnose_note"], r["notes"]  # 5 x (1000 x 0.40 + 100 x 1.60) / 1e6
+    a = r["after"]
+    fx = os.path.join(env.work, "greet.traj.json")
+    assert [(x["lnum"], x["data"]["step_id"], x["data"]["label"], x["data"]["analyzer"]) for x in a] == \
+        [(STEP_LINE[4], 4, "incorrect", "llm"), (STEP_LINE[5], 5, "unuseful", "llm")], a
+    assert all(x["message"].endswith("[LLM: gpt-4.1-mini]") and x["data"]["traj_id"] == fx for x in a), a
+    assert r["help_diagnose"] is True
+    assert r["exit"]["code"] == 0, r["exit"]
+
+
 def test_plugin_file(env):
     r = env.run("plugin", clean=True)
     assert r["command_before_setup"] is True
@@ -311,7 +360,7 @@ def main():
     env = Env()
     failed = 0
     tests = [test_main, test_missing, test_nostart, test_crash, test_bad_input, test_feedback,
-             test_plugin_file]
+             test_diagnose, test_plugin_file]
     for t in tests:
         try:
             t(env)

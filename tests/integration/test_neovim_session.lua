@@ -360,6 +360,41 @@ function scenarios.feedback()
   stop_daemon()
 end
 
+function scenarios.diagnose()
+  -- :CodeTracerDiagnose against the fake LLM server test_neovim.py runs (CT_NVIM_LLM_BASE)
+  local base = assert(os.getenv('CT_NVIM_LLM_BASE'))
+  setup({ cmd = { bin, 'serve' }, settings = { llm = { apiBase = base, model = 'gpt-4.1-mini' } } })
+  local b = open_and_wait(work .. '/greet.traj.json', 3)
+  R.command = vim.fn.exists(':CodeTracerDiagnose') == 2
+  R.complete = vim.fn.getcompletion('CodeTracerDiagnose ', 'cmdline')
+  vim.cmd('CodeTracerDiagnose bogus')
+  R.usage_note = (noted('usage: :CodeTracerDiagnose') or {}).msg
+  local done = false
+  vim.api.nvim_create_autocmd('User', {
+    pattern = 'CodeTracerDiagnosed',
+    callback = function()
+      done = true
+    end,
+  })
+  vim.cmd('CodeTracerDiagnose')
+  wait(60000, function()
+    return done
+  end, 'the LLM diagnosis')
+  R.diagnosis = ct.last_diagnosis
+  R.diagnose_note = (noted('LLM diagnosis %(llm, ') or {}).msg
+  wait(10000, function()
+    local d = diags(b)
+    return #d == 2 and d[1].message:find('[LLM', 1, true) ~= nil
+  end, 'the LLM diagnostics')
+  R.after = diags(b)
+  local okh = pcall(vim.cmd, 'help :CodeTracerDiagnose')
+  R.help_diagnose = okh and vim.fn.getline('.'):find('*:CodeTracerDiagnose*', 1, true) ~= nil
+  if okh then
+    pcall(vim.cmd, 'close')
+  end
+  stop_daemon()
+end
+
 function scenarios.plugin()
   -- run with --clean: plugin/codetracer.lua is sourced, so the commands exist before setup()
   R.command_before_setup = vim.fn.exists(':CodeTracerAnalyze') == 2

@@ -51,8 +51,8 @@ static void fill(run *r, const char *text, const char *path, atomic_int *cancel)
     r->ranges = ct_xcalloc(1, sizeof *r->ranges);
     r->ranges[0] = ct_xcalloc(t->n_steps + 1, sizeof *r->ranges[0]);
     r->ok = r->fallback = 0;
-    r->rc = json_ranges_fill(text, strlen(text), path, 1, &r->list, r->ranges, &r->ok,
-                             &r->fallback, cancel);
+    r->rc = json_ranges_fill(text, strlen(text), path, 1, &r->list, r->ranges, &r->ok, &r->fallback,
+                             cancel);
 }
 
 static ct_trajectory *begin(run *r)
@@ -77,10 +77,11 @@ static void test_objects(void)
 {
     /* an action + observation pair, a lone object, an observation not next to its action, and
      * a span given with the blanks around its object */
-    const char *text = "[\n  {\"role\": \"assistant\", \"n\": 1},\n  {\"role\": \"user\", \"n\": 2},\n"
-                       "  {\"role\": \"assistant\", \"nested\": {\"k\": [1, 2]}},\n"
-                       "  {\"role\": \"assistant\", \"n\": 4},\n  {\"other\": 5},\n"
-                       "  {\"role\": \"user\", \"n\": 6}\n]\n";
+    const char *text =
+        "[\n  {\"role\": \"assistant\", \"n\": 1},\n  {\"role\": \"user\", \"n\": 2},\n"
+        "  {\"role\": \"assistant\", \"nested\": {\"k\": [1, 2]}},\n"
+        "  {\"role\": \"assistant\", \"n\": 4},\n  {\"other\": 5},\n"
+        "  {\"role\": \"user\", \"n\": 6}\n]\n";
     size_t a1 = at(text, "{\"role\"", 0), e1 = at(text, "},", 0) + 1;
     size_t a2 = at(text, "{\"role\"", 1), e2 = at(text, "},", 1) + 1;
     size_t a3 = at(text, "{\"role\"", 2), e3 = at(text, "}},", 0) + 2;
@@ -88,10 +89,10 @@ static void test_objects(void)
     size_t a6 = at(text, "{\"role\"", 4), e6 = at(text, "}\n]", 0) + 1;
     run r;
     ct_trajectory *t = begin(&r);
-    step(t, a1, e1, a2, e2);         /* 1: assistant + user */
-    step(t, a3 - 2, e3 + 1, 0, 0);   /* 2: blanks before, the comma after: still its object */
-    step(t, a4, e4, a6, e6);         /* 3: the observation is not next: the action alone */
-    step(t, a3 + 1, e3 - 1, 0, 0);   /* 4: inside 2's object, which starts with step 2: kept */
+    step(t, a1, e1, a2, e2);       /* 1: assistant + user */
+    step(t, a3 - 2, e3 + 1, 0, 0); /* 2: blanks before, the comma after: still its object */
+    step(t, a4, e4, a6, e6);       /* 3: the observation is not next: the action alone */
+    step(t, a3 + 1, e3 - 1, 0, 0); /* 4: inside 2's object, which starts with step 2: kept */
     fill(&r, text, "doc.json", NULL);
     CHECK(r.rc == 0);
     RANGE(r, 0, a1, e2);
@@ -200,10 +201,11 @@ static void test_long_strings(void)
     /* long strings (their insides are not shown to the parser) holding braces, brackets,
      * escaped quotes and backslashes, multi-byte characters, and one with a raw line break
      * (no JSON: the scan stops skipping there and the parser sees the rest as it is) */
-    const char *text = "[\n  {\"content\": \"a long text with } and { and ] inside, \\\"quoted\\\" "
-                       "and a backslash \\\\\"},\n"
-                       "  {\"content\": \"naïve 🙂 — more than sixteen bytes of UTF-8 {\\n}\", \"n\": 2},\n"
-                       "  {\"content\": \"short\"}\n]\n";
+    const char *text =
+        "[\n  {\"content\": \"a long text with } and { and ] inside, \\\"quoted\\\" "
+        "and a backslash \\\\\"},\n"
+        "  {\"content\": \"naïve 🙂 — more than sixteen bytes of UTF-8 {\\n}\", \"n\": 2},\n"
+        "  {\"content\": \"short\"}\n]\n";
     size_t a1 = at(text, "{\"content\"", 0), e1 = at(text, "\"},\n", 0) + 2;
     size_t a2 = at(text, "{\"content\"", 1), e2 = at(text, "2},", 0) + 2;
     size_t a3 = at(text, "{\"content\"", 2), e3 = at(text, "\"}\n]", 0) + 2;

@@ -59,15 +59,36 @@ export function readSettings(get: (key: string) => unknown): Settings {
   };
 }
 
+/** The LLM endpoint of "Diagnose with LLM" (`codetracer.llm.apiBase`, `.model`, `.budgetUsd`):
+ * only the keys that are set. Never the API key (environment or SecretStorage only). */
+export interface LlmSettings {
+  apiBase?: string;
+  model?: string;
+  budgetUsd?: number;
+}
+
+export function readLlmSettings(get: (key: string) => unknown): LlmSettings {
+  const o: LlmSettings = {};
+  const base = get('llm.apiBase');
+  if (typeof base === 'string' && base !== '') o.apiBase = base;
+  const model = get('llm.model');
+  if (typeof model === 'string' && model !== '') o.model = model;
+  const b = get('llm.budgetUsd');
+  if (typeof b === 'number' && Number.isFinite(b) && b >= 0) o.budgetUsd = b;
+  return o;
+}
+
 /** The daemon's settings (docs/protocol.md "Settings"): sent as initializationOptions and with
  * workspace/didChangeConfiguration, and answered to workspace/configuration. No secret is ever
- * part of them. */
-export function daemonSettings(s: Settings): Record<string, unknown> {
-  return {
+ * part of them. `llm` only when some LLM setting is set. */
+export function daemonSettings(s: Settings, llm?: LlmSettings): Record<string, unknown> {
+  const o: Record<string, unknown> = {
     analyzer: s.analyzer,
     severity: { incorrect: s.severity.incorrect, unuseful: s.severity.unuseful },
     autoAnalyze: s.autoAnalyze,
   };
+  if (llm && Object.keys(llm).length > 0) o.llm = { ...llm };
+  return o;
 }
 
 /** Find an executable like the shell: a name with a slash is taken as is (relative to cwd),

@@ -15,7 +15,7 @@ import {
   TransportKind,
 } from 'vscode-languageclient/node';
 import { Backoff } from './backoff';
-import { daemonEnv, daemonSettings, findExecutable, mapPath, matchesPatterns, readSettings, Settings } from './config';
+import { daemonEnv, daemonSettings, findExecutable, mapPath, matchesPatterns, readLlmSettings, readSettings, Settings } from './config';
 import {
   analyzeRequest,
   codeActionParams,
@@ -26,10 +26,14 @@ import {
   inspectRequest,
   Label,
   LABELS,
+  llmAnalyzeRequest,
+  LlmMode,
+  llmOffered,
   StepRef,
   stepFromActions,
   stepSymbols,
   summarize,
+  summarizeLlm,
 } from './requests';
 import { countLabels, DaemonState, statusText } from './status';
 
@@ -51,6 +55,11 @@ const backoff = new Backoff();
 function settings(): Settings {
   const c = vscode.workspace.getConfiguration('codetracer');
   return readSettings((k) => c.get(k));
+}
+
+function llmSettings() {
+  const c = vscode.workspace.getConfiguration('codetracer');
+  return readLlmSettings((k) => c.get(k));
 }
 
 function isTrajectory(doc: vscode.TextDocument, s = settings()): boolean {
@@ -123,7 +132,7 @@ async function startClient(): Promise<LanguageClient | undefined> {
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: s.filePatterns.map((pattern) => ({ scheme: 'file', pattern })),
-    initializationOptions: daemonSettings(s),
+    initializationOptions: daemonSettings(s, llmSettings()),
     synchronize: { configurationSection: 'codetracer' },
     outputChannel: output,
     initializationFailedHandler: (err) => {
@@ -287,6 +296,44 @@ async function cmdAnalyze() {
   }
 }
 
+/** "Diagnose with LLM": codetracer.analyze {uri, analyzer} on the active trajectory, run only
+ * when the daemon offers it (its code actions hold it once an endpoint and a model are
+ * configured). The daemon's own progress notification (cancellable) shows the turns; a cancel
+ * keeps the labels found so far. */
+async function cmdDiagnose(mode: LlmMode) {
+  const c = await startClient();
+  if (!c) return;
+  const ed = vscode.window.activeTextEditor;
+  if (!ed || !isTrajectory(ed.document)) {
+    void vscode.window.showWarningMessage('codetracer: open a trajectory file first.');
+    return;
+  }
+  const uri = ed.document.uri.toString();
+  const p0 = { line: 0, character: 0 };
+  let actions: unknown;
+  try {
+    actions = await c.sendRequest(CodeActionRequest.type, codeActionParams(uri, { start: p0, end: p0 }) as any);
+  } catch {
+    actions = undefined;
+  }
+  if (!llmOffered(actions, mode)) {
+    const pick = await vscode.window.showWarningMessage(
+      'codetracer: the daemon does not offer an LLM diagnosis of this file: set codetracer.llm.apiBase and ' +
+        'codetracer.llm.model (or CODETRACER_API_BASE / CODETRACER_MODEL), and wait for its first analysis.',
+      'Open Settings',
+    );
+    if (pick) await vscode.commands.executeCommand('workbench.action.openSettings', 'codetracer.llm');
+    return;
+  }
+  const name = vscode.workspace.asRelativePath(ed.document.uri);
+  try {
+    const r = (await exec(c, llmAnalyzeRequest(uri, mode))) as any;
+    void vscode.window.showInformationMessage('codetracer: ' + summarizeLlm(name, r ?? {}));
+  } catch (e: any) {
+    void vscode.window.showErrorMessage(`codetracer: LLM diagnosis of ${name} failed: ${e?.message ?? e}`);
+  }
+}
+
 async function cmdInspect(arg?: StepRef) {
   const c = await startClient();
   if (!c) return;
@@ -375,6 +422,8 @@ export async function activate(context: vscode.ExtensionContext) {
   reg('codetracer.ui.gotoStep', cmdGotoStep);
   reg('codetracer.ui.markLabel', cmdMarkLabel);
   reg('codetracer.ui.restart', cmdRestart);
+  reg('codetracer.ui.diagnoseLlm', () => cmdDiagnose('llm'));
+  reg('codetracer.ui.diagnoseHybrid', () => cmdDiagnose('hybrid'));
   reg('codetracer.ui.setApiKey', cmdSetApiKey);
   void vscode.commands.executeCommand('setContext', 'codetracer.feedback', false);
   context.subscriptions.push(

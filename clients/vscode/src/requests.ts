@@ -38,6 +38,47 @@ export function analyzeRequest(target: string, workDoneToken?: string | number):
   return p;
 }
 
+export type LlmMode = 'llm' | 'hybrid';
+
+/** codetracer.analyze of a document with the daemon's LLM agent ("Diagnose with LLM"). */
+export function llmAnalyzeRequest(uri: string, analyzer: LlmMode): ExecuteCommandParams {
+  return { command: COMMANDS.analyze, arguments: [{ uri, analyzer }] };
+}
+
+/** Did the daemon offer "Diagnose with LLM" (a codetracer.analyze action with this analyzer) in a
+ * codeAction answer? It does only when an endpoint and a model are configured. */
+export function llmOffered(actions: unknown, analyzer: LlmMode): boolean {
+  if (!Array.isArray(actions)) return false;
+  return actions.some((a) => {
+    if (!a || typeof a !== 'object') return false;
+    const cmd = typeof (a as any).command === 'object' && (a as any).command ? (a as any).command : a;
+    const arg = Array.isArray(cmd.arguments) ? cmd.arguments[0] : undefined;
+    return cmd.command === COMMANDS.analyze && !!arg && typeof arg === 'object' && arg.analyzer === analyzer;
+  });
+}
+
+export interface LlmSummary {
+  analyzer?: string;
+  model?: string;
+  partial?: boolean;
+  stop_reason?: string;
+  incorrect?: number;
+  unuseful?: number;
+  cost_usd?: number;
+  cached?: number;
+  stale?: boolean;
+}
+
+/** One line for the answer of an LLM codetracer.analyze. */
+export function summarizeLlm(target: string, r: LlmSummary): string {
+  let s = `${target}: LLM diagnosis (${r.analyzer ?? 'llm'}, ${r.model ?? '?'}): ${r.incorrect ?? 0} incorrect, ` +
+    `${r.unuseful ?? 0} unuseful`;
+  if (r.partial) s += ` (partial: ${r.stop_reason ?? 'stopped'})`;
+  else if (r.cached) s += ' (from the analysis cache)';
+  if (r.stale) s += ' (the document changed meanwhile: not shown)';
+  return s + ` · $${(r.cost_usd ?? 0).toFixed(4)}`;
+}
+
 export function inspectRequest(trajId: string, stepId: number): ExecuteCommandParams {
   return { command: COMMANDS.inspect, arguments: [{ traj_id: trajId, step_id: stepId }] };
 }

@@ -124,7 +124,9 @@ test('the extension requests against the real daemon', { skip: !fs.existsSync(BI
     const d = [...pub.diagnostics].sort((a, b) => a.range.start.line - b.range.start.line);
     const want = [[3, 'unuseful', 'repeat-command', 4], [4, 'incorrect', 'outside-patch', 1], [5, 'unuseful', 'failed-action', 4]];
     want.forEach(([step, label, code, sev], i) => {
-      assert.deepEqual(d[i].range, objectRange(text, STEP_LINE[step]), `range of step ${step}`);
+      // a step's range: its assistant message through the user message on the next line
+      const want = { start: objectRange(text, STEP_LINE[step]).start, end: objectRange(text, STEP_LINE[step] + 1).end };
+      assert.deepEqual(d[i].range, want, `range of step ${step}`);
       assert.equal(d[i].severity, sev, `severity of step ${step}`);
       assert.equal(d[i].code, code);
       assert.equal(d[i].source, 'codetracer');
@@ -133,8 +135,8 @@ test('the extension requests against the real daemon', { skip: !fs.existsSync(BI
       if (label === 'unuseful') assert.deepEqual(d[i].tags, [1]);
       else assert.equal(d[i].tags, undefined);
     });
-    // the step-3 line holds "café" and an em dash: UTF-16 end, not bytes
-    assert.ok(Buffer.byteLength(text.split('\n')[11]) > text.split('\n')[11].length);
+    // step 3 ends on its user message (line 12), which holds "café" and an em dash: UTF-16, not bytes
+    assert.ok(Buffer.byteLength(text.split('\n')[12]) > text.split('\n')[12].length);
     assert.deepEqual(countLabels(pub.diagnostics), { incorrect: 1, unuseful: 2 });
     assert.ok(s.configRequests >= 1, 'the daemon pulls workspace/configuration');
 

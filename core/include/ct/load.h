@@ -14,6 +14,8 @@
 #include "ct/fs.h"
 #include "ct/trajectory.h"
 
+#include <stdatomic.h>
+
 typedef struct ct_loader {
     const char *name;      /* stable id, e.g. "mini-swe-agent", "openhands", "claude-code" */
     const char *agent;     /* agent name it usually yields, for `codetracer formats` */
@@ -77,6 +79,11 @@ int ct_load_root(ct_fs *fs, const ct_loader *l, const char *rel, int is_dir, ct_
 typedef struct ct_load_opts {
     const char *format; /* force a loader by name (NULL = detect) */
     ct_discover_opts discover;
+    /* Optional (NULL = none): another thread sets it non-zero to stop the load. Checked before
+     * each trajectory root, before each JSON value a loader parses through the shared helper,
+     * and every 256 KiB inside a large one. A load stopped that way appends nothing and returns
+     * CT_ECANCELED. */
+    const atomic_int *cancel;
 } ct_load_opts;
 
 /* Load everything at `path` (file, dir, archive; "PATH#K" selects the K-th trajectory, 1-based;

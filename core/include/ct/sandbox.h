@@ -20,6 +20,7 @@
 
 #include "ct/error.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 enum {
@@ -41,6 +42,10 @@ typedef struct ct_sandbox_opts {
                                   * same place (needed only when they live under /tmp) */
     ct_sandbox_warn_fn warn;
     void *warn_ud;
+    /* Optional cancellation flag (borrowed), polled while the command runs (at least every
+     * 50 ms): once non-zero the process group is killed (SIGKILL) at once and the result says
+     * cancelled, with the output captured so far. */
+    const atomic_int *cancel;
 } ct_sandbox_opts;
 
 typedef struct ct_sandbox_result {
@@ -52,6 +57,7 @@ typedef struct ct_sandbox_result {
     size_t total_bytes; /* bytes the command wrote in all */
     size_t elided;      /* bytes dropped from the middle */
     double elapsed_s;
+    int cancelled; /* 1 when opts.cancel killed it (never together with timed_out) */
 } ct_sandbox_result;
 
 /* 1 when a usable bwrap is on PATH (checked once, by running it). */

@@ -539,6 +539,7 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
         }
         so.output_cap = o->output_cap > 0 ? o->output_cap : 65536;
         so.mode = o->sandbox_mode;
+        so.cancel = o->cancel; /* a cancel kills a running command at once */
         ct_sandbox_result sr;
         ct_error serr;
         ct_error_clear(&serr);
@@ -551,6 +552,21 @@ int ct_agent_run(ct_llm_client *llm, const ct_agent_opts *o, ct_agent_result *ou
                           "be started: %s\n</output>",
                           serr.msg);
             sr.exit_code = -1;
+        } else if (sr.cancelled) {
+            /* killed by the cancel: the run stops here, the transcript says why */
+            char *text = sanitize(sr.output, sr.output_len);
+            ct_buf_printf(&obs,
+                          "The command was cancelled after %.1f s and killed.\n<output>\n%s"
+                          "</output>",
+                          sr.elapsed_s, text);
+            free(text);
+            add_msg(out->messages, "user", obs.data);
+            emit(o, CT_AGENT_EV_OBSERVATION, step, sr.exit_code, obs.data);
+            ct_buf_free(&obs);
+            ct_sandbox_result_free(&sr);
+            free(cmd);
+            status = CT_AGENT_CANCELLED;
+            break;
         } else {
             char *text = sanitize(sr.output, sr.output_len);
             const char *reject = NULL;

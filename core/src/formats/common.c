@@ -4,6 +4,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A large text fed to jansson in 256 KiB pieces, stopping when the load is cancelled. */
+typedef struct chunked {
+    const char *p;
+    size_t left;
+    int cancelled;
+} chunked;
+
+static size_t next_chunk(void *buf, size_t size, void *ud)
+{
+    chunked *c = ud;
+    if (ct__load_cancelled()) {
+        c->cancelled = 1;
+        return (size_t)-1; /* jansson: an error, the parse stops */
+    }
+    size_t n = c->left < size ? c->left : size;
+    if (n > (256u << 10)) n = 256u << 10;
+    memcpy(buf, c->p, n);
+    c->p += n;
+    c->left -= n;
+    return n;
+}
+
 json_t *ct_fmt_parse_json(const char *data, size_t len, const char *display, ct_error *err)
 {
     if (ct_is_lfs_pointer(data, len)) {
@@ -11,7 +33,21 @@ json_t *ct_fmt_parse_json(const char *data, size_t len, const char *display, ct_
         return NULL;
     }
     json_error_t je;
-    json_t *v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    json_t *v;
+    if (ct__load_cancelled()) {
+        ct_error_set(err, CT_ECANCELED, "loading cancelled");
+        return NULL;
+    }
+    if (len > (1u << 20) && ct__load_cancel_set()) {
+        chunked c = {data, len, 0};
+        v = json_load_callback(next_chunk, &c, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        if (!v && c.cancelled) {
+            ct_error_set(err, CT_ECANCELED, "loading cancelled");
+            return NULL;
+        }
+    } else {
+        v = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    }
     if (!v) {
         int truncated = je.position >= (int)len || strstr(je.text, "end of file") != NULL;
         ct_error_setf(err, CT_EPARSE, display, je.position, je.line, "%s JSON: %s",

@@ -21,6 +21,10 @@ int ct_fmt_read_json(ct_fs *fs, const char *rel, ct_buf *raw, json_t **out, ct_e
 int ct_fmt_read_data(ct_fs *fs, const char *rel, ct_buf *raw, ct_error *err);
 /* Parse JSON from memory (display path for messages). */
 json_t *ct_fmt_parse_json(const char *data, size_t len, const char *display, ct_error *err);
+/* load.c: 1 when the load running on this thread was cancelled (ct_load_opts.cancel); the
+ * parse above then fails with CT_ECANCELED. */
+int ct__load_cancelled(void);
+int ct__load_cancel_set(void); /* 1 when the load running on this thread has a cancel flag */
 
 /* Borrowed string value of obj[key] (NULL when absent or not a string). */
 const char *ct_fmt_str(json_t *obj, const char *key);

@@ -127,6 +127,68 @@ function M.analyze(path)
   end)
 end
 
+--- Diagnose the current trajectory buffer with the daemon's LLM agent: mode 'llm' (default) or
+--- 'hybrid' (the agent confirms or rejects the heuristic's findings). Needs an endpoint and a
+--- model in the daemon's configuration (settings.llm = { apiBase = ..., model = ... }, or
+--- CODETRACER_API_BASE / CODETRACER_MODEL in its environment); the key only ever comes from the
+--- daemon's environment or config file. Progress (turn, tokens, cost) shows in status();
+--- :CodeTracerCancel stops it, keeping the labels found so far (marked partial).
+function M.diagnose(mode)
+  M.ensure_setup()
+  if mode == nil or mode == '' then
+    mode = 'llm'
+  end
+  if mode ~= 'llm' and mode ~= 'hybrid' then
+    notify('usage: :CodeTracerDiagnose [llm|hybrid]', levels.WARN)
+    return
+  end
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = current_client(bufnr)
+  if not client then
+    return
+  end
+  local uri = vim.uri_from_bufnr(bufnr)
+  notify(string.format('LLM diagnosis (%s) of %s started', mode, vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':t')))
+  local ok, id = lsp.execute(client, 'codetracer.analyze', { { uri = uri, analyzer = mode } }, function(r)
+    M.diagnose_request = nil
+    if type(r) ~= 'table' then
+      return
+    end
+    local how = ''
+    if r.partial then
+      how = string.format(' (partial: %s)', r.stop_reason or 'stopped')
+    elseif (r.cached or 0) > 0 then
+      how = ' (from the analysis cache)'
+    end
+    notify(
+      string.format(
+        'LLM diagnosis (%s, %s): %d incorrect, %d unuseful%s · $%.4f',
+        r.analyzer or mode,
+        r.model or '?',
+        r.incorrect or 0,
+        r.unuseful or 0,
+        how,
+        r.cost_usd or 0
+      )
+    )
+    M.last_diagnosis = r
+    lsp.fire('CodeTracerDiagnosed')
+  end, bufnr)
+  if ok then
+    M.diagnose_request = { client = client, id = id }
+  end
+end
+
+--- Cancel a running :CodeTracerDiagnose (the daemon answers with what was found so far).
+function M.cancel()
+  local r = M.diagnose_request
+  if not r then
+    notify('no LLM diagnosis is running', levels.WARN)
+    return
+  end
+  lsp.client_notify(r.client, '$/cancelRequest', { id = r.id })
+end
+
 --- Show step n (default: the step under the cursor) of the buffer's trajectory.
 function M.inspect(n)
   M.ensure_setup()
@@ -327,6 +389,18 @@ function M.define_commands()
     end,
     desc = 'codetracer: mark the label of a step (feedback)',
   })
+  cmd('CodeTracerDiagnose', function(o)
+    M.diagnose(o.args)
+  end, {
+    nargs = '?',
+    complete = function()
+      return { 'llm', 'hybrid' }
+    end,
+    desc = 'codetracer: diagnose this trajectory with the LLM agent (llm or hybrid)',
+  })
+  cmd('CodeTracerCancel', function()
+    M.cancel()
+  end, { nargs = 0, desc = 'codetracer: cancel the running LLM diagnosis (keeps what was found)' })
   cmd('CodeTracerRestart', function()
     M.restart()
   end, { nargs = 0, desc = 'codetracer: restart the daemon' })
