@@ -302,7 +302,8 @@ static void cmd_analyze(ct_server *s, ct_rpc_msg *m, json_t *arg)
             return;
         }
         if (strcmp(an, "heuristic") != 0) {
-            llm_start(s, m, target, an);
+            llm_start(s, m->id, json_string_value(json_object_get(m->params, "workDoneToken")),
+                      target, an);
             return;
         }
     }
@@ -341,6 +342,16 @@ static void cmd_analyze(ct_server *s, ct_rpc_msg *m, json_t *arg)
     const char *token = json_string_value(json_object_get(m->params, "workDoneToken"));
     job_start_path(s, path ? path : target, m->id, token);
     free(path);
+}
+
+/* "llm" or "hybrid" when result r holds an LLM analysis, else NULL. */
+static const char *llm_mode_of(const ct_result *r)
+{
+    for (size_t i = 0; r->an && i < r->trajs.n; i++) {
+        const char *an = r->an[i] ? r->an[i]->analyzer : NULL;
+        if (an && (strcmp(an, "llm") == 0 || strcmp(an, "hybrid") == 0)) return an;
+    }
+    return NULL;
 }
 
 static void cmd_feedback(ct_server *s, ct_rpc_msg *m, json_t *arg)
@@ -383,17 +394,27 @@ static void cmd_feedback(ct_server *s, ct_rpc_msg *m, json_t *arg)
     srv_reply(s, m->id,
               json_pack("{s:s,s:i,s:s,s:s}", "traj_hash", hash, "step_id", id, "label",
                         ct_label_name(label), "db", ct_memory_path(s->mem)));
-    /* Show it: analyze again everything holding this trajectory (feedback is applied there). */
+    /* Show it: analyze again everything holding this trajectory (feedback is applied there). An
+     * LLM-labelled target is shown again from the LLM analysis in the cache, never replaced by the
+     * heuristic's labels. */
     for (ct_doc *d = s->docs; d; d = d->next)
         for (size_t i = 0; d->res && i < d->res->trajs.n; i++)
             if (strcmp(d->res->trajs.items[i]->id, tid) == 0) {
-                job_start_doc(s, d);
+                const char *mode = llm_mode_of(d->res);
+                if (mode)
+                    llm_reapply(s, d->uri, mode);
+                else
+                    job_start_doc(s, d);
                 break;
             }
     for (ext_result *e = s->ext; e; e = e->next)
         for (size_t i = 0; i < e->res->trajs.n; i++)
             if (strcmp(e->res->trajs.items[i]->id, tid) == 0) {
-                job_start_path(s, e->res->path, NULL, NULL);
+                const char *mode = llm_mode_of(e->res);
+                if (mode)
+                    llm_reapply(s, e->res->path, mode);
+                else
+                    job_start_path(s, e->res->path, NULL, NULL);
                 break;
             }
 }

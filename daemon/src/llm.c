@@ -26,6 +26,7 @@
 #include "ct/memory.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,10 @@ typedef struct llm_job {
     ct_llm_client *client;
     uv_thread_t thread;
     int started;
-    int no_thread; /* the thread could not be created */
-    int discard;   /* cleared or shut down: publish nothing */
-    int cancelled; /* loop-side copy of `cancel` */
+    int no_thread;  /* the thread could not be created */
+    int cache_only; /* serve from the analysis cache or show nothing: never call the LLM */
+    int discard;    /* cleared or shut down: publish nothing */
+    int cancelled;  /* loop-side copy of `cancel` */
     atomic_int cancel;
     atomic_int finished;
     json_t *req_id;
@@ -381,6 +383,8 @@ int llm_analyze_one(ct_job *j, ct_memory *m, const ct_trajectory *t, ct_analysis
         *out = a;
         return CT_OK;
     }
+    if (lj->cache_only) /* analysis_of found no cached analysis: no LLM call is made */
+        return ct_error_set(err, CT_ENOTFOUND, "the LLM analysis of %s is not in the cache", t->id);
     ct_agent_analyze_opts o;
     memset(&o, 0, sizeof o);
     o.mode = lj->mode;
@@ -661,6 +665,18 @@ static void finish(llm_state *L, llm_job *lj)
     if (lj->discard || s->exiting || s->shutdown) {
         progress_end(L, lj, "cancelled");
         reply_error(s, lj, CT_RPC_REQUEST_CANCELLED, "LLM analysis cancelled");
+        result_free(r);
+        return;
+    }
+    if (lj->cache_only && (j->rc != CT_OK || !r || r->n_cached < r->trajs.n)) {
+        /* A re-analysis after feedback that would need a new (paid) LLM run: the labels shown
+         * stay; the feedback shows with the next LLM analysis. */
+        progress_end(L, lj, "not in the analysis cache: labels unchanged");
+        srv_show(s, 3,
+                 "codetracer: feedback saved; %s's LLM analysis is no longer in the cache, so the "
+                 "labels shown are unchanged until the next \"Diagnose with LLM\"",
+                 j->path);
+        reply_error(s, lj, CT_RPC_REQUEST_FAILED, "not in the analysis cache");
         result_free(r);
         return;
     }
@@ -960,14 +976,32 @@ void llm_free(ct_server *s)
 
 /* ---- starting a job ---------------------------------------------------------------------- */
 
-void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode)
+/* An analysis that cannot start: the request's error, or (no request: a re-analysis the daemon
+ * started itself) a message the user sees. */
+static void start_failed(ct_server *s, json_t *id, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void start_failed(ct_server *s, json_t *id, int code, const char *fmt, ...)
+{
+    char msg[1600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (id)
+        srv_reply_error(s, id, code, "%s", msg);
+    else
+        srv_show(s, 2, "LLM analysis not started: %s", msg);
+}
+
+static void start_job(ct_server *s, json_t *id, const char *token, const char *target,
+                      const char *mode, int cache_only)
 {
     llm_state *L = state(s);
     if (!llm_configured(s)) {
-        srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED,
-                        "no LLM endpoint and model configured: set codetracer.llm.apiBase and "
-                        "codetracer.llm.model (or CODETRACER_API_BASE and CODETRACER_MODEL in the "
-                        "daemon's environment, or llm.* in the config file)");
+        start_failed(s, id, CT_RPC_REQUEST_FAILED,
+                     "no LLM endpoint and model configured: set codetracer.llm.apiBase and "
+                     "codetracer.llm.model (or CODETRACER_API_BASE and CODETRACER_MODEL in the "
+                     "daemon's environment, or llm.* in the config file)");
         return;
     }
     ct_doc *d = NULL;
@@ -976,15 +1010,14 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
     char *path = NULL;
     if (d) {
         if (d->text->len > s->set.max_document) {
-            srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED, "%s is over maxDocumentBytes",
-                            d->path);
+            start_failed(s, id, CT_RPC_REQUEST_FAILED, "%s is over maxDocumentBytes", d->path);
             return;
         }
     } else {
         path = ct_lsp_path_from_uri(target);
         if (!path && (strncmp(target, "file:", 5) == 0 || strstr(target, "://"))) {
-            srv_reply_error(s, m->id, CT_RPC_INVALID_PARAMS,
-                            "only file:// URIs and paths can be analyzed");
+            start_failed(s, id, CT_RPC_INVALID_PARAMS,
+                         "only file:// URIs and paths can be analyzed");
             return;
         }
         if (!path) path = ct_xstrdup(target);
@@ -994,8 +1027,8 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
         n += !lj->cancelled;
     if (n >= LLM_MAX_JOBS) {
         free(path);
-        srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED,
-                        "%d LLM analyses are already running or waiting; try again later", n);
+        start_failed(s, id, CT_RPC_REQUEST_FAILED,
+                     "%d LLM analyses are already running or waiting; try again later", n);
         return;
     }
     ct_error e;
@@ -1005,8 +1038,7 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
     if (!client || open_handles(L) != 0) {
         char buf[1536];
         if (client) ct_error_set(&e, CT_ENOMEM, "cannot create a curl multi handle");
-        srv_reply_error(s, m->id, CT_RPC_REQUEST_FAILED, "%s",
-                        ct_error_format(&e, buf, sizeof buf));
+        start_failed(s, id, CT_RPC_REQUEST_FAILED, "%s", ct_error_format(&e, buf, sizeof buf));
         ct_llm_client_free(client);
         json_decref(cfg);
         free(path);
@@ -1031,7 +1063,8 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
     lj->cfg = cfg;
     lj->client = client;
     lj->target = ct_xstrdup(target);
-    lj->req_id = json_incref(m->id);
+    lj->req_id = id ? json_incref(id) : NULL;
+    lj->cache_only = cache_only;
     lj->warnings = json_array();
     atomic_init(&lj->cancel, 0);
     atomic_init(&lj->finished, 0);
@@ -1073,7 +1106,6 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
     while (*pp)
         pp = &(*pp)->next;
     *pp = lj;
-    const char *token = json_string_value(json_object_get(m->params, "workDoneToken"));
     char *title = job_title(lj);
     if (token) {
         lj->token = ct_xstrdup(token);
@@ -1089,4 +1121,14 @@ void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode
     free(title);
     srv_log(s, 3, "%s: LLM analysis (%s, model %s) queued", j->path, mode, lj->model);
     start_waiting(L);
+}
+
+void llm_start(ct_server *s, json_t *id, const char *token, const char *target, const char *mode)
+{
+    start_job(s, id, token, target, mode, 0);
+}
+
+void llm_reapply(ct_server *s, const char *target, const char *mode)
+{
+    start_job(s, NULL, NULL, target, mode, 1);
 }

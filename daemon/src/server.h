@@ -338,8 +338,14 @@ void llm_settings(ct_server *s, json_t *section);
 int llm_configured(ct_server *s);
 /* "Diagnose with LLM" actions for a trajectory document (none when not configured). */
 void llm_code_actions(ct_server *s, ct_doc *d, json_t *out);
-/* codetracer.analyze {uri|path, analyzer: "llm"|"hybrid"}: answered when the analysis ends. */
-void llm_start(ct_server *s, ct_rpc_msg *m, const char *target, const char *mode);
+/* codetracer.analyze {uri|path, analyzer: "llm"|"hybrid"}: request id answered when the analysis
+ * ends (NULL: a re-analysis the daemon starts itself, e.g. after feedback); token = the request's
+ * workDoneToken or NULL. */
+void llm_start(ct_server *s, json_t *id, const char *token, const char *target, const char *mode);
+/* Show the user's feedback on an LLM-labelled target: its LLM analysis again, from the analysis
+ * cache only (feedback applied); when it is not cached the labels shown stay as they are and no
+ * LLM call is made. */
+void llm_reapply(ct_server *s, const char *target, const char *mode);
 /* $/cancelRequest of an LLM analysis: 1 when id was one (answered with the partial result). */
 int llm_cancel_request(ct_server *s, json_t *id);
 /* window/workDoneProgress/cancel. */

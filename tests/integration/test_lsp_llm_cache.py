@@ -7,7 +7,8 @@ running. Through the real codetracerd (and the real CLI) against the fake OpenAI
   (a) a second codetracer.analyze {analyzer: "llm"} of the same document is served from the cache:
       the fake server gets 0 new requests, the published diagnostics are the same, the answer says
       cached: 1 and the progress ends "from the analysis cache"; feedback given afterwards
-      (codetracer.feedback) overrides the cached LLM label on the next analysis;
+      (codetracer.feedback) is shown at once on the LLM labels (re-served from the cache, no
+      request, never replaced by the heuristic's labels) and overrides them on the next analysis;
   (b) the CLI filled the cache first: the daemon serves it with 0 requests; and the other way
       round, the CLI's --json says "cached": true after the daemon's analysis, with 0 requests;
   (c) a partial (cancelled) result is never cached: the next analysis asks the LLM again;
@@ -115,7 +116,15 @@ def test_second_analysis_from_cache_and_feedback():
         fb = d.request("workspace/executeCommand", {"command": "codetracer.feedback", "arguments": [
             {"traj_id": first["labels"][0]["traj_id"], "step_id": 1, "label": "incorrect"}]})
         assert "result" in fb, fb
-        d.drain(0.5)
+        # the daemon shows it at once, from the cached LLM analysis (never the heuristic's labels,
+        # never a new LLM call)
+        msgs = d.drain(1.5)
+        pubs = [m["params"]["diagnostics"] for m in msgs if m.get("method") == "textDocument/publishDiagnostics"
+                and m["params"]["uri"] == uri]
+        assert pubs, "no publish after the feedback"
+        assert all(x["data"].get("analyzer") == "llm" for p in pubs for x in p), pubs
+        assert labels_of(pubs[-1]) == {1: "incorrect", 2: "incorrect", 3: "unuseful"}, pubs[-1]
+        assert len(srv.requests) == 5, len(srv.requests)
         third = analyze(d, uri)
         assert len(srv.requests) == 5, len(srv.requests)
         assert pairs(third) == [(1, "incorrect"), (2, "incorrect"), (3, "unuseful")], third
