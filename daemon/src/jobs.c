@@ -30,22 +30,22 @@ static char *progress_title(const ct_job *j)
     return ct_xasprintf("codetracer: analyzing %s", slash ? slash + 1 : j->path);
 }
 
-static void progress_notify(ct_server *s, const char *token, const char *kind, const char *title,
-                            const char *msg)
+void progress_notify(ct_server *s, const char *token, const char *kind, const char *title,
+                     const char *msg, int cancellable)
 {
     json_t *v = json_pack("{s:s}", "kind", kind);
     if (title) {
         json_object_set_new(v, "title", ct_json_text(title));
-        json_object_set_new(v, "cancellable", json_false());
+        json_object_set_new(v, "cancellable", json_boolean(cancellable));
     }
-    if (msg) json_object_set_new(v, "message", json_string(msg));
+    if (msg) json_object_set_new(v, "message", ct_json_text(msg));
     srv_notify(s, "$/progress", json_pack("{s:s,s:o}", "token", token, "value", v));
 }
 
 static void progress_send(ct_server *s, ct_job *j, const char *kind, const char *msg)
 {
     char *title = strcmp(kind, "begin") == 0 ? progress_title(j) : NULL;
-    progress_notify(s, j->progress_token, kind, title, msg);
+    progress_notify(s, j->progress_token, kind, title, msg, 0);
     free(title);
 }
 
@@ -62,8 +62,9 @@ void jobs_on_progress_created(ct_server *s, const char *token, int ok)
     if (late) {
         if (ok) {
             progress_notify(s, token, "begin", json_string_value(json_object_get(late, "title")),
-                            "queued");
-            progress_notify(s, token, "end", NULL, json_string_value(json_object_get(late, "end")));
+                            "queued", 0);
+            progress_notify(s, token, "end", NULL, json_string_value(json_object_get(late, "end")),
+                            0);
         }
         json_object_del(s->progress_late, token);
         return;

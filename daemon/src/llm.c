@@ -3,12 +3,12 @@
  *
  * Threads. A job runs analyze_run (load, ct_agent_analyze per trajectory, diagnostics) on its own
  * thread, never on the libuv pool, which stays free for heuristic analyses; at most
- * LLM_MAX_RUNNING run at once, the rest wait in order. The agent's HTTP does not block that
- * thread on a socket: the client's performer hook hands each easy handle to the loop (under the
- * job's mutex, then uv_async_send) and waits on the job's condition variable; the loop adds it to
- * ONE curl multi handle driven by libuv (CURLMOPT_SOCKETFUNCTION → uv_poll,
- * CURLMOPT_TIMERFUNCTION → uv_timer, curl_multi_socket_action) and wakes the thread when the
- * transfer is done. A cancellation sets the job's flag, and the loop removes the transfer in
+ * llm.maxConcurrent (setting, default 4, 1..64) run at once, the rest wait in order. The agent's
+ * HTTP does not block that thread on a socket: the client's performer hook hands each easy handle
+ * to the loop (under the job's mutex, then uv_async_send) and waits on the job's condition
+ * variable; the loop adds it to ONE curl multi handle driven by libuv (CURLMOPT_SOCKETFUNCTION →
+ * uv_poll, CURLMOPT_TIMERFUNCTION → uv_timer, curl_multi_socket_action) and wakes the thread when
+ * the transfer is done. A cancellation sets the job's flag, and the loop removes the transfer in
  * flight at once: the thread sees CT_ECANCELED, the agent stops (CT_AGENT_CANCELLED) and the
  * labels written so far are published marked partial.
  *
@@ -31,8 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LLM_MAX_RUNNING 2
-#define LLM_MAX_JOBS 16
+#define LLM_DEFAULT_RUNNING 4 /* setting codetracer.llm.maxConcurrent, 1..LLM_MAX_RUNNING */
+#define LLM_MAX_RUNNING 64
+#define LLM_MAX_JOBS 64
 #define LLM_MAX_WARNINGS 32
 
 enum { X_IDLE, X_SUBMITTED, X_ACTIVE, X_DONE };
@@ -97,8 +98,9 @@ struct llm_state {
     char api_base[2048];
     char model[256];
     char config[1024];
-    double budget;  /* < 0: not set */
-    int configured; /* -1: not computed since the last settings change */
+    double budget;   /* < 0: not set */
+    int max_running; /* analyses running at once (maxConcurrent); the rest wait in order */
+    int configured;  /* -1: not computed since the last settings change */
     json_t *late; /* token → end message of jobs that ended before window/workDoneProgress/create
                    * was answered */
 };
@@ -110,6 +112,7 @@ static llm_state *state(ct_server *s)
         s->llm->srv = s;
         s->llm->budget = -1;
         s->llm->configured = -1;
+        s->llm->max_running = LLM_DEFAULT_RUNNING;
     }
     return s->llm;
 }
@@ -134,7 +137,8 @@ void llm_settings(ct_server *s, json_t *section)
     llm_state *L = state(s);
     L->configured = -1;
     if (!json_is_object(o)) {
-        srv_log(s, 2, "setting llm must be an object {apiBase, model, budgetUsd, config}");
+        srv_log(s, 2,
+                "setting llm must be an object {apiBase, model, budgetUsd, config, maxConcurrent}");
         return;
     }
     copy_setting(s, o, "apiBase", L->api_base, sizeof L->api_base);
@@ -145,6 +149,15 @@ void llm_settings(ct_server *s, json_t *section)
         L->budget = json_number_value(b);
     else if (b)
         srv_log(s, 2, "setting llm.budgetUsd must be a number >= 0 (ignored)");
+    json_t *mc = json_object_get(o, "maxConcurrent");
+    if (mc && json_is_integer(mc) && json_integer_value(mc) >= 1 &&
+        json_integer_value(mc) <= LLM_MAX_RUNNING) {
+        L->max_running = (int)json_integer_value(mc);
+        if (L->open) uv_async_send(&L->async); /* a higher limit starts waiting jobs now */
+    } else if (mc) {
+        srv_log(s, 2, "setting llm.maxConcurrent must be an integer 1..%d (kept %d)",
+                LLM_MAX_RUNNING, L->max_running);
+    }
     if (json_object_get(o, "apiKey") || json_object_get(o, "api_key"))
         srv_show(s, 2,
                  "codetracer: the API key is not read from editor settings (they are not a "
@@ -421,13 +434,7 @@ static void thread_main(void *arg)
 static void progress(ct_server *s, const char *token, const char *kind, const char *title,
                      const char *msg)
 {
-    json_t *v = json_pack("{s:s}", "kind", kind);
-    if (title) {
-        json_object_set_new(v, "title", ct_json_text(title));
-        json_object_set_new(v, "cancellable", json_true());
-    }
-    if (msg) json_object_set_new(v, "message", ct_json_text(msg));
-    srv_notify(s, "$/progress", json_pack("{s:s,s:o}", "token", token, "value", v));
+    progress_notify(s, token, kind, title, msg, 1);
 }
 
 static char *job_title(const llm_job *lj)
@@ -636,6 +643,18 @@ static void install_path(ct_server *s, ct_result *r)
     s->ext = e;
 }
 
+/* Answer the job's request with sum (taken), if it has one still waiting. */
+static void answer(ct_server *s, llm_job *lj, json_t *sum)
+{
+    if (!lj->req_id) {
+        json_decref(sum);
+        return;
+    }
+    srv_reply(s, lj->req_id, sum);
+    json_decref(lj->req_id);
+    lj->req_id = NULL;
+}
+
 static void reply_error(ct_server *s, llm_job *lj, int code, const char *msg)
 {
     if (!lj->req_id) return;
@@ -719,13 +738,7 @@ static void finish(llm_state *L, llm_job *lj)
             result_free(d->res);
             d->res = r;
             r = NULL;
-            if (lj->req_id) {
-                srv_reply(s, lj->req_id, sum);
-                json_decref(lj->req_id);
-                lj->req_id = NULL;
-            } else {
-                json_decref(sum);
-            }
+            answer(s, lj, sum);
         } else {
             stale = 1; /* the document changed or closed: these ranges are not its own */
             srv_log(s, 3, "%s changed during the LLM analysis: its labels are not shown", j->path);
@@ -734,19 +747,9 @@ static void finish(llm_state *L, llm_job *lj)
         json_t *sum = summary(lj, r, reason, 0);
         install_path(s, r);
         r = NULL;
-        if (lj->req_id) {
-            srv_reply(s, lj->req_id, sum);
-            json_decref(lj->req_id);
-            lj->req_id = NULL;
-        } else {
-            json_decref(sum);
-        }
+        answer(s, lj, sum);
     }
-    if (r && lj->req_id) {
-        srv_reply(s, lj->req_id, summary(lj, r, reason, stale));
-        json_decref(lj->req_id);
-        lj->req_id = NULL;
-    }
+    if (r && lj->req_id) answer(s, lj, summary(lj, r, reason, stale));
     result_free(r);
     uv_mutex_lock(&lj->mu);
     char tok[32], end[256];
@@ -775,7 +778,7 @@ static void start_waiting(llm_state *L)
     int running = 0;
     for (llm_job *lj = L->jobs; lj; lj = lj->next)
         running += lj->started;
-    for (llm_job *lj = L->jobs; lj && running < LLM_MAX_RUNNING; lj = lj->next) {
+    for (llm_job *lj = L->jobs; lj && running < L->max_running; lj = lj->next) {
         if (lj->started) continue;
         if (uv_thread_create(&lj->thread, thread_main, lj) != 0) {
             /* short of resources: the job ends with an error */
@@ -856,6 +859,8 @@ static int open_handles(llm_state *L)
     curl_multi_setopt(L->multi, CURLMOPT_SOCKETDATA, L);
     curl_multi_setopt(L->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(L->multi, CURLMOPT_TIMERDATA, L);
+    srv_log(L->srv, 4, "curl multi handle created (LLM analyses: at most %d at once)",
+            L->max_running);
     uv_timer_init(L->srv->loop, &L->timer);
     L->timer.data = L;
     uv_async_init(L->srv->loop, &L->async, on_async);

@@ -234,6 +234,9 @@ void job_start_path(ct_server *s, const char *path, json_t *req_id, const char *
 /* Cancel (user_cancel: also publish empty diagnostics when the job ends). */
 void job_cancel(ct_job *j, int user_cancel);
 void publish(ct_server *s, const char *uri, int version, json_t *diags_new);
+/* One $/progress notification (title only with "begin"). */
+void progress_notify(ct_server *s, const char *token, const char *kind, const char *title,
+                     const char *msg, int cancellable);
 void jobs_on_wake(uv_async_t *a);
 void jobs_on_progress_created(ct_server *s, const char *token, int ok);
 
