@@ -4,18 +4,15 @@
  * attempt-at-a-time interface driven by curl multi against a one-shot HTTP server on 127.0.0.1
  * in a thread (the way the daemon will drive it). */
 #include "check.h"
+#include "httpd.h"
 #include "ct/config.h"
 #include "ct/llm.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -342,67 +339,16 @@ static void test_client_offline(void)
 
 /* --- curl multi driving ct_llm_call_* against a scripted one-connection-per-reply server ---- */
 
-typedef struct server {
-    int fd, port;
-    const char *replies[4];
-    int n;
-    char last_request[8192];
-} server;
-
-static void *serve(void *ud)
-{
-    server *s = ud;
-    for (int i = 0; i < s->n; i++) {
-        int c = accept(s->fd, NULL, NULL);
-        if (c < 0) return NULL;
-        size_t got = 0;
-        s->last_request[0] = 0;
-        for (;;) { /* read headers and the Content-Length body */
-            ssize_t r = read(c, s->last_request + got, sizeof s->last_request - 1 - got);
-            if (r <= 0) break;
-            got += (size_t)r;
-            s->last_request[got] = 0;
-            char *end = strstr(s->last_request, "\r\n\r\n");
-            char *cl = strcasestr(s->last_request, "content-length:");
-            if (end && cl && got >= (size_t)(end + 4 - s->last_request) + (size_t)atol(cl + 15))
-                break;
-        }
-        const char *body = s->replies[i];
-        char head[256];
-        int status = strncmp(body, "503", 3) == 0 ? 503 : 200;
-        if (status != 200) body += 3;
-        snprintf(head, sizeof head,
-                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n",
-                 status, strlen(body));
-        if (write(c, head, strlen(head)) < 0 || write(c, body, strlen(body)) < 0) {
-        }
-        close(c);
-    }
-    return NULL;
-}
-
 static void test_multi(void)
 {
-    server s;
+    test_httpd s;
     memset(&s, 0, sizeof s);
-    s.fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(s.fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(listen(s.fd, 4) == 0);
-    getsockname(s.fd, (struct sockaddr *)&a, &al);
-    s.port = ntohs(a.sin_port);
     s.replies[0] = "503{\"error\":{\"message\":\"busy\"}}";
     s.replies[1] = "{\"model\":\"gpt-4o-mini\",\"choices\":[{\"message\":{\"content\":\"ok\"},"
                    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":100000,"
                    "\"completion_tokens\":20000}}";
-    s.n = 2;
-    pthread_t th;
-    pthread_create(&th, NULL, serve, &s);
+    s.n_replies = 2;
+    CHECK(httpd_start(&s) == 0);
 
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
@@ -445,8 +391,6 @@ static void test_multi(void)
     }
     ct_llm_call_free(call);
     curl_multi_cleanup(m);
-    pthread_join(th, NULL);
-    close(s.fd);
     CHECK_INT(st, CT_OK);
     CHECK_STR(r.content, "ok");
     CHECK_INT(r.attempts, 2);
@@ -466,14 +410,16 @@ static void test_multi(void)
     CHECK(json_object_size(ph) == 1);
     json_decref(ph);
     /* the second request carried the tools, the key as a bearer token, our model */
-    CHECK(strstr(s.last_request, "POST /v1/chat/completions") != NULL);
-    CHECK(strstr(s.last_request, "Authorization: Bearer sk-unit-secret") != NULL);
-    CHECK(strstr(s.last_request, "\"tools\":[{") != NULL);
-    CHECK(strstr(s.last_request, "\"model\":\"gpt-4o-mini\"") != NULL);
-    CHECK(strstr(s.last_request, "\"max_tokens\":50") != NULL);
+    CHECK_INT(httpd_served(&s), 2);
+    CHECK(s.heads[1] && strstr(s.heads[1], "POST /v1/chat/completions") != NULL);
+    CHECK(s.heads[1] && strstr(s.heads[1], "Authorization: Bearer sk-unit-secret") != NULL);
+    CHECK(s.requests[1] && strstr(s.requests[1], "\"tools\":[{") != NULL);
+    CHECK(s.requests[1] && strstr(s.requests[1], "\"model\":\"gpt-4o-mini\"") != NULL);
+    CHECK(s.requests[1] && strstr(s.requests[1], "\"max_tokens\":50") != NULL);
     ct_llm_response_free(&r);
     ct_llm_client_free(c);
     json_decref(msgs);
+    httpd_stop(&s);
     json_decref(tools);
 }
 

@@ -4,32 +4,20 @@
  * (and too many in a row stop the run); the step limit and the budget stop it without extra
  * calls. Every expected string is written from the scripted replies below. */
 #include "check.h"
+#include "httpd.h"
 #include "ct/agent.h"
 #include "ct/config.h"
 #include "ct/sandbox.h"
 #include "ct/trajectory.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#define MAXREQ 8
-#define REQ_BYTES 65536
+typedef test_httpd server;
 
-typedef struct server {
-    int fd, port;
-    const char *replies[MAXREQ]; /* assistant texts, served in order; the last one repeats */
-    int n_replies;
-    int served;
-    char *requests[MAXREQ]; /* bodies received */
-    int stop;
-} server;
-
+/* A chat completion around an assistant text (the server's `wrap`). */
 static char *reply_json(const char *text)
 {
     json_t *o =
@@ -41,72 +29,15 @@ static char *reply_json(const char *text)
     return s;
 }
 
-static void *serve(void *ud)
-{
-    server *s = ud;
-    for (;;) {
-        int c = accept(s->fd, NULL, NULL);
-        if (c < 0 || s->stop) {
-            if (c >= 0) close(c);
-            return NULL;
-        }
-        char *buf = calloc(1, REQ_BYTES);
-        size_t got = 0;
-        char *body = NULL;
-        for (;;) {
-            ssize_t r = read(c, buf + got, REQ_BYTES - 1 - got);
-            if (r <= 0) break;
-            got += (size_t)r;
-            buf[got] = 0;
-            char *end = strstr(buf, "\r\n\r\n");
-            char *cl = strcasestr(buf, "content-length:");
-            if (end && cl && got >= (size_t)(end + 4 - buf) + (size_t)atol(cl + 15)) {
-                body = end + 4;
-                break;
-            }
-        }
-        int i = s->served++;
-        if (i < MAXREQ) s->requests[i] = strdup(body ? body : "");
-        const char *text = s->replies[i < s->n_replies ? i : s->n_replies - 1];
-        char *rb = reply_json(text);
-        char head[256];
-        snprintf(head, sizeof head,
-                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n",
-                 strlen(rb));
-        if (write(c, head, strlen(head)) < 0 || write(c, rb, strlen(rb)) < 0) {
-        }
-        free(rb);
-        free(buf);
-        close(c);
-    }
-}
-
-static pthread_t thread;
-
 static void server_start(server *s)
 {
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    bind(s->fd, (struct sockaddr *)&a, sizeof a);
-    listen(s->fd, 8);
-    getsockname(s->fd, (struct sockaddr *)&a, &al);
-    s->port = ntohs(a.sin_port);
-    pthread_create(&thread, NULL, serve, s);
+    s->wrap = reply_json;
+    CHECK(httpd_start(s) == 0);
 }
 
 static void server_stop(server *s)
 {
-    s->stop = 1;
-    shutdown(s->fd, SHUT_RDWR); /* wakes accept() */
-    pthread_join(thread, NULL);
-    close(s->fd);
-    for (int i = 0; i < MAXREQ; i++)
-        free(s->requests[i]);
+    httpd_stop(s);
 }
 
 static ct_llm_client *client_for(server *s, double budget)
@@ -195,7 +126,7 @@ static void test_complete_run(void)
     CHECK_INT(r.llm_calls, 3);
     CHECK_INT(r.commands, 2);
     CHECK_INT(r.format_errors, 1);
-    CHECK_INT(s.served, 3);
+    CHECK_INT(httpd_served(&s), 3);
     /* 3 calls × (1000·0.15 + 100·0.60)/1e6 = 3 × 0.00021 */
     CHECK(r.cost_usd > 0.00062999 && r.cost_usd < 0.00063001);
     /* the second request carries the first observation; the key never reached the command */
@@ -236,7 +167,7 @@ static void test_limits(void)
     CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
     CHECK_INT(r.status, CT_AGENT_LIMIT_STEPS);
     CHECK_INT(r.llm_calls, 2);
-    CHECK_INT(s.served, 2);
+    CHECK_INT(httpd_served(&s), 2);
     CHECK_STR(r.final_output, "");
     ct_agent_result_free(&r);
     ct_llm_client_free(c);
@@ -252,7 +183,7 @@ static void test_limits(void)
     o.max_format_errors = 2;
     CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
     CHECK_INT(r.status, CT_AGENT_FORMAT_ERRORS);
-    CHECK_INT(s.served, 2);
+    CHECK_INT(httpd_served(&s), 2);
     CHECK_INT(r.commands, 0);
     ct_agent_result_free(&r);
     ct_llm_client_free(c);
@@ -271,7 +202,7 @@ static void test_limits(void)
     CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
     CHECK_INT(r.status, CT_AGENT_LIMIT_BUDGET);
     CHECK_INT(r.llm_calls, 1);
-    CHECK_INT(s.served, 1);
+    CHECK_INT(httpd_served(&s), 1);
     CHECK_INT(events[CT_AGENT_EV_BUDGET_WARNING], 0); /* refused before any notice is added */
     ct_agent_result_free(&r);
     ct_llm_client_free(c);
@@ -295,7 +226,7 @@ static void test_compaction(void)
     memset(events, 0, sizeof events);
     CHECK_INT(ct_agent_run(c, &o, &r, &e), CT_OK);
     CHECK_INT(r.status, CT_AGENT_LIMIT_STEPS);
-    CHECK_INT(s.served, 5);
+    CHECK_INT(httpd_served(&s), 5);
     CHECK(events[CT_AGENT_EV_COMPACT] >= 1);
     CHECK_STR(json_string_value(json_object_get(json_array_get(r.messages, 0), "content")),
               "You are a test agent.");
@@ -391,7 +322,7 @@ static void test_diagnose(void)
     CHECK(strstr(warn_text[2], "labels[2]: step_id is not a step") != NULL);
     CHECK(strstr(warn_text[2], "opened so far: 2)") != NULL);
     CHECK(strstr(warn_text[3], "step 3: label dropped") != NULL);
-    CHECK_INT(s.served, 7);
+    CHECK_INT(httpd_served(&s), 7);
     CHECK(s.requests[6] && strstr(s.requests[6], "Output refused") != NULL);
     CHECK(s.requests[4] && strstr(s.requests[4], "Not finished: inspect at least 3") != NULL);
     /* the first request carried the rendered prompts: task and index lines */
@@ -425,7 +356,7 @@ static void test_diagnose(void)
         ct_analysis_free(a);
     }
     CHECK_INT(warn_events, 1);
-    CHECK_INT(s.served, 2);
+    CHECK_INT(httpd_served(&s), 2);
     server_stop(&s);
 
     /* template errors are reported, nothing is sent */
@@ -508,7 +439,7 @@ static void test_analyze_entry(void)
         CHECK_INT(a->tokens_out, 300);
         ct_analysis_free(a);
     }
-    CHECK_INT(s.served, 3);
+    CHECK_INT(httpd_served(&s), 3);
     /* the key went in the header only */
     for (int i = 0; i < 3; i++)
         CHECK(s.requests[i] && strstr(s.requests[i], "sk-unit-SECRET-77") == NULL);
@@ -532,7 +463,7 @@ static void test_analyze_entry(void)
     CHECK_INT(ct_agent_analyze(t, cfg, &o, &a, &e), CT_EINVAL);
     CHECK(a == NULL);
     CHECK(strstr(e.msg, "oracle") != NULL);
-    CHECK_INT(s.served, 3);
+    CHECK_INT(httpd_served(&s), 3);
     server_stop(&s);
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     CHECK(system(cmd) == 0);

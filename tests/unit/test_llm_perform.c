@@ -5,85 +5,21 @@
  * appears in the printed URL or an error. Against a scripted one-connection-per-reply HTTP
  * server on 127.0.0.1 in a thread; expected values are written by hand from its script. */
 #include "check.h"
+#include "httpd.h"
 #include "ct/agent.h"
 #include "ct/config.h"
 #include "ct/llm.h"
 #include "ct/sandbox.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-typedef struct server {
-    int fd, port;
-    const char *replies[4];
-    int n;
-    atomic_int accepted;
-} server;
-
-static void *serve(void *ud)
-{
-    server *s = ud;
-    for (int i = 0; i < s->n; i++) {
-        int c = accept(s->fd, NULL, NULL);
-        if (c < 0) return NULL;
-        atomic_fetch_add(&s->accepted, 1);
-        char req[16384];
-        size_t got = 0;
-        for (;;) {
-            ssize_t r = read(c, req + got, sizeof req - 1 - got);
-            if (r <= 0) break;
-            got += (size_t)r;
-            req[got] = 0;
-            char *end = strstr(req, "\r\n\r\n");
-            char *cl = strcasestr(req, "content-length:");
-            if (end && cl && got >= (size_t)(end + 4 - req) + (size_t)atol(cl + 15)) break;
-        }
-        const char *body = s->replies[i];
-        int status = strncmp(body, "503", 3) == 0 ? 503 : 200;
-        if (status != 200) body += 3;
-        char head[256];
-        snprintf(head, sizeof head,
-                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n",
-                 status, strlen(body));
-        if (write(c, head, strlen(head)) < 0 || write(c, body, strlen(body)) < 0) {
-        }
-        close(c);
-    }
-    return NULL;
-}
-
-static void server_start(server *s, pthread_t *th)
-{
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(s->fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(listen(s->fd, 4) == 0);
-    getsockname(s->fd, (struct sockaddr *)&a, &al);
-    s->port = ntohs(a.sin_port);
-    atomic_init(&s->accepted, 0);
-    pthread_create(th, NULL, serve, s);
-}
-
-/* Unblock a server still waiting in accept() and join it. */
-static void server_stop(server *s, pthread_t th)
-{
-    shutdown(s->fd, SHUT_RDWR);
-    pthread_join(th, NULL);
-    close(s->fd);
-}
+typedef test_httpd server;
 
 static json_t *cfg_for(const char *base)
 {
@@ -137,9 +73,8 @@ static void test_performer(void)
     memset(&s, 0, sizeof s);
     s.replies[0] = "503{\"error\":{\"message\":\"busy\"}}";
     s.replies[1] = OK_BODY("ok");
-    s.n = 2;
-    pthread_t th;
-    server_start(&s, &th);
+    s.n_replies = 2;
+    CHECK(httpd_start(&s) == 0);
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
     json_t *cfg = cfg_for(base);
@@ -167,13 +102,13 @@ static void test_performer(void)
     atomic_store(&flag, 1);
     CHECK_INT(ct_llm_chat(c, &req, &r, &e), CT_ECANCELED);
     CHECK_INT(p.easy_calls, 2);
-    CHECK_INT(atomic_load(&s.accepted), 2);
+    CHECK_INT(httpd_served(&s), 2);
     ct_llm_totals t;
     ct_llm_client_totals(c, &t);
     CHECK_INT(t.calls, 1);
     ct_llm_client_free(c);
     json_decref(msgs);
-    server_stop(&s, th);
+    httpd_stop(&s);
 }
 
 static void test_cancel_in_wait_and_in_flight(void)
@@ -182,9 +117,8 @@ static void test_cancel_in_wait_and_in_flight(void)
     memset(&s, 0, sizeof s);
     s.replies[0] = "503{\"error\":{\"message\":\"busy\"}}";
     s.replies[1] = OK_BODY("never");
-    s.n = 2;
-    pthread_t th;
-    server_start(&s, &th);
+    s.n_replies = 2;
+    CHECK(httpd_start(&s) == 0);
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
     json_t *cfg = cfg_for(base);
@@ -205,7 +139,7 @@ static void test_cancel_in_wait_and_in_flight(void)
     CHECK(strstr(e.msg, "cancelled") != NULL);
     CHECK_INT(p.easy_calls, 1);
     CHECK_INT(p.waits, 1);
-    CHECK_INT(atomic_load(&s.accepted), 1);
+    CHECK_INT(httpd_served(&s), 1);
 
     /* a transfer aborted in flight (the daemon removes it from its multi handle) */
     atomic_store(&flag, 0);
@@ -216,7 +150,7 @@ static void test_cancel_in_wait_and_in_flight(void)
     CHECK_INT(q.waits, 0);
     ct_llm_client_free(c);
     json_decref(msgs);
-    server_stop(&s, th);
+    httpd_stop(&s);
 }
 
 /* ---- the agent loop: cancel after the first turn; one usage event per turn ---- */
@@ -246,9 +180,8 @@ static void test_agent_cancel(void)
     memset(&s, 0, sizeof s);
     s.replies[0] = OK_BODY("Look.\\n```bash\\necho hi\\n```");
     s.replies[1] = OK_BODY("never sent");
-    s.n = 2;
-    pthread_t th;
-    server_start(&s, &th);
+    s.n_replies = 2;
+    CHECK(httpd_start(&s) == 0);
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
     json_t *cfg = cfg_for(base);
@@ -282,10 +215,10 @@ static void test_agent_cancel(void)
     /* gpt-4o-mini: 1000·0.15/1e6 + 100·0.60/1e6 = 0.00015 + 0.00006 */
     CHECK_STR(seen.usage_text, "1000 100 0.000210");
     CHECK_INT(seen.done_code, CT_AGENT_CANCELLED);
-    CHECK_INT(atomic_load(&s.accepted), 1);
+    CHECK_INT(httpd_served(&s), 1);
     ct_agent_result_free(&res);
     ct_llm_client_free(c);
-    server_stop(&s, th);
+    httpd_stop(&s);
     rmdir(dir);
 }
 

@@ -6,20 +6,18 @@
  * a thread) asks for `sleep 30`, the cancel comes 200 ms later, and ct_agent_run ends
  * CT_AGENT_CANCELLED within about a second with the command's observation saying so. */
 #include "check.h"
+#include "httpd.h"
 #include "ct/agent.h"
 #include "ct/config.h"
 #include "ct/llm.h"
 #include "ct/sandbox.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,63 +146,16 @@ static void test_preset_and_unset(void)
 
 /* ---- the agent: a command in flight when the cancel comes ---------------------------------- */
 
-typedef struct server {
-    int fd, port;
-    const char *reply;
-    atomic_int accepted;
-} server;
-
-static void *serve(void *ud)
-{
-    server *s = ud;
-    for (;;) {
-        int c = accept(s->fd, NULL, NULL);
-        if (c < 0) return NULL;
-        atomic_fetch_add(&s->accepted, 1);
-        char req[16384];
-        size_t got = 0;
-        for (;;) {
-            ssize_t n = read(c, req + got, sizeof req - 1 - got);
-            if (n <= 0) break;
-            got += (size_t)n;
-            req[got] = 0;
-            char *end = strstr(req, "\r\n\r\n");
-            char *cl = strcasestr(req, "content-length:");
-            if (end && cl && got >= (size_t)(end + 4 - req) + (size_t)atol(cl + 15)) break;
-            if (got == sizeof req - 1) got = 0; /* only the end matters */
-        }
-        char head[256];
-        snprintf(head, sizeof head,
-                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                 "Connection: close\r\n\r\n",
-                 strlen(s->reply));
-        if (write(c, head, strlen(head)) < 0 || write(c, s->reply, strlen(s->reply)) < 0) {
-        }
-        close(c);
-    }
-}
-
 static void test_agent_command_cancelled(void)
 {
-    server s;
+    test_httpd s;
     memset(&s, 0, sizeof s);
-    s.reply =
+    s.replies[0] =
         "{\"model\":\"gpt-4o-mini\",\"choices\":[{\"message\":{\"content\":\"Wait.\\n```bash\\n"
         "echo started; sleep 30\\n```\"},\"finish_reason\":\"stop\"}],\"usage\":{"
         "\"prompt_tokens\":1000,\"completion_tokens\":100}}";
-    s.fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(s.fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(listen(s.fd, 4) == 0);
-    getsockname(s.fd, (struct sockaddr *)&a, &al);
-    s.port = ntohs(a.sin_port);
-    atomic_init(&s.accepted, 0);
-    pthread_t sth;
-    pthread_create(&sth, NULL, serve, &s);
+    s.n_replies = 1;
+    CHECK(httpd_start(&s) == 0);
 
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
@@ -219,9 +170,7 @@ static void test_agent_command_cancelled(void)
     json_decref(cfg);
     CHECK(c != NULL);
     if (!c) {
-        shutdown(s.fd, SHUT_RDWR);
-        pthread_join(sth, NULL);
-        close(s.fd);
+        httpd_stop(&s);
         return;
     }
     atomic_int flag;
@@ -252,7 +201,7 @@ static void test_agent_command_cancelled(void)
     CHECK_INT(res.status, CT_AGENT_CANCELLED);
     CHECK_INT(res.llm_calls, 1);
     CHECK_INT(res.commands, 1);
-    CHECK_INT(atomic_load(&s.accepted), 1); /* nothing was asked after the cancel */
+    CHECK_INT(httpd_served(&s), 1); /* nothing was asked after the cancel */
     size_t n = json_array_size(res.messages);
     const char *last =
         json_string_value(json_object_get(json_array_get(res.messages, n - 1), "content"));
@@ -260,9 +209,7 @@ static void test_agent_command_cancelled(void)
     CHECK(last && strstr(last, "started") != NULL);
     ct_agent_result_free(&res);
     ct_llm_client_free(c);
-    shutdown(s.fd, SHUT_RDWR);
-    pthread_join(sth, NULL);
-    close(s.fd);
+    httpd_stop(&s);
 }
 
 int main(void)
