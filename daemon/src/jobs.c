@@ -340,18 +340,16 @@ static void after_cb(uv_work_t *w, int status)
     }
 }
 
-static ct_job *job_new(ct_server *s)
+void job_init(ct_server *s, ct_job *j, const char *analyzer)
 {
-    ct_job *j = ct_xcalloc(1, sizeof *j);
     j->srv = s;
-    j->work.data = j;
     j->enc = s->enc;
     j->opts.sev_incorrect = s->set.sev_incorrect;
     j->opts.sev_unuseful = s->set.sev_unuseful;
     j->opts.related = s->cap_related;
     snprintf(j->docs_url, sizeof j->docs_url, "%s", s->set.docs_url);
     j->opts.docs_url = *j->docs_url ? j->docs_url : NULL;
-    snprintf(j->analyzer, sizeof j->analyzer, "%s", s->set.analyzer);
+    snprintf(j->analyzer, sizeof j->analyzer, "%s", analyzer);
     snprintf(j->memory_db, sizeof j->memory_db, "%s", s->set.memory_db);
     j->use_feedback = s->set.use_feedback;
     j->use_cache = s->set.use_cache;
@@ -361,6 +359,13 @@ static ct_job *job_new(ct_server *s)
     atomic_init(&j->stage, 0);
     atomic_init(&j->early_ready, 0);
     j->t0 = uv_hrtime();
+}
+
+static ct_job *job_new(ct_server *s)
+{
+    ct_job *j = ct_xcalloc(1, sizeof *j);
+    job_init(s, j, s->set.analyzer);
+    j->work.data = j;
     return j;
 }
 

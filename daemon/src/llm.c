@@ -1078,26 +1078,10 @@ static void start_job(ct_server *s, json_t *id, const char *token, const char *t
     ct_llm_client_set_performer(client, perform, lj);
     ct_llm_client_set_cancel(client, &lj->cancel);
     ct_job *j = &lj->job;
-    j->srv = s;
-    j->llm = lj;
-    j->enc = s->enc;
-    j->opts.sev_incorrect = s->set.sev_incorrect;
-    j->opts.sev_unuseful = s->set.sev_unuseful;
-    j->opts.related = s->cap_related;
-    snprintf(j->docs_url, sizeof j->docs_url, "%s", s->set.docs_url);
-    j->opts.docs_url = *j->docs_url ? j->docs_url : NULL;
-    snprintf(j->analyzer, sizeof j->analyzer, "%s", mode);
     /* the analysis cache, memory and feedback as for a heuristic job (analyze.c analysis_of),
      * under the CLI's llm/hybrid key; the memo of published diagnostics is the heuristic's */
-    snprintf(j->memory_db, sizeof j->memory_db, "%s", s->set.memory_db);
-    j->use_feedback = s->set.use_feedback;
-    j->use_cache = s->set.use_cache;
-    j->create_db = s->set.create_db;
-    j->no_memory = s->mem_broken;
-    atomic_init(&j->cancelled, 0);
-    atomic_init(&j->stage, 0);
-    atomic_init(&j->early_ready, 0);
-    j->t0 = uv_hrtime();
+    job_init(s, j, mode);
+    j->llm = lj;
     if (d) {
         j->text = blob_ref(d->text);
         j->path = ct_xstrdup(d->path);

@@ -227,6 +227,8 @@ void doc_free(ct_server *s, ct_doc *d);
 ct_doc *doc_of_params(ct_server *s, ct_rpc_msg *m);
 
 /* ---- jobs.c ---- */
+/* Fill a zeroed job's settings from the server's (severities, docs, memory, analyzer). */
+void job_init(ct_server *s, ct_job *j, const char *analyzer);
 /* Analyze a document now (a running analysis of it is superseded). */
 void job_start_doc(ct_server *s, ct_doc *d);
 /* Analyze a path (file, run directory, archive) for codetracer.analyze; answers req_id. */
