@@ -334,10 +334,11 @@ void h_definition(ct_server *s, ct_rpc_msg *m);
 void sources_blame(ct_server *s, ct_rpc_msg *m, json_t *arg);
 
 /* ---- llm.c: LLM analyses (codetracer.analyze with analyzer llm|hybrid) ----
- * Each runs analyze_run on its own thread (at most 2 at a time, the rest queued); its HTTP goes
- * through one curl multi handle driven by the loop. Everything but llm_analyze_one runs on the
- * loop thread. */
-/* The "llm" object of the codetracer settings section {apiBase, model, budgetUsd, config}. */
+ * Each runs analyze_run on its own thread (at most llm.maxConcurrent at a time, the rest
+ * queued); its HTTP goes through one curl multi handle driven by the loop. Everything but
+ * llm_analyze_one runs on the loop thread. */
+/* The "llm" object of the codetracer settings section {apiBase, model, budgetUsd, config,
+ * maxConcurrent}. */
 void llm_settings(ct_server *s, json_t *section);
 /* 1 when an endpoint and a model are configured (settings, config file or environment). */
 int llm_configured(ct_server *s);

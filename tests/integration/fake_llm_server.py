@@ -11,6 +11,14 @@ daemon thread, and close() stops it.
     ...
     srv.requests  # [{"method", "path", "headers", "body", "json", "t"}]
     srv.close()
+
+Options for many concurrent conversations (all off by default):
+    by_turn=True   choose the reply by the request's turn index (the number of "assistant"
+                   messages in its body) instead of the arrival order, so interleaved
+                   conversations each get the script from its start;
+    latency=0.02   every reply waits this many seconds (on top of Reply.delay);
+    gate=threading.Event()  every reply waits until the event is set (hold them, then release).
+    srv.in_flight / srv.peak_in_flight   requests received and not yet answered (now / at most).
 """
 import http.server
 import json
@@ -52,11 +60,20 @@ class Reply:
         return Reply(status, json.dumps({"error": {"message": message, "type": "fake"}}), h, delay)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # listen backlog: many clients may connect at once
+
+
 class FakeLLMServer:
-    def __init__(self, script):
+    def __init__(self, script, by_turn=False, latency=0.0, gate=None):
         self.script = list(script)
         self.requests = []
         self.lock = threading.Lock()
+        self.by_turn = by_turn
+        self.latency = latency
+        self.gate = gate
+        self.in_flight = 0
+        self.peak_in_flight = 0
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -89,7 +106,24 @@ class FakeLLMServer:
                                            "headers": {k.lower(): v for k, v in self.headers.items()},
                                            "body": raw, "json": parsed, "t": time.monotonic()})
                     i = len(outer.requests) - 1
+                    if outer.by_turn:
+                        msgs = parsed.get("messages") if isinstance(parsed, dict) else None
+                        i = sum(1 for m in msgs or [] if isinstance(m, dict) and m.get("role") == "assistant")
                     reply = outer.script[min(i, len(outer.script) - 1)]
+                    outer.in_flight += 1
+                    outer.peak_in_flight = max(outer.peak_in_flight, outer.in_flight)
+                try:
+                    self._answer(reply)
+                finally:
+                    with outer.lock:
+                        outer.in_flight -= 1
+                self.close_connection = True
+
+            def _answer(self, reply):
+                if outer.gate is not None:
+                    outer.gate.wait(120)
+                if outer.latency:
+                    time.sleep(outer.latency)
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
@@ -102,9 +136,8 @@ class FakeLLMServer:
                     self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
-                self.close_connection = True
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

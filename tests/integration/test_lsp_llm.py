@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -254,6 +255,72 @@ def test_clear_and_exit_while_held():
     assert d.stop() == 0
 
 
+def test_max_concurrent():
+    """llm.maxConcurrent 3, 5 analyses of 5 files queued against a server that holds every reply:
+    exactly 3 requests are in flight at the server (the other 2 analyses wait), then, released,
+    all 5 finish with the script's labels; ONE curl multi handle serves them all. A bad value is
+    warned about and the default (4) applies; raising the setting starts the 5th at once."""
+    gate = threading.Event()
+    paths = []
+    for i in range(5):
+        t = calc_trajectory()
+        t["instance_id"] = "calc__calc-mc%d" % i
+        t["messages"][1]["content"] += "\nconcurrency run %d" % i
+        paths.append(os.path.join(TMP, "mc%d.traj.json" % i))
+        with open(paths[-1], "w") as f:
+            json.dump(t, f)
+    with FakeLLMServer(calc_script(), by_turn=True, gate=gate) as srv:
+        opts = llm_options(srv.base_url)
+        opts["codetracer"]["analysisCache"] = False
+        opts["codetracer"]["llm"]["maxConcurrent"] = 3
+        d = start(opts)
+        rids = [d.request_async("workspace/executeCommand", {"command": "codetracer.analyze",
+                                                             "arguments": [{"uri": uri_of(p), "analyzer": "llm"}]})
+                for p in paths]
+        end = time.time() + 60
+        while len(srv.requests) < 3 and time.time() < end:
+            time.sleep(0.05)
+        time.sleep(0.5)  # time for a 4th request to arrive if the limit were not kept
+        assert len(srv.requests) == 3 and srv.in_flight == 3, (len(srv.requests), srv.in_flight)
+        gate.set()
+        for rid in rids:
+            r = d.wait_response(rid, timeout=120)
+            res = r["result"]
+            assert res["partial"] is False, res
+            assert sorted((x["step_id"], x["label"]) for x in res["labels"]) == [(2, "incorrect"), (3, "unuseful")], res
+        assert len(srv.requests) == 25 and srv.peak_in_flight == 3, (len(srv.requests), srv.peak_in_flight)
+        assert d.stop() == 0
+    assert d.stderr.count(b"curl multi handle created") == 1, d.stderr[-2000:]
+
+    gate = threading.Event()
+    with FakeLLMServer(calc_script(), by_turn=True, gate=gate) as srv:
+        opts = llm_options(srv.base_url)
+        opts["codetracer"]["analysisCache"] = False
+        opts["codetracer"]["llm"]["maxConcurrent"] = 0
+        d = start(opts)
+        warn = d.wait(lambda m: m.get("method") == "window/logMessage"
+                      and "llm.maxConcurrent must be an integer 1..64" in m["params"]["message"])
+        assert warn["params"]["type"] == 2, warn
+        rids = [d.request_async("workspace/executeCommand", {"command": "codetracer.analyze",
+                                                             "arguments": [{"uri": uri_of(p), "analyzer": "llm"}]})
+                for p in paths]
+        end = time.time() + 60
+        while len(srv.requests) < 4 and time.time() < end:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert len(srv.requests) == 4 and srv.in_flight == 4, (len(srv.requests), srv.in_flight)
+        # raising the limit starts the waiting analysis at once (still held by the server)
+        d.notify("workspace/didChangeConfiguration", {"settings": {"codetracer": {"llm": {"maxConcurrent": 5}}}})
+        end = time.time() + 30
+        while len(srv.requests) < 5 and time.time() < end:
+            time.sleep(0.05)
+        assert len(srv.requests) == 5 and srv.in_flight == 5, (len(srv.requests), srv.in_flight)
+        gate.set()
+        for rid in rids:
+            assert d.wait_response(rid, timeout=120)["result"]["partial"] is False
+        assert d.stop() == 0
+
+
 def sanitized_build():
     cache = os.path.join(os.environ.get("CT_BUILD_DIR", ""), "CMakeCache.txt")
     try:
@@ -322,4 +389,5 @@ def test_key_never_shown():
 if __name__ == "__main__":
     main([test_action_only_when_configured, test_llm_analysis_replaces_heuristic,
           test_cancel_keeps_partial_labels_and_stays_responsive, test_clear_and_exit_while_held,
+          test_max_concurrent,
           test_under_valgrind, test_key_never_shown])

@@ -248,6 +248,29 @@ static void test_errors(void)
     CHECK_INT(ct_sandbox_run("true", &o, &r, &e), CT_ENOTFOUND);
     CHECK(strstr(e.msg, "scratch") != NULL);
     CHECK(r.output == NULL);
+    /* a shell that cannot run is a failed command (status 127 and a message), not an error */
+    o = opts(CT_SANDBOX_NONE, 5, 0);
+    o.shell = "/nonexistent/h8/sh";
+    ct_error_clear(&e);
+    CHECK_INT(ct_sandbox_run("true", &o, &r, &e), CT_OK);
+    CHECK_INT(r.exit_code, 127);
+    CHECK(r.output && strstr(r.output, "sandbox: cannot run the shell") != NULL);
+    ct_sandbox_result_free(&r);
+    /* a working directory that cannot be entered (a plain file, even for root): status 126 */
+    char notdir[sizeof scratch + 16];
+    snprintf(notdir, sizeof notdir, "%s/notdir", scratch);
+    FILE *f = fopen(notdir, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    CHECK(chmod(notdir, 0600) == 0);
+    o = opts(CT_SANDBOX_NONE, 5, 0);
+    o.cwd = notdir;
+    ct_error_clear(&e);
+    CHECK_INT(ct_sandbox_run("pwd", &o, &r, &e), CT_OK);
+    CHECK_INT(r.exit_code, 126);
+    CHECK(r.output && strstr(r.output, "cannot enter the working directory") != NULL);
+    ct_sandbox_result_free(&r);
+    unlink(notdir);
     CHECK_INT(ct_sandbox_mode_parse("auto"), CT_SANDBOX_AUTO);
     CHECK_INT(ct_sandbox_mode_parse("bwrap"), CT_SANDBOX_BWRAP);
     CHECK_INT(ct_sandbox_mode_parse("none"), CT_SANDBOX_NONE);
