@@ -434,10 +434,66 @@ static int word_is(const char *s, const char *e, const char *w)
            ((size_t)(e - s) == n || strchr(" \t;&|<>", s[n]));
 }
 
-/* Scan a shell command for writes: heredocs into files or patch tools, sed -i. */
+/* dir joined with rel (rel absolute: rel alone), "." dropped and ".." taking back a name (never
+ * above "/"); a new string, "." when nothing is left. */
+static char *path_join(const char *dir, const char *rel)
+{
+    const char *src[2] = {rel[0] == '/' ? "" : dir, rel};
+    int abs = rel[0] == '/' || dir[0] == '/';
+    char *out = ct_xmalloc(strlen(dir) + strlen(rel) + 3);
+    size_t len = 0, names = 0;
+    if (abs) out[len++] = '/';
+    size_t base = len;
+    for (int k = 0; k < 2; k++) {
+        for (const char *p = src[k]; *p;) {
+            while (*p == '/')
+                p++;
+            const char *e = p;
+            while (*e && *e != '/')
+                e++;
+            size_t n = (size_t)(e - p);
+            int dotdot = n == 2 && p[0] == '.' && p[1] == '.';
+            if (dotdot && names) {
+                while (len > base && out[len - 1] != '/') /* take back the last name */
+                    len--;
+                if (len > base) len--;
+                names--;
+            } else if (n && !(n == 1 && p[0] == '.') && !(dotdot && abs)) {
+                if (len > base) out[len++] = '/';
+                memcpy(out + len, p, n);
+                len += n;
+                names += !dotdot;
+            }
+            p = e;
+        }
+    }
+    if (!len) out[len++] = '.';
+    out[len] = 0;
+    return out;
+}
+
+/* A `cd DIR` segment: the new working directory (tracked within one command, as the shell that
+ * ran it did), or NULL for `cd` alone, `cd -`, `cd ~...` or a directory naming a variable, after
+ * which relative paths are left as written. */
+static char *cd_target(const char *seg, const char *se, const char *cwd)
+{
+    const char *after;
+    char *w = shell_word(seg + 2, se, &after);
+    if (!w || !*w || w[0] == '-' || w[0] == '~' || strchr(w, '$') || strchr(w, '`')) {
+        free(w);
+        return NULL;
+    }
+    char *r = path_join(cwd ? cwd : "", w);
+    free(w);
+    return r;
+}
+
+/* Scan a shell command for writes: heredocs into files or patch tools, sed -i. Relative paths are
+ * taken from the directory a `cd` earlier in the same command went to. */
 static size_t edits_from_shell(const char *cmd, int step_id, ct_edit_list *out)
 {
     size_t before = out->n;
+    char *cwd = NULL;
     const char *p = cmd;
     while (p && *p) {
         const char *nl = strchr(p, '\n');
@@ -469,8 +525,13 @@ static size_t edits_from_shell(const char *cmd, int step_id, ct_edit_list *out)
                 se++;
             }
             int has_hd = hd && hd >= seg && hd < se;
-            if (word_is(seg, se, "cat") || word_is(seg, se, "tee") || word_is(seg, se, "printf") ||
-                word_is(seg, se, "echo")) {
+            size_t seg_first = out->n;
+            if (word_is(seg, se, "cd")) {
+                char *nd = cd_target(seg, se, cwd);
+                free(cwd);
+                cwd = nd;
+            } else if (word_is(seg, se, "cat") || word_is(seg, se, "tee") ||
+                       word_is(seg, se, "printf") || word_is(seg, se, "echo")) {
                 int append = 0;
                 char *target = NULL;
                 int is_tee = word_is(seg, se, "tee");
@@ -532,12 +593,20 @@ static size_t edits_from_shell(const char *cmd, int step_id, ct_edit_list *out)
                 }
                 free(target);
             }
+            for (size_t i = seg_first; cwd && i < out->n; i++) {
+                char *path = out->items[i].path;
+                if (path && path[0] != '/') {
+                    out->items[i].path = path_join(cwd, path);
+                    free(path);
+                }
+            }
             seg = se;
             if (seg < le) seg++;
         }
         free(body);
         p = next;
     }
+    free(cwd);
     return out->n - before;
 }
 

@@ -60,7 +60,8 @@ check(by_step[10]["range"]["bytes"] == [17, 67], "step 10 range")
 check(by_step[3]["match"] == "fuzzy", "step 3 is a fuzzy match")
 check([r["step"] for r in rows if r["syntax_broken"]] == [3], "only step 3 broke syntax")
 check("reason" in by_step[15] and "sed" in by_step[15]["reason"], "step 15 says why not")
-check(by_step[11]["path"] == "lib/strutil.c" and by_step[11]["edit_line"] == 8, "step 11: the hunk of git apply")
+check(by_step[11]["path"] == "/testbed/lib/strutil.c" and by_step[11]["edit_line"] == 8,
+      "step 11: the hunk of git apply, its path taken from `cd /testbed`")
 
 # 2. the human table
 rc, out, err = run("edits", RUN, "--workspace", WS)

@@ -114,7 +114,7 @@ static void test_shell(void)
         CHECK_STR(e[0].new_text, "print(1)\n");
         CHECK(e[0].whole_file);
         CHECK_STR(e[1].via, "append");
-        CHECK_STR(e[1].path, "log.txt");
+        CHECK_STR(e[1].path, "/app/log.txt"); /* after `cd /app` */
         CHECK_STR(e[1].new_text, "hi\n");
         CHECK(!e[1].whole_file);
         CHECK_STR(e[2].via, "append"); /* tee -a */
@@ -140,7 +140,7 @@ static void test_shell(void)
         CHECK_STR(e[9].path, "b.txt");
         CHECK_STR(e[9].new_text, "two\n"); /* <<- strips leading tabs */
         CHECK_INT(e[10].step_id, 11);
-        CHECK_STR(e[10].path, "m.go");
+        CHECK_STR(e[10].path, "/repo/m.go"); /* after `cd /repo` */
         CHECK_STR(e[10].old_text, "package old\n");
         CHECK_STR(e[10].new_text, "package m\n");
         CHECK_INT(e[10].line_start, 1);
@@ -233,7 +233,7 @@ static void test_fixture(void)
         CHECK_STR(l.items[7].path, "/testbed/app/greet.js");
         CHECK_STR(l.items[7].old_text, "Hello, ");
         CHECK_STR(l.items[7].new_text, "Hi, ");
-        CHECK_STR(l.items[10].path, "lib/strutil.c");
+        CHECK_STR(l.items[10].path, "/testbed/lib/strutil.c"); /* `cd /testbed && ...` */
         CHECK_INT(l.items[10].line_start, 8);
         CHECK_STR(l.items[13].new_text, "{\"name\": \"demo\", \"debug\": false}\n");
         CHECK(l.items[14].reason != NULL); /* s/n++/& / uses & */
@@ -322,6 +322,32 @@ static void test_bad_input(void)
     ct_traj_free(t);
 }
 
+/* `cd` earlier in the same command: relative paths are taken from there, as the shell did. */
+static void test_cd(void)
+{
+    ct_trajectory *t = ct_traj_new("test", "mem");
+    bash_step(t, "cd /testbed/src && sed -i 's/a/b/' x.py");
+    bash_step(t, "cd /testbed; cd pkg/sub && sed -i 's/a/b/' ../y.py");
+    bash_step(t, "cd /testbed\ncat > ./docs/../z.md <<EOF\nz\nEOF");
+    bash_step(t, "cd \"$REPO\" && sed -i 's/a/b/' w.py");  /* unknown: as written */
+    bash_step(t, "cd /a && cd - && sed -i 's/a/b/' v.py"); /* back: unknown */
+    bash_step(t, "cd /.. && sed -i 's/a/b/' ../../r.py");  /* never above / */
+    bash_step(t, "sed -i 's/a/b/' u.py && cd /elsewhere"); /* cd after the edit */
+    bash_step(t, "cd src && sed -i 's/a/b/' /abs/t.py");   /* absolute stays */
+    bash_step(t, "cd /p/q && sed -i 's/a/b/' ../.hidden"); /* a dotted name is a name */
+    bash_step(t, "cd src && sed -i 's/a/b/' ../../s.py");  /* relative above the start */
+    ct_edit_list l = {0};
+    CHECK_INT(ct_edits_from_traj(t, &l, NULL), CT_OK);
+    const char *want[] = {
+        "/testbed/src/x.py", "/testbed/pkg/y.py", "/testbed/z.md", "w.py", "v.py", "/r.py", "u.py",
+        "/abs/t.py",         "/p/.hidden",        "../s.py"};
+    CHECK_INT(l.n, 10);
+    for (size_t i = 0; i < l.n && i < 10; i++)
+        CHECK_STR(l.items[i].path, want[i]);
+    ct_edits_free(&l);
+    ct_traj_free(t);
+}
+
 int main(void)
 {
     test_unified_patch();
@@ -329,6 +355,7 @@ int main(void)
     test_shell();
     test_touches_and_apply();
     test_fixture();
+    test_cd();
     test_bad_input();
     return check_report();
 }

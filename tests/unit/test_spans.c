@@ -310,8 +310,8 @@ static void test_place_mini(void)
         SPAN(&p[0].match.span, 0, 199, 0, 0, 9, 36); /* all of greet.js but its last newline */
         CHECK(!p[0].has_def);
         CHECK_STR(l.items[1].via, "sed");
-        CHECK_STR(l.items[1].path, "app/calc.py");
-        SPAN(&p[1].match.span, 59, 71, 2, 4, 2, 16); /* "return a + b" */
+        CHECK_STR(l.items[1].path, "/workspace/proj/app/calc.py"); /* after `cd /workspace/proj` */
+        SPAN(&p[1].match.span, 59, 71, 2, 4, 2, 16);               /* "return a + b" */
         CHECK_STR(p[1].def.name, "add");
         CHECK_STR(l.items[2].via, "apply_patch");
         CHECK_STR(l.items[2].old_text, "    int n = 1;\n");
