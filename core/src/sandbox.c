@@ -61,7 +61,6 @@ static int run_quiet(char *const argv[])
     for (int fd = 0; fd < 3; fd++)
         posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", O_RDWR, 0);
     pid_t pid;
-    extern char **environ;
     int se = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (se != 0) return -1;

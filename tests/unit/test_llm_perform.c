@@ -32,6 +32,20 @@ static json_t *cfg_for(const char *base)
     return c;
 }
 
+/* A client of the responder s with cfg_for's settings (CHECKed not NULL). */
+static ct_llm_client *client_for(const test_httpd *s)
+{
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s->port);
+    json_t *cfg = cfg_for(base);
+    ct_error e;
+    ct_error_clear(&e);
+    ct_llm_client *c = ct_llm_client_new(cfg, &e);
+    json_decref(cfg);
+    CHECK(c != NULL);
+    return c;
+}
+
 #define OK_BODY(text)                                                                              \
     "{\"model\":\"gpt-4o-mini\",\"choices\":[{\"message\":{\"content\":\"" text                    \
     "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1000,"                          \
@@ -75,13 +89,9 @@ static void test_performer(void)
     s.replies[1] = OK_BODY("ok");
     s.n_replies = 2;
     CHECK(httpd_start(&s) == 0);
-    char base[64];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
-    json_t *cfg = cfg_for(base);
+    ct_llm_client *c = client_for(&s);
     ct_error e;
     ct_error_clear(&e);
-    ct_llm_client *c = ct_llm_client_new(cfg, &e);
-    json_decref(cfg);
     atomic_int flag;
     atomic_init(&flag, 0);
     perf p = {0, 0, -1, &flag, 0, 0};
@@ -119,13 +129,9 @@ static void test_cancel_in_wait_and_in_flight(void)
     s.replies[1] = OK_BODY("never");
     s.n_replies = 2;
     CHECK(httpd_start(&s) == 0);
-    char base[64];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
-    json_t *cfg = cfg_for(base);
+    ct_llm_client *c = client_for(&s);
     ct_error e;
     ct_error_clear(&e);
-    ct_llm_client *c = ct_llm_client_new(cfg, &e);
-    json_decref(cfg);
     atomic_int flag;
     atomic_init(&flag, 0);
     perf p = {0, 0, -1, &flag, 1, 0};
@@ -182,13 +188,9 @@ static void test_agent_cancel(void)
     s.replies[1] = OK_BODY("never sent");
     s.n_replies = 2;
     CHECK(httpd_start(&s) == 0);
-    char base[64];
-    snprintf(base, sizeof base, "http://127.0.0.1:%d/v1", s.port);
-    json_t *cfg = cfg_for(base);
+    ct_llm_client *c = client_for(&s);
     ct_error e;
     ct_error_clear(&e);
-    ct_llm_client *c = ct_llm_client_new(cfg, &e);
-    json_decref(cfg);
     atomic_int flag;
     atomic_init(&flag, 0);
     ct_llm_client_set_cancel(c, &flag);
