@@ -54,21 +54,36 @@ static const char *stage_msg(int st)
     return st == 1 ? "loading" : st == 2 ? "analyzing" : st == 3 ? "placing diagnostics" : "queued";
 }
 
-void jobs_on_progress_created(ct_server *s, const char *token, int ok)
+void progress_end_late(ct_server *s, const char *token, const char *title, const char *end,
+                       int cancellable)
+{
+    if (!s->progress_late) s->progress_late = json_object();
+    if (json_object_size(s->progress_late) >= 256) json_object_clear(s->progress_late);
+    json_object_set_new(s->progress_late, token,
+                        json_pack("{s:o,s:o,s:b}", "title", ct_json_text(title), "end",
+                                  ct_json_text(end), "cancellable", cancellable));
+}
+
+int progress_flush_late(ct_server *s, const char *token, int ok)
 {
     /* A job that ended before this answer: its whole progress (begin, end) goes now, so a client
      * always sees every analysis it was told about, however fast. */
     json_t *late = s->progress_late ? json_object_get(s->progress_late, token) : NULL;
-    if (late) {
-        if (ok) {
-            progress_notify(s, token, "begin", json_string_value(json_object_get(late, "title")),
-                            "queued", 0);
-            progress_notify(s, token, "end", NULL, json_string_value(json_object_get(late, "end")),
-                            0);
-        }
-        json_object_del(s->progress_late, token);
-        return;
+    if (!late) return 0;
+    if (ok) {
+        int canc = json_is_true(json_object_get(late, "cancellable"));
+        progress_notify(s, token, "begin", json_string_value(json_object_get(late, "title")),
+                        "queued", canc);
+        progress_notify(s, token, "end", NULL, json_string_value(json_object_get(late, "end")),
+                        canc);
     }
+    json_object_del(s->progress_late, token);
+    return 1;
+}
+
+void jobs_on_progress_created(ct_server *s, const char *token, int ok)
+{
+    if (progress_flush_late(s, token, ok)) return;
     for (ct_job *j = s->jobs; j; j = j->next) {
         if (!j->progress_token || j->progress_begun || strcmp(j->progress_token, token) != 0)
             continue;
@@ -304,11 +319,8 @@ static void after_cb(uv_work_t *w, int status)
         progress_send(s, j, "end", end_msg);
     } else if (j->progress_token) {
         /* window/workDoneProgress/create is not answered yet: send begin and end with the answer */
-        if (!s->progress_late) s->progress_late = json_object();
-        if (json_object_size(s->progress_late) >= 256) json_object_clear(s->progress_late);
         char *title = progress_title(j);
-        json_object_set_new(s->progress_late, j->progress_token,
-                            json_pack("{s:o,s:s}", "title", ct_json_text(title), "end", end_msg));
+        progress_end_late(s, j->progress_token, title, end_msg, 0);
         free(title);
     }
     if (j->mem_failed && !s->mem_broken) {

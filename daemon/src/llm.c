@@ -101,8 +101,6 @@ struct llm_state {
     double budget;   /* < 0: not set */
     int max_running; /* analyses running at once (maxConcurrent); the rest wait in order */
     int configured;  /* -1: not computed since the last settings change */
-    json_t *late; /* token → end message of jobs that ended before window/workDoneProgress/create
-                   * was answered */
 };
 
 static llm_state *state(ct_server *s)
@@ -480,17 +478,7 @@ static void report_turn(llm_state *L, llm_job *lj)
 void llm_on_progress_created(ct_server *s, const char *token, int ok)
 {
     llm_state *L = state(s);
-    json_t *late = L->late ? json_object_get(L->late, token) : NULL;
-    if (late) {
-        if (ok) {
-            char *title = ct_xstrdup(json_string_value(json_object_get(late, "title")));
-            progress(s, token, "begin", title, "queued");
-            progress(s, token, "end", NULL, json_string_value(json_object_get(late, "end")));
-            free(title);
-        }
-        json_object_del(L->late, token);
-        return;
-    }
+    if (progress_flush_late(s, token, ok)) return;
     for (llm_job *lj = L->jobs; lj; lj = lj->next) {
         if (!lj->token || lj->progress_begun || strcmp(lj->token, token) != 0) continue;
         if (!ok) {
@@ -517,12 +505,8 @@ static void progress_end(llm_state *L, llm_job *lj, const char *msg)
         progress(L->srv, lj->token, "end", NULL, msg);
         return;
     }
-    if (!L->late) L->late = json_object();
-    if (json_object_size(L->late) >= 64) json_object_clear(L->late);
     char *title = job_title(lj);
-    json_object_set_new(
-        L->late, lj->token,
-        json_pack("{s:o,s:o}", "title", ct_json_text(title), "end", ct_json_text(msg)));
+    progress_end_late(L->srv, lj->token, title, msg, 1);
     free(title);
 }
 
@@ -974,7 +958,6 @@ void llm_free(ct_server *s)
         if (lj->started && !lj->no_thread) uv_thread_join(&lj->thread);
         job_free(lj);
     }
-    json_decref(L->late);
     free(L);
     s->llm = NULL;
 }

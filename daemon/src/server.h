@@ -239,6 +239,12 @@ void publish(ct_server *s, const char *uri, int version, json_t *diags_new);
 /* One $/progress notification (title only with "begin"). */
 void progress_notify(ct_server *s, const char *token, const char *kind, const char *title,
                      const char *msg, int cancellable);
+/* A job that ended before the client answered window/workDoneProgress/create for token: its
+ * begin (title) and end (end) are kept and sent with the answer by progress_flush_late, which
+ * returns 1 when token was such a job. */
+void progress_end_late(ct_server *s, const char *token, const char *title, const char *end,
+                       int cancellable);
+int progress_flush_late(ct_server *s, const char *token, int ok);
 void jobs_on_wake(uv_async_t *a);
 void jobs_on_progress_created(ct_server *s, const char *token, int ok);
 

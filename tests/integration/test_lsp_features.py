@@ -348,6 +348,25 @@ def test_configuration_sources():
     assert d.stop() == 0
 
 
+def test_progress_of_an_analysis_that_ends_before_the_create_answer():
+    """The client answers window/workDoneProgress/create only after the analysis published: the
+    whole progress (begin, not cancellable, then end "done") follows the answer on that token."""
+    d = Daemon()
+    d.initialize({"window": {"workDoneProgress": True}}, options={"progressMinBytes": 0})
+    uri = d.open(CALC)
+    create = d.wait(lambda m: m.get("method") == "window/workDoneProgress/create", 10, "progress create")
+    token = create["params"]["token"]
+    d.wait_diagnostics(uri)
+    assert not [m for m in d.drain(0.3) + d.msgs if m.get("method") == "$/progress"], "progress before the answer"
+    d.send({"jsonrpc": "2.0", "id": create["id"], "result": None})
+    begin = d.wait(lambda m: m.get("method") == "$/progress", 10, "begin")
+    assert begin["params"]["token"] == token and begin["params"]["value"]["kind"] == "begin", begin
+    assert begin["params"]["value"]["cancellable"] is False, begin
+    end = d.wait(lambda m: m.get("method") == "$/progress" and m["params"]["value"]["kind"] == "end", 10, "end")
+    assert end["params"]["token"] == token and end["params"]["value"]["message"] == "done", end
+    assert d.stop() == 0
+
+
 def test_progress_for_large_documents():
     d = Daemon()
     d.auto["window/workDoneProgress/create"] = None

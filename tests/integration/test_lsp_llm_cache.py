@@ -236,6 +236,32 @@ def test_memory_prior_knowledge_and_online_extraction():
     assert rc == 0 and "online marker 9021" in out, (rc, out, err)
 
 
+def test_progress_of_an_llm_analysis_that_ends_before_the_create_answer():
+    """window/workDoneProgress/create answered only after the LLM analysis was answered: its whole
+    progress (begin, cancellable, then end "done ...") follows the answer on that token."""
+    db = os.path.join(TMP, "late.db")
+    with FakeLLMServer(calc_script()) as srv:
+        d = start(db, srv.base_url)
+        del d.auto["window/workDoneProgress/create"]
+        uri = d.open(TRAJ)
+        d.wait_diagnostics(uri)
+        rid = d.request_async("workspace/executeCommand", {"command": "codetracer.analyze",
+                                                           "arguments": [{"uri": uri, "analyzer": "llm"}]})
+        create = d.wait(lambda m: m.get("method") == "window/workDoneProgress/create"
+                        and str(m["params"]["token"]).startswith("codetracer-llm"), 10, "create")
+        res = d.wait_response(rid, 120)
+        assert pairs(res["result"]) == [(2, "incorrect"), (3, "unuseful")], res
+        token = create["params"]["token"]
+        assert not [m for m in d.msgs if m.get("method") == "$/progress" and m["params"]["token"] == token]
+        d.send({"jsonrpc": "2.0", "id": create["id"], "result": None})
+        begin = d.wait(lambda m: m.get("method") == "$/progress" and m["params"]["token"] == token, 10, "begin")
+        assert begin["params"]["value"]["kind"] == "begin" and begin["params"]["value"]["cancellable"] is True, begin
+        end = d.wait(lambda m: m.get("method") == "$/progress" and m["params"]["token"] == token
+                     and m["params"]["value"]["kind"] == "end", 10, "end")
+        assert end["params"]["value"]["message"].startswith("done"), end
+        assert d.stop() == 0
+
+
 def test_zz_cleanup():
     for d in DAEMONS:
         if d.proc.poll() is None:
@@ -247,4 +273,5 @@ if __name__ == "__main__":
     assert CALC_LABELS["labels"][0]["step_id"] == 2
     main([test_second_analysis_from_cache_and_feedback, test_cli_and_daemon_share_the_cache,
           test_cancel_kills_the_running_command_and_partial_is_not_cached,
-          test_memory_prior_knowledge_and_online_extraction, test_zz_cleanup])
+          test_memory_prior_knowledge_and_online_extraction,
+          test_progress_of_an_llm_analysis_that_ends_before_the_create_answer, test_zz_cleanup])
